@@ -1,0 +1,40 @@
+"""Shared fixtures: every array-level test runs on NumPy and on array-api-strict."""
+
+import os
+
+import numpy as np
+import pytest
+
+
+def _namespaces():
+    params = [pytest.param("numpy", id="numpy")]
+    params.append(pytest.param("array_api_strict", id="array_api_strict"))
+    return params
+
+
+@pytest.fixture(params=_namespaces())
+def xp(request):
+    """The array namespace under test (NumPy or array-api-strict)."""
+    if request.param == "numpy":
+        import array_api_compat.numpy as xnp
+
+        return xnp
+    strict = pytest.importorskip("array_api_strict")
+    return strict
+
+
+@pytest.fixture
+def data_dir():
+    """The data directory from SPECTRAL_ML_DATA, or skip with the reason."""
+    path = os.environ.get("SPECTRAL_ML_DATA")
+    if not path:
+        pytest.skip("SPECTRAL_ML_DATA is not set: the shared datasets are not available")
+    if not os.path.isdir(path):
+        pytest.skip(f"SPECTRAL_ML_DATA={path!r} is not a directory")
+    return path
+
+
+@pytest.fixture
+def rng():
+    """A seeded NumPy generator."""
+    return np.random.default_rng(12345)

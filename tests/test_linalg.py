@@ -1,0 +1,188 @@
+"""Spectral calculus: values against closed forms, gradients by Taylor tests."""
+
+import math
+
+import numpy as np
+import pytest
+
+from spectral_ml import linalg
+from spectral_ml._backend import to_numpy
+from spectral_ml.testing import taylor_test
+
+
+def _spd(rng, d, cond=10.0):
+    Q, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    w = np.geomspace(1.0, cond, d)
+    return (Q * w) @ Q.T
+
+
+def _as(xp, a):
+    return xp.asarray(a)
+
+
+def test_eigh_symmetrizes_and_reconstructs(xp, rng):
+    M = rng.standard_normal((6, 6))
+    w, U = linalg.eigh(_as(xp, M))
+    w, U = to_numpy(w), to_numpy(U)
+    S = (M + M.T) / 2
+    np.testing.assert_allclose((U * w) @ U.T, S, atol=1e-12)
+    assert np.all(np.diff(w) >= 0)
+
+
+def test_spectral_function_matches_closed_forms(xp, rng):
+    M = _spd(rng, 5)
+    R = to_numpy(linalg.spectral_function(_as(xp, M), xp.sqrt))
+    np.testing.assert_allclose(R @ R, M, atol=1e-10)
+    inv = to_numpy(linalg.spd_inv(_as(xp, M)))
+    np.testing.assert_allclose(inv @ M, np.eye(5), atol=1e-10)
+    isq = to_numpy(linalg.spd_inv_sqrt(_as(xp, M)))
+    np.testing.assert_allclose(isq @ M @ isq, np.eye(5), atol=1e-10)
+    sq = to_numpy(linalg.spd_sqrt(_as(xp, M)))
+    np.testing.assert_allclose(sq, R, atol=1e-12)
+
+
+FUNCS = {
+    "log": (np.log, lambda w: 1 / w),
+    "power3": (lambda w: w**3, lambda w: 3 * w**2),
+    "h_plus": (
+        lambda w: 0.64 * w**5 / (2 + 0.8 * w**2) ** 2,
+        lambda w: 0.64 * w**4 * (10 + 0.8 * w**2) / (2 + 0.8 * w**2) ** 3,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FUNCS))
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_spectral_function_grad_taylor(name, seed):
+    f, fp = FUNCS[name]
+    rng = np.random.default_rng(seed)
+    M = _spd(rng, 6, cond=5.0)
+    A = rng.standard_normal((6, 6))
+
+    def phi(X):
+        return float(np.trace(linalg.spectral_function(X, f) @ A))
+
+    G = linalg.spectral_function_grad(M, A, f, fp)
+    res = taylor_test(phi, G, M, symmetric=True, seed=seed)
+    assert abs(res.order - 2) < 0.2, str(res)
+    wrong = taylor_test(phi, G + 0.01 * np.eye(6), M, symmetric=True, seed=seed)
+    assert wrong.order < 1.3
+
+
+def test_spectral_function_grad_with_repeated_eigenvalues():
+    rng = np.random.default_rng(3)
+    Q, _ = np.linalg.qr(rng.standard_normal((5, 5)))
+    M = (Q * np.array([1.0, 1.0, 1.0, 2.0, 2.0])) @ Q.T
+    A = rng.standard_normal((5, 5))
+    f, fp = FUNCS["power3"]
+    G = linalg.spectral_function_grad(M, A, f, fp)
+    # tr(M^3 A) has gradient M²S + MSM + SM² with S = sym(A): a closed form at ties.
+    S = (A + A.T) / 2
+    np.testing.assert_allclose(G, M @ M @ S + M @ S @ M + S @ M @ M, atol=1e-9)
+    res = taylor_test(lambda X: float(np.trace(linalg.spectral_function(X, f) @ A)), G, M, symmetric=True)
+    assert abs(res.order - 2) < 0.2
+
+
+def test_loewner_matrix_near_ties_is_accurate():
+    w = np.array([1.0, 1.0 + 1e-12, 2.0])
+    F = linalg.loewner_matrix(w, np.exp, np.exp)
+    assert F[0, 1] == pytest.approx(math.exp(1.0), rel=1e-10)
+    assert F[0, 2] == pytest.approx((math.exp(1) - math.exp(2)) / (1 - 2), rel=1e-14)
+
+
+def test_spectral_function_grad_namespaces(xp, rng):
+    M = _spd(rng, 4)
+    A = rng.standard_normal((4, 4))
+    G = linalg.spectral_function_grad(_as(xp, M), _as(xp, A), xp.log, lambda w: 1 / w)
+    assert type(G) is type(_as(xp, M))
+    # d/dM tr(log(M) A) = M^{-1}-weighted Loewner form; compare against NumPy's result
+    G_ref = linalg.spectral_function_grad(M, A, np.log, lambda w: 1 / w)
+    np.testing.assert_allclose(to_numpy(G), G_ref, atol=1e-12)
+
+
+def test_project_spd_floor_and_identity_on_spd(xp, rng):
+    M = rng.standard_normal((5, 5))
+    M = M + M.T
+    P = to_numpy(linalg.project_spd(_as(xp, M), floor=1e-3))
+    w = np.linalg.eigvalsh(P)
+    top = np.linalg.eigvalsh(M).max()
+    assert w.min() >= 1e-3 * top * (1 - 1e-12)
+    S = _spd(rng, 5)
+    np.testing.assert_allclose(to_numpy(linalg.project_spd(_as(xp, S), floor=1e-6)), S, atol=1e-12)
+    with pytest.raises(ValueError, match="floor"):
+        linalg.project_spd(_as(xp, M), floor=0.0)
+
+
+def test_geometric_mean_properties(xp, rng):
+    A, B = _spd(rng, 5, 100.0), _spd(rng, 5, 1e4)
+    G = to_numpy(linalg.geometric_mean(_as(xp, A), _as(xp, B), 0.5))
+    # Riccati characterisation: G A⁻¹ G = B, and symmetry A # B = B # A.
+    np.testing.assert_allclose(G @ np.linalg.solve(A, G), B, rtol=1e-8, atol=1e-8 * np.abs(B).max())
+    np.testing.assert_allclose(to_numpy(linalg.geometric_mean(_as(xp, B), _as(xp, A))), G, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(to_numpy(linalg.geometric_mean(_as(xp, A), _as(xp, B), 0.0)), A, atol=1e-9)
+    np.testing.assert_allclose(to_numpy(linalg.geometric_mean(_as(xp, A), _as(xp, B), 1.0)), B, atol=1e-7 * np.abs(B).max())
+    # Commuting case: scalar geometric mean of the eigenvalues.
+    D = to_numpy(linalg.geometric_mean(_as(xp, np.diag([1.0, 4.0])), _as(xp, np.diag([9.0, 1.0])), 0.25))
+    np.testing.assert_allclose(np.diag(D), [9.0**0.25, 4.0**0.75], rtol=1e-12)
+
+
+@pytest.mark.parametrize("t", [0.2, 0.5, 0.8])
+def test_gmml_gradient_vanishes_at_geometric_mean(t):
+    """The weighted GMML loss (1−t)δ(M, A⁻¹) + tδ(M, B) has its minimum at A⁻¹ #_t B; for
+    t = 1/2 this is the loss tr(MA) + tr(M⁻¹B) with gradient A − M⁻¹BM⁻¹."""
+    rng = np.random.default_rng(7)
+    A, B = _spd(rng, 6, 50.0), _spd(rng, 6, 20.0)
+    M = linalg.geometric_mean(np.linalg.inv(A), B, 0.5)
+    Minv = np.linalg.inv(M)
+    grad = A - Minv @ B @ Minv
+    assert np.linalg.norm(grad) < 1e-8 * np.linalg.norm(A)
+
+    def loss(X):
+        return float(np.trace(X @ A) + np.trace(np.linalg.solve(X, B)))
+
+    def loss_grad(X):
+        Xi = np.linalg.inv(X)
+        return A - Xi @ B @ Xi
+
+    M0 = _spd(rng, 6, 3.0)
+    for seed in range(3):
+        res = taylor_test(loss, loss_grad, M0, symmetric=True, seed=seed)
+        assert abs(res.order - 2) < 0.2, str(res)
+    # The weighted mean is the point at parameter t on the geodesic: Riemannian midpoints compose.
+    Mt = linalg.geometric_mean(np.linalg.inv(A), B, t)
+    w = np.linalg.eigvalsh(Mt)
+    assert np.all(w > 0)
+
+
+def test_logdet_no_underflow_and_errors(xp, rng):
+    assert linalg.logdet_spd(_as(xp, np.eye(600) * 0.1)) == pytest.approx(600 * math.log(0.1), rel=1e-12)
+    S = _spd(rng, 7, 1e3)
+    assert linalg.logdet_spd(_as(xp, S)) == pytest.approx(np.linalg.slogdet(S)[1], rel=1e-12)
+    with pytest.raises(ValueError, match="positive definite"):
+        linalg.logdet_spd(_as(xp, -np.eye(3)))
+    with pytest.raises(ValueError, match="M"):
+        linalg.logdet_spd(_as(xp, np.ones((2, 3))))
+    with pytest.raises(ValueError, match="NaN"):
+        linalg.logdet_spd(_as(xp, np.full((2, 2), np.nan)))
+
+
+def test_logdet_gradient_taylor():
+    rng = np.random.default_rng(11)
+    M = _spd(rng, 8, 30.0)
+    for seed in range(3):
+        res = taylor_test(linalg.logdet_spd, np.linalg.inv(M), M, symmetric=True, seed=seed)
+        assert abs(res.order - 2) < 0.2, str(res)
+
+
+def test_float32_stays_float32():
+    M = np.diag(np.array([1.0, 2.0, 3.0], dtype=np.float32))
+    assert linalg.spd_sqrt(M).dtype == np.float32
+    assert linalg.geometric_mean(M, M).dtype == np.float32
+    assert linalg.spectral_function_grad(M, M, np.log, lambda w: 1 / w).dtype == np.float32
+
+
+def test_spd_power_rejects_indefinite(xp):
+    with pytest.raises(ValueError, match="positive definite"):
+        linalg.spd_power(_as(xp, np.diag([1.0, -1.0])), 0.5)
+    with pytest.raises(ValueError, match="t must"):
+        linalg.geometric_mean(_as(xp, np.eye(2)), _as(xp, np.eye(2)), 1.5)
