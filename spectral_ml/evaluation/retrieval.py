@@ -1,0 +1,442 @@
+"""Retrieval metrics on embeddings: precision@K, mAP@K (several divisors) and MAP@R.
+
+Every query ranks the database by squared Euclidean distance (smallest first); items at
+exactly the same distance keep their database order (a stable sort), so results are
+deterministic. An item is *relevant* to a query when it carries the query's label. Without a
+database the queries are searched among themselves, leave-one-out: a query never retrieves
+itself.
+
+Distances are computed brute force, one block of queries at a time, so memory stays bounded
+by ``batch_size x n_database`` whatever the number of queries; all the functions take the
+array namespace of their inputs (NumPy, CuPy, PyTorch, array-api-strict) and return Python
+floats.
+
+Definitions, for one query with relevance indicators ``rel_1, rel_2, ...`` along its ranking,
+``P@i = (rel_1 + ... + rel_i) / i`` and ``R`` relevant items in the database:
+
+* precision@K = ``(rel_1 + ... + rel_K) / K``;
+* AP@K = ``sum_{i<=K} rel_i * P@i / divisor`` with divisor
+
+  - ``"hits"``: the number of relevant items within the top K (Yu et al., ICLR 2020,
+    Appendix A.2, Eq. 13, which calls this quantity "Precision@K"); 0 hits give AP 0;
+  - ``"R"``: all relevant items of the database (with K = database size this is the usual
+    non-interpolated average precision);
+  - ``"min(K,R)"``: the largest number of hits the top K can hold;
+
+* mAP@K = the mean of AP@K over the queries;
+* MAP@R (Musgrave et al., "A metric learning reality check", ECCV 2020) = the mean over the
+  queries of AP@R with divisor R, i.e. K set to each query's own R.
+
+A query with no relevant item at all (R = 0) contributes 0 to every mean.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .._backend import as_float_array, get_namespace, is_numpy_namespace, to_python_float
+
+__all__ = [
+    "mean_average_precision_at_k",
+    "precision_at_k",
+    "precision_at_1",
+    "map_at_r",
+]
+
+_DIVISORS = ("hits", "R", "min(K,R)")
+
+# Bounds one block of the distance matrix (and of its argsort) to about 4 M entries.
+_BLOCK_ENTRIES = 2**22
+
+
+def _as_labels(labels: Any, name: str, xp, n: int):
+    if isinstance(labels, (list, tuple)):
+        labels = xp.asarray(np.asarray(labels))
+    if labels is None or not hasattr(labels, "shape"):
+        raise ValueError(f"{name} must be a 1-D array of labels, got {type(labels).__name__}.")
+    if labels.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array, got an array of shape {tuple(labels.shape)}.")
+    if labels.shape[0] != n:
+        raise ValueError(f"{name} has {labels.shape[0]} entries but there are {n} rows of features.")
+    return labels
+
+
+def _check_inputs(queries, query_labels, database, database_labels):
+    """Validate the inputs; return ``(xp, Q, q_labels, D, d_labels, leave_one_out)``."""
+    if database is None and database_labels is not None:
+        raise ValueError("database_labels was given without database.")
+    if database is not None and database_labels is None:
+        raise ValueError("database_labels is required when database is given.")
+    if isinstance(queries, (list, tuple)):
+        queries = np.asarray(queries)
+    if isinstance(database, (list, tuple)):
+        database = np.asarray(database)
+    xp = get_namespace(queries, database)
+    Q = as_float_array(queries, "queries", xp=xp, ndim=2)
+    if Q.shape[0] < 1:
+        raise ValueError("queries must contain at least one row.")
+    q_labels = _as_labels(query_labels, "query_labels", xp, Q.shape[0])
+    if database is None:
+        if Q.shape[0] < 2:
+            raise ValueError("queries needs at least 2 rows for leave-one-out retrieval.")
+        return xp, Q, q_labels, Q, q_labels, True
+    D = as_float_array(database, "database", xp=xp, ndim=2)
+    if D.shape[0] < 1:
+        raise ValueError("database must contain at least one row.")
+    if D.shape[1] != Q.shape[1]:
+        raise ValueError(
+            f"database has {D.shape[1]} features but queries have {Q.shape[1]}."
+        )
+    if Q.dtype != D.dtype:
+        # Promote both to the wider floating type instead of failing on mixed precision.
+        Q = xp.astype(Q, xp.float64)
+        D = xp.astype(D, xp.float64)
+    d_labels = _as_labels(database_labels, "database_labels", xp, D.shape[0])
+    return xp, Q, q_labels, D, d_labels, False
+
+
+def _check_ks(k: Any, n_database: int) -> tuple[list[int], bool]:
+    """Return the list of cut-offs and whether a single int was given."""
+    single = not isinstance(k, Sequence) or isinstance(k, (str, bytes))
+    values = [k] if single else list(k)
+    if not values:
+        raise ValueError("k must be a positive int or a non-empty sequence of ints.")
+    ks = []
+    for value in values:
+        if isinstance(value, bool):
+            raise ValueError(f"k must be a positive int, got {value!r}.")
+        try:
+            value = operator.index(value)
+        except TypeError:
+            raise ValueError(f"k must be a positive int, got {value!r}.") from None
+        if value < 1:
+            raise ValueError(f"k must be >= 1, got {value}.")
+        if value > n_database:
+            raise ValueError(
+                f"k={value} exceeds the number of database items a query can retrieve "
+                f"({n_database})."
+            )
+        ks.append(value)
+    return ks, single
+
+
+def _check_batch_size(batch_size: Any, n_queries: int, n_database: int) -> int:
+    if batch_size is None:
+        return max(1, min(n_queries, _BLOCK_ENTRIES // max(n_database, 1)))
+    if isinstance(batch_size, bool):
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}.")
+    try:
+        batch_size = operator.index(batch_size)
+    except TypeError:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}.") from None
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
+    return batch_size
+
+
+def _relevant_counts(xp, q_labels, d_labels, leave_one_out: bool, batch_size: int):
+    """Number R of database items sharing each query's label (self excluded when leave-one-out)."""
+    n = q_labels.shape[0]
+    counts = []
+    for start in range(0, n, batch_size):
+        stop = min(start + batch_size, n)
+        same = q_labels[start:stop, None] == d_labels[None, :]
+        counts.append(xp.sum(xp.astype(same, xp.int64), axis=1))
+    R = xp.concat(counts) if len(counts) > 1 else counts[0]
+    if leave_one_out:
+        R = R - 1
+    return R
+
+
+def _ranked_relevance(xp, Q, q_labels, D, d_labels, leave_one_out, depth, batch_size):
+    """Yield ``(start, stop, rel)``: relevance (float64, 0/1) of each query's top ``depth`` items."""
+    n, m = Q.shape[0], D.shape[0]
+    sq_d = xp.sum(D * D, axis=1)
+    sq_q = sq_d if leave_one_out else xp.sum(Q * Q, axis=1)
+    D_t = xp.linalg.matrix_transpose(D)
+    db_index = xp.arange(m, dtype=xp.int64)
+    for start in range(0, n, batch_size):
+        stop = min(start + batch_size, n)
+        block = Q[start:stop, :]
+        # ||q - d||^2 through one matrix product; rounding can make it slightly negative.
+        dist = sq_q[start:stop, None] + sq_d[None, :] - 2.0 * (block @ D_t)
+        dist = xp.where(dist < 0, xp.zeros_like(dist), dist)
+        if leave_one_out:
+            own = xp.arange(start, stop, dtype=xp.int64)[:, None] == db_index[None, :]
+            # Pushing the query itself to +inf puts it after every finite distance.
+            dist = xp.where(own, xp.full_like(dist, xp.inf), dist)
+        order = _leading_indices(xp, dist, depth)
+        ranked = xp.reshape(xp.take(d_labels, xp.reshape(order, (-1,))), order.shape)
+        rel = xp.astype(ranked == q_labels[start:stop, None], xp.float64)
+        yield start, stop, rel
+
+
+def _leading_indices(xp, dist, depth):
+    """Column indices of the ``depth`` smallest entries of each row, ties in column order."""
+    if is_numpy_namespace(xp) and 4 * depth < dist.shape[1]:
+        return _leading_indices_numpy(np.asarray(dist), depth)
+    return xp.argsort(dist, axis=1, stable=True)[:, :depth]
+
+
+def _leading_indices_numpy(dist: np.ndarray, depth: int) -> np.ndarray:
+    # A full stable sort of every row dominates the cost when depth << n_database; select
+    # first, then sort only the candidates. argpartition breaks ties arbitrarily, so every
+    # item tied with the depth-th distance is kept as a candidate and the order is decided
+    # by (distance, index) among the candidates.
+    part = np.argpartition(dist, depth - 1, axis=1)[:, :depth]
+    threshold = np.take_along_axis(dist, part, axis=1).max(axis=1)
+    rows, cols = np.nonzero(dist <= threshold[:, None])
+    order = np.lexsort((cols, dist[rows, cols], rows))
+    cols = cols[order]
+    counts = np.bincount(rows, minlength=dist.shape[0])
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    return cols[starts[:, None] + np.arange(depth)[None, :]]
+
+
+def _precision_sums(xp, rel):
+    """Cumulative hits and cumulative ``rel_i * P@i`` along each ranking."""
+    depth = rel.shape[1]
+    hits = xp.cumulative_sum(rel, axis=1)
+    ranks = xp.arange(1, depth + 1, dtype=xp.float64)
+    weighted = xp.cumulative_sum(rel * (hits / ranks[None, :]), axis=1)
+    return hits, weighted
+
+
+def _safe_ratio(xp, num, den):
+    positive = den > 0
+    return xp.where(positive, num / xp.where(positive, den, xp.ones_like(den)), xp.zeros_like(num))
+
+
+def mean_average_precision_at_k(
+    queries,
+    query_labels,
+    k,
+    database=None,
+    database_labels=None,
+    divisor: str = "hits",
+    *,
+    batch_size: int | None = None,
+):
+    """Mean average precision of the top ``k`` retrieved items (mAP@K).
+
+    Each query ranks the database by squared Euclidean distance (ties kept in database
+    order). For one query, with ``rel_i`` = 1 when the i-th retrieved item has the query's
+    label and ``P@i`` the precision of the top i::
+
+        AP@K = sum_{i <= K} rel_i * P@i / divisor
+
+    and mAP@K is the mean of AP@K over the queries.
+
+    Parameters
+    ----------
+    queries : array of shape (n_queries, n_features)
+        Query embeddings; their namespace decides where the computation runs.
+    query_labels : array of shape (n_queries,)
+        Class label of each query.
+    k : int or sequence of int
+        Cut-off(s) K, each between 1 and the number of items a query can retrieve
+        (``n_database``, or ``n_queries - 1`` leave-one-out). All cut-offs reuse one ranking.
+    database : array of shape (n_database, n_features), optional
+        Items to retrieve from. When omitted the queries are searched among themselves,
+        leave-one-out: a query never retrieves itself.
+    database_labels : array of shape (n_database,), optional
+        Labels of ``database``; required with it.
+    divisor : {"hits", "R", "min(K,R)"}, default="hits"
+        Normaliser of AP@K: the number of relevant items within the top K (the definition of
+        Yu et al., ICLR 2020, Appendix A.2; 0 hits give 0), the number R of relevant items in
+        the whole database, or ``min(K, R)``. With ``"R"`` and K equal to the database size
+        AP@K is the usual average precision. A query with R = 0 scores 0 in every case.
+    batch_size : int, optional
+        Queries per block of the distance matrix (default: about 4 M distances per block).
+
+    Returns
+    -------
+    float or dict
+        mAP@K as a Python float when ``k`` is an int; a dict ``{K: mAP@K}`` (Python floats,
+        in the order of ``k``) when ``k`` is a sequence.
+
+    Raises
+    ------
+    ValueError
+        On features that are not 2-D or not finite, mismatched shapes or label lengths,
+        ``k`` outside ``[1, n_database]``, or an unknown ``divisor``.
+
+    See Also
+    --------
+    precision_at_k, map_at_r
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.0], [0.1], [1.0], [1.1]])
+    >>> y = np.array([0, 0, 1, 1])
+    >>> mean_average_precision_at_k(X, y, k=1)
+    1.0
+    >>> mean_average_precision_at_k(X, y, k=[1, 3], divisor="R")
+    {1: 1.0, 3: 1.0}
+    """
+    if divisor not in _DIVISORS:
+        raise ValueError(f"divisor must be one of {_DIVISORS}, got {divisor!r}.")
+    xp, Q, q_labels, D, d_labels, loo = _check_inputs(queries, query_labels, database, database_labels)
+    n, m = Q.shape[0], D.shape[0]
+    ks, single = _check_ks(k, m - 1 if loo else m)
+    batch = _check_batch_size(batch_size, n, m)
+    R = _relevant_counts(xp, q_labels, d_labels, loo, batch) if divisor != "hits" else None
+    totals = {kk: 0.0 for kk in ks}
+    for start, stop, rel in _ranked_relevance(xp, Q, q_labels, D, d_labels, loo, max(ks), batch):
+        hits, weighted = _precision_sums(xp, rel)
+        if R is not None:
+            R_block = xp.astype(R[start:stop], xp.float64)
+        for kk in ks:
+            if divisor == "hits":
+                den = hits[:, kk - 1]
+            elif divisor == "R":
+                den = R_block
+            else:
+                den = xp.where(R_block < kk, R_block, xp.full_like(R_block, float(kk)))
+            totals[kk] += to_python_float(xp.sum(_safe_ratio(xp, weighted[:, kk - 1], den)))
+    result = {kk: totals[kk] / n for kk in ks}
+    return result[ks[0]] if single else result
+
+
+def precision_at_k(
+    queries,
+    query_labels,
+    k,
+    database=None,
+    database_labels=None,
+    *,
+    batch_size: int | None = None,
+):
+    """Mean precision of the top ``k`` retrieved items (P@K).
+
+    For one query P@K is the fraction of its K nearest database items (squared Euclidean
+    distance, ties kept in database order) that share its label; the result is the mean over
+    the queries. This is the plain precision at K; what Yu et al. (ICLR 2020, Eq. 13) call
+    "Precision@K" is the per-query average precision returned, averaged, by
+    :func:`mean_average_precision_at_k` with ``divisor="hits"``.
+
+    Parameters
+    ----------
+    queries : array of shape (n_queries, n_features)
+        Query embeddings.
+    query_labels : array of shape (n_queries,)
+        Class label of each query.
+    k : int or sequence of int
+        Cut-off(s), each between 1 and the number of items a query can retrieve.
+    database : array of shape (n_database, n_features), optional
+        Items to retrieve from; leave-one-out among the queries when omitted.
+    database_labels : array of shape (n_database,), optional
+        Labels of ``database``; required with it.
+    batch_size : int, optional
+        Queries per block of the distance matrix.
+
+    Returns
+    -------
+    float or dict
+        P@K as a Python float for an int ``k``; ``{K: P@K}`` for a sequence.
+
+    Raises
+    ------
+    ValueError
+        On invalid features, labels or ``k``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.0], [0.1], [1.0], [1.1]])
+    >>> y = np.array([0, 0, 1, 1])
+    >>> precision_at_k(X, y, k=[1, 2])
+    {1: 1.0, 2: 0.5}
+    """
+    xp, Q, q_labels, D, d_labels, loo = _check_inputs(queries, query_labels, database, database_labels)
+    n, m = Q.shape[0], D.shape[0]
+    ks, single = _check_ks(k, m - 1 if loo else m)
+    batch = _check_batch_size(batch_size, n, m)
+    totals = {kk: 0.0 for kk in ks}
+    for _, _, rel in _ranked_relevance(xp, Q, q_labels, D, d_labels, loo, max(ks), batch):
+        hits = xp.cumulative_sum(rel, axis=1)
+        for kk in ks:
+            totals[kk] += to_python_float(xp.sum(hits[:, kk - 1])) / kk
+    result = {kk: totals[kk] / n for kk in ks}
+    return result[ks[0]] if single else result
+
+
+def precision_at_1(queries, query_labels, database=None, database_labels=None, *, batch_size=None):
+    """Fraction of queries whose nearest database item shares their label (P@1).
+
+    Equivalent to the accuracy of a 1-nearest-neighbour classifier (leave-one-out when no
+    database is given). See :func:`precision_at_k` for the parameters.
+
+    Returns
+    -------
+    float
+        P@1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> precision_at_1(np.array([[0.0], [0.1], [1.0], [5.0]]), np.array([0, 0, 1, 1]))
+    0.75
+    """
+    return precision_at_k(queries, query_labels, 1, database, database_labels, batch_size=batch_size)
+
+
+def map_at_r(queries, query_labels, database=None, database_labels=None, *, batch_size=None):
+    """MAP@R: mean average precision with each query's cut-off set to its own R.
+
+    For a query with R relevant database items (same label; itself excluded leave-one-out)
+    ``AP@R = sum_{i <= R} rel_i * P@i / R`` (Musgrave, Belongie and Lim, "A metric learning
+    reality check", ECCV 2020). It equals 1 exactly when the R nearest items are all the
+    relevant ones. Queries with R = 0 contribute 0.
+
+    Parameters
+    ----------
+    queries : array of shape (n_queries, n_features)
+        Query embeddings.
+    query_labels : array of shape (n_queries,)
+        Class label of each query.
+    database : array of shape (n_database, n_features), optional
+        Items to retrieve from; leave-one-out among the queries when omitted.
+    database_labels : array of shape (n_database,), optional
+        Labels of ``database``; required with it.
+    batch_size : int, optional
+        Queries per block of the distance matrix.
+
+    Returns
+    -------
+    float
+        MAP@R.
+
+    Raises
+    ------
+    ValueError
+        On invalid features or labels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.0], [0.1], [1.0], [1.1]])
+    >>> map_at_r(X, np.array([0, 0, 1, 1]))
+    1.0
+    """
+    xp, Q, q_labels, D, d_labels, loo = _check_inputs(queries, query_labels, database, database_labels)
+    n, m = Q.shape[0], D.shape[0]
+    batch = _check_batch_size(batch_size, n, m)
+    R = _relevant_counts(xp, q_labels, d_labels, loo, batch)
+    depth = int(to_python_float(xp.max(R)))
+    if depth < 1:
+        return 0.0
+    total = 0.0
+    for start, stop, rel in _ranked_relevance(xp, Q, q_labels, D, d_labels, loo, depth, batch):
+        _, weighted = _precision_sums(xp, rel)
+        R_block = R[start:stop]
+        rows = xp.arange(stop - start, dtype=xp.int64)
+        column = xp.where(R_block > 0, R_block - 1, xp.zeros_like(R_block))
+        at_r = xp.take(xp.reshape(weighted, (-1,)), rows * depth + column)
+        total += to_python_float(xp.sum(_safe_ratio(xp, at_r, xp.astype(R_block, xp.float64))))
+    return total / n
