@@ -1,0 +1,34 @@
+"""DPP diversity term with proper spectral sub-gradients (Yu et al.).
+
+The diversity of a feature batch X (n × d) is det L or log det L of its Gaussian kernel
+matrix L_ij = exp(−‖x_i − x_j‖²/σ²). :func:`dpp_diversity` returns its value and an ascent
+direction with respect to X: the exact gradient while L is safely invertible, a proper
+sub-gradient (DPPSG or DPPSG*) where L is singular or nearly so. The pieces are exported
+for use on their own:
+
+* :func:`gaussian_kernel`, :func:`kernel_backward` — the kernel and the O(n²d)
+  back-propagation of any ∂J/∂L to ∂J/∂X;
+* :func:`logdet_gradient`, :func:`det_gradient` — exact gradients L⁻¹ and det(L)·L⁻¹
+  from one Cholesky factorization;
+* :func:`dppsg`, :func:`dppsg_star` — the proper sub-gradients of Algorithms 1 and 2.
+"""
+
+from .diversity import DEFAULT_BETA, DPPResult, dpp_diversity
+from .exact import det_gradient, logdet_gradient
+from .kernel import DEFAULT_SIGMA, gaussian_kernel, kernel_backward
+from .subgradient import DEFAULT_DELTA, DEFAULT_THETA, dppsg, dppsg_star
+
+__all__ = [
+    "dpp_diversity",
+    "DPPResult",
+    "gaussian_kernel",
+    "kernel_backward",
+    "logdet_gradient",
+    "det_gradient",
+    "dppsg",
+    "dppsg_star",
+    "DEFAULT_SIGMA",
+    "DEFAULT_BETA",
+    "DEFAULT_DELTA",
+    "DEFAULT_THETA",
+]

@@ -1,0 +1,41 @@
+"""Smoke test of benchmarks/bench_dpp.py on tiny sizes (it must keep running)."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_dpp.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    if not BENCH.is_file():
+        pytest.skip("benchmarks/ is not part of this installation")
+    spec = importlib.util.spec_from_file_location("bench_dpp", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_benchmark_runs_and_reports_every_path(bench):
+    lines = []
+    rows = bench.run([12], [2], repeats=1, torch_baseline=False, out=lines.append)
+    methods = {r["method"] for r in rows}
+    expected = {"eigh", "cholesky", "potrf", "kernel", "exact", "dppsg", "dppsg*", "dppsg*+value"}
+    assert expected <= methods
+    assert all(r["seconds"] > 0 for r in rows)
+    eigh = next(r for r in rows if r["method"] == "eigh")
+    assert eigh["x_eigh"] == 1.0
+    assert any("dppsg*" in line for line in lines)
+
+
+def test_benchmark_target_check(bench):
+    rows = [
+        {"n": 500, "d": 2, "method": "exact", "x_chol_kernel": 2.0, "x_eigh": 0.3},
+        {"n": 500, "d": 2, "method": "dppsg*", "x_chol_kernel": 1.0, "x_eigh": 0.1},
+        {"n": 500, "d": 2, "method": "dppsg", "x_chol_kernel": 9.0, "x_eigh": 1.6},
+    ]
+    lines = []
+    assert bench.check_targets(rows, out=lines.append) is False
+    assert sum("MISSED" in line for line in lines) == 1

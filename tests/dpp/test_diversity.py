@@ -1,0 +1,209 @@
+"""dpp_diversity: the switch between exact gradient and sub-gradient, results, bad input."""
+
+import math
+
+import numpy as np
+import pytest
+
+from spectral_ml._backend import to_numpy
+from spectral_ml.dpp import DPPResult, dpp_diversity, gaussian_kernel
+
+SIGMA = 0.2
+
+
+def _spread(seed=0, n=30, d=3):
+    """A batch whose kernel matrix is well conditioned but far from the identity."""
+    return np.random.default_rng(seed).uniform(-0.5, 0.5, size=(n, d))
+
+
+def _with_duplicate(seed=0, n=30, d=3):
+    X = _spread(seed, n, d)
+    X[11] = X[3]
+    return X
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_test_batches_are_well_conditioned_but_not_diagonal(seed):
+    L = gaussian_kernel(_spread(seed), SIGMA)
+    assert np.linalg.eigvalsh(L)[0] > 1e-2
+    assert np.sum(L > 1e-2) > 4 * L.shape[0]
+
+
+def test_auto_picks_exact_on_well_spread_batch(xp):
+    res = dpp_diversity(xp.asarray(_spread()), SIGMA)
+    assert isinstance(res, DPPResult)
+    assert res.method == "exact" and res.is_gradient
+    assert res.logdet >= math.log(1e-7)
+
+
+@pytest.mark.parametrize("subgradient", ["dppsg", "dppsg*"])
+def test_auto_picks_subgradient_on_batch_with_duplicates(xp, subgradient):
+    res = dpp_diversity(xp.asarray(_with_duplicate()), SIGMA, subgradient=subgradient)
+    assert res.method == subgradient and not res.is_gradient
+    assert math.isfinite(res.value)
+    assert not res.logdet_exact
+    assert np.all(np.isfinite(to_numpy(res.grad)))
+
+
+def test_auto_default_subgradient_is_dppsg_star():
+    assert dpp_diversity(_with_duplicate(), SIGMA).method == "dppsg*"
+
+
+def test_beta_threshold_decides_between_paths():
+    X = _spread(1)
+    X[1] = X[0] + np.array([0.0004, 0, 0])  # 0.002σ apart: λ_min ≈ 4e-6, L still PD
+    logdet = np.linalg.slogdet(gaussian_kernel(X, SIGMA))[1]
+    assert logdet < math.log(1e-7)
+    below = dpp_diversity(X, SIGMA)
+    assert below.method == "dppsg*"
+    # The factorization succeeded, so the value is still the exact log det.
+    assert below.logdet_exact and below.logdet == pytest.approx(logdet, rel=1e-10)
+    assert dpp_diversity(X, SIGMA, beta=math.exp(logdet - 0.5)).method == "exact"
+    assert dpp_diversity(X, SIGMA, beta=math.exp(logdet + 0.5)).method == "dppsg*"
+    well = _spread(2)
+    assert dpp_diversity(well, SIGMA).method == "exact"
+    assert dpp_diversity(well, SIGMA, beta=2.0).method == "dppsg*"  # det L ≤ 1 < β
+
+
+@pytest.mark.parametrize("method", ["exact", "dppsg", "dppsg*"])
+def test_forced_method_is_taken(method):
+    res = dpp_diversity(_spread(2), SIGMA, method=method)
+    assert res.method == method
+
+
+def test_values_agree_across_methods_on_positive_definite_batch():
+    X = _spread(3)
+    ref = np.linalg.slogdet(gaussian_kernel(X, SIGMA))[1]
+    for method in ("auto", "exact", "dppsg", "dppsg*"):
+        res = dpp_diversity(X, SIGMA, method=method)
+        assert res.logdet == pytest.approx(ref, rel=1e-9)
+        assert res.logdet_exact
+        det = dpp_diversity(X, SIGMA, method=method, objective="det")
+        assert det.value == pytest.approx(math.exp(ref), rel=1e-9)
+
+
+def test_singular_value_is_lifted_logdet():
+    X = _with_duplicate(4)
+    w = np.linalg.eigvalsh(gaussian_kernel(X, SIGMA))
+    for delta in (1e-7, 1e-4):
+        expected = np.sum(np.log(np.maximum(w, delta)))
+        for method in ("auto", "dppsg", "dppsg*"):
+            res = dpp_diversity(X, SIGMA, method=method, delta=delta)
+            assert res.logdet == pytest.approx(expected, rel=1e-8)
+            assert res.value == res.logdet
+            assert dpp_diversity(X, SIGMA, method=method, objective="det", delta=delta).value == (
+                pytest.approx(math.exp(expected), rel=1e-8)
+            )
+
+
+def test_dppsg_star_value_is_lazy():
+    res = dpp_diversity(_spread(5), SIGMA, method="dppsg*")
+    assert "not computed" in repr(res)
+    value = res.value
+    assert f"{value:.6g}" in repr(res)
+    assert res.value == value  # cached
+
+
+def test_det_objective_scales_exact_gradient():
+    X = _spread(6, n=10, d=3)
+    lg = dpp_diversity(X, SIGMA, method="exact")
+    dt = dpp_diversity(X, SIGMA, method="exact", objective="det")
+    assert dt.value == pytest.approx(math.exp(lg.value))
+    np.testing.assert_allclose(dt.grad, dt.value * lg.grad, rtol=1e-12)
+
+
+def test_subgradient_is_independent_of_objective():
+    X = _with_duplicate(7)
+    for method in ("dppsg", "dppsg*"):
+        a = dpp_diversity(X, SIGMA, method=method, objective="det").grad
+        b = dpp_diversity(X, SIGMA, method=method, objective="logdet").grad
+        np.testing.assert_array_equal(a, b)
+
+
+def test_theta_scales_dppsg_star_linearly():
+    X = _with_duplicate(8)
+    a = dpp_diversity(X, SIGMA, method="dppsg*", theta=0.1).grad
+    b = dpp_diversity(X, SIGMA, method="dppsg*", theta=0.4).grad
+    np.testing.assert_allclose(b, 4 * a, rtol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["auto", "exact", "dppsg", "dppsg*"])
+def test_namespace_and_dtype_preserved(xp, method):
+    Xn = _spread(9, n=20, d=4)
+    assert np.linalg.norm(dpp_diversity(Xn, SIGMA).grad) > 1
+    ref = dpp_diversity(Xn, SIGMA, method=method)
+    for dtype, tol in ((xp.float64, 1e-9), (xp.float32, 2e-3)):
+        X = xp.asarray(Xn, dtype=dtype)
+        res = dpp_diversity(X, SIGMA, method=method)
+        assert type(res.grad) is type(X)
+        assert res.grad.dtype == dtype and tuple(res.grad.shape) == (20, 4)
+        assert isinstance(res.value, float) and isinstance(res.logdet, float)
+        g = to_numpy(res.grad).astype(float)
+        assert np.linalg.norm(g - ref.grad) <= tol * np.linalg.norm(ref.grad) + 1e-30
+        assert res.logdet == pytest.approx(ref.logdet, rel=tol, abs=tol)
+
+
+def test_integer_input_becomes_float64():
+    X = np.arange(12).reshape(6, 2)
+    res = dpp_diversity(X, sigma=1.0)
+    assert res.grad.dtype == np.float64
+
+
+def test_input_is_not_modified():
+    X = _spread(10)
+    X0 = X.copy()
+    for method in ("auto", "exact", "dppsg", "dppsg*"):
+        dpp_diversity(X, SIGMA, method=method)
+    np.testing.assert_array_equal(X, X0)
+
+
+def test_torch_tensors_round_trip():
+    torch = pytest.importorskip("torch")
+    Xn = _spread(11)
+    for method in ("exact", "dppsg", "dppsg*"):
+        ref = dpp_diversity(Xn, SIGMA, method=method)
+        res = dpp_diversity(torch.asarray(Xn), SIGMA, method=method)
+        assert isinstance(res.grad, torch.Tensor) and res.grad.dtype == torch.float64
+        np.testing.assert_allclose(res.grad.numpy(), ref.grad, rtol=1e-8, atol=1e-12)
+        assert res.logdet == pytest.approx(ref.logdet, rel=1e-9)
+        r32 = dpp_diversity(torch.asarray(Xn, dtype=torch.float32), SIGMA, method=method)
+        assert r32.grad.dtype == torch.float32
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"X": np.array([[0.0, np.nan], [1.0, 2.0]])}, "X"),
+        ({"X": np.array([[0.0, -np.inf], [1.0, 2.0]])}, "X"),
+        ({"X": np.zeros(5)}, "X"),
+        ({"X": np.zeros((2, 2, 2))}, "X"),
+        ({"X": np.zeros((1, 4))}, "X"),
+        ({"X": np.zeros((0, 4))}, "X"),
+        ({"sigma": 0.0}, "sigma"),
+        ({"sigma": -0.2}, "sigma"),
+        ({"sigma": float("inf")}, "sigma"),
+        ({"delta": 0.0}, "delta"),
+        ({"delta": -1e-7}, "delta"),
+        ({"theta": 0.0}, "theta"),
+        ({"theta": 1.01}, "theta"),
+        ({"theta": -0.5}, "theta"),
+        ({"beta": 0.0}, "beta"),
+        ({"beta": -1.0}, "beta"),
+        ({"beta": float("nan")}, "beta"),
+        ({"method": "newton"}, "method"),
+        ({"method": None}, "method"),
+        ({"objective": "trace"}, "objective"),
+        ({"subgradient": "pinv"}, "subgradient"),
+        ({"subgradient": "exact"}, "subgradient"),
+    ],
+)
+def test_bad_input_raises_value_error_naming_argument(kwargs, match):
+    args = {"X": _spread(12, n=5, d=2), **kwargs}
+    X = args.pop("X")
+    with pytest.raises(ValueError, match=match):
+        dpp_diversity(X, **args)
+
+
+def test_theta_one_is_allowed():
+    res = dpp_diversity(_with_duplicate(13), SIGMA, method="dppsg*", theta=1.0)
+    assert np.all(np.isfinite(res.grad))
