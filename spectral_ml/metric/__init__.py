@@ -1,0 +1,40 @@
+"""Mahalanobis metric learning: GMML and Adversarial Metric Learning (AML).
+
+Estimators (scikit-learn transformers): :class:`GMMLMetric`, :class:`AMLMetric`, sharing
+the :class:`MahalanobisMixin` API. Array-level pieces (any array-API namespace): pair
+sampling and sufficient statistics, the adversarial pairs of AML's Eq. 9, the reduced
+objective D(M) and its gradient.
+"""
+
+from ._aml import AMLMetric
+from ._base import MahalanobisMixin
+from ._gmml import GMMLMetric
+from ._objective import (
+    adversarial_pairs,
+    adversarial_weight,
+    aml_gradient,
+    aml_objective,
+    gmml_closed_form,
+    gmml_gradient,
+    gmml_loss,
+    gmml_pair_loss,
+)
+from ._pairs import SingularStatisticsWarning, default_n_pairs, make_pairs, pair_statistics
+
+__all__ = [
+    "AMLMetric",
+    "GMMLMetric",
+    "MahalanobisMixin",
+    "SingularStatisticsWarning",
+    "adversarial_pairs",
+    "adversarial_weight",
+    "aml_gradient",
+    "aml_objective",
+    "default_n_pairs",
+    "gmml_closed_form",
+    "gmml_gradient",
+    "gmml_loss",
+    "gmml_pair_loss",
+    "make_pairs",
+    "pair_statistics",
+]

@@ -1,0 +1,543 @@
+"""GMML and AML objectives on the pairs' sufficient statistics (array level).
+
+Notation: pairs (x_i, x'_i) with labels y_i = ±1, differences x̂_i = x_i − x'_i,
+A = Σ_{y=+1} x̂x̂ᵀ, B = Σ_{y=−1} x̂x̂ᵀ, and an SPD metric M = U Λ Uᵀ.
+
+GMML's geometric-mean loss (AML paper Eq. 7) is
+
+    L_g(M) = tr(M A) + tr(M⁻¹ B),
+
+minimized by A⁻¹ #_{1/2} B. AML's adversarial pairs (Eq. 9) have, in closed form, the
+differences π̂_i = U g_{y_i}(Λ) Uᵀ x̂_i with g₊(λ) = βλ²/(2 + βλ²) and g₋ = β/(2 + β), so
+the loss on them is Σ_i x̂_iᵀ U h_{y_i}(Λ) Uᵀ x̂_i with
+
+    h₊(λ) = β² λ⁵ / (2 + βλ²)²,        h₋(λ) = β² / ((2 + β)² λ).
+
+(The paper's Eq. 12 prints a different, incorrect h.) The reduced AML objective (Eq. 11)
+therefore depends on the pairs only through A and B:
+
+    D(M) = tr(M A) + c·tr(M⁻¹ B) + α·tr(h₊(M) A),        c = 1 + αβ²/(2 + β)²,
+
+and its gradient over symmetric matrices is, by the Daleckii–Krein theorem,
+
+    ∇D(M) = A − c·M⁻¹ B M⁻¹ + α·U (H ∘ (Uᵀ A U)) Uᵀ,
+
+where H is the Loewner matrix of h₊ (divided differences, h₊' on the diagonal, with
+h₊'(λ) = β²λ⁴(10 + βλ²)/(2 + βλ²)³). The paper's Eq. 14 is not symmetric; its symmetric
+part is this gradient. The regularizer of Zadeh et al. (2016) toward a prior M₀,
+λ·(tr(M M₀⁻¹) + tr(M⁻¹ M₀)) (their symmetrized LogDet divergence up to a constant), is
+added to D; it keeps the problem well posed when A or B is singular.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .._backend import as_float_array, check_matrix, device_of, get_namespace
+from ..linalg import eigh, loewner_matrix, spd_inv, sym
+
+__all__ = [
+    "adversarial_pairs",
+    "gmml_pair_loss",
+    "gmml_loss",
+    "gmml_gradient",
+    "gmml_closed_form",
+    "aml_objective",
+    "aml_gradient",
+    "adversarial_weight",
+]
+
+
+def _mT(M, xp):
+    return xp.linalg.matrix_transpose(M)
+
+
+def _check_beta(beta):
+    if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not (beta > 0) or not math.isfinite(beta):
+        raise ValueError(f"beta must be a positive finite number, got {beta!r}.")
+    return float(beta)
+
+
+def _check_alpha(alpha):
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not (alpha >= 0) or not math.isfinite(alpha):
+        raise ValueError(f"alpha must be a non-negative finite number, got {alpha!r}.")
+    return float(alpha)
+
+
+def _check_reg(reg):
+    if isinstance(reg, bool) or not isinstance(reg, (int, float)) or not (reg >= 0) or not math.isfinite(reg):
+        raise ValueError(f"reg must be a non-negative finite number, got {reg!r}.")
+    return float(reg)
+
+
+def _h_plus(beta):
+    def h(w):
+        return beta**2 * w**5 / (2.0 + beta * w**2) ** 2
+
+    return h
+
+
+def _h_plus_prime(beta):
+    def hp(w):
+        return beta**2 * w**4 * (10.0 + beta * w**2) / (2.0 + beta * w**2) ** 3
+
+    return hp
+
+
+def adversarial_weight(alpha: float, beta: float) -> float:
+    """The factor c = 1 + αβ²/(2 + β)² that multiplies tr(M⁻¹B) in D(M).
+
+    The dissimilar adversarial pairs are the original differences shrunk by the scalar
+    β/(2 + β), so their loss is a fixed multiple of the dissimilar part of GMML's loss.
+
+    Parameters
+    ----------
+    alpha : float
+        Weight α ≥ 0 of the adversarial pairs.
+    beta : float
+        Neighbourhood parameter β > 0.
+
+    Returns
+    -------
+    float
+    """
+    alpha, beta = _check_alpha(alpha), _check_beta(beta)
+    return 1.0 + alpha * beta**2 / (2.0 + beta) ** 2
+
+
+def _check_pairs_labels(pairs, y, xp):
+    pairs = as_float_array(pairs, "pairs", xp=xp, ndim=3)
+    if pairs.shape[1] != 2:
+        raise ValueError(f"pairs must have shape (n_pairs, 2, d), got {tuple(pairs.shape)}.")
+    y = as_float_array(y, "y", xp=xp, ndim=1)
+    if y.shape[0] != pairs.shape[0]:
+        raise ValueError(f"y must have one label per pair ({pairs.shape[0]}), got {y.shape[0]}.")
+    if not bool(xp.all((y == 1) | (y == -1))):
+        raise ValueError("y must hold +1 (similar) and -1 (dissimilar) only.")
+    return pairs, y
+
+
+def _check_spd_eig(M, name="M"):
+    M = check_matrix(M, name)
+    xp = get_namespace(M)
+    w, U = eigh(M, check=False)
+    if not bool(xp.all(w > 0)):
+        raise ValueError(
+            f"{name} must be symmetric positive definite; its smallest eigenvalue is "
+            f"{float(xp.min(w)):.3e}."
+        )
+    return M, w, U, xp
+
+
+def adversarial_pairs(M, pairs, y, beta: float = 0.8):
+    """Optimal adversarial pairs Π* = F(M) of the confusion stage (AML paper Eq. 9).
+
+    For each pair (x_i, x'_i) with label y_i,
+
+        π_i  = (2M^{-y_i} + βM)⁻¹ (M^{-y_i}(x_i + x'_i) + βM x_i),
+        π'_i = (2M^{-y_i} + βM)⁻¹ (M^{-y_i}(x_i + x'_i) + βM x'_i),
+
+    the unique minimizer of L_g(M, Π, −y) + β·Dist_M(X, Π) (Eq. 3). Computed in the
+    eigenbasis of M, where every matrix of the formula is diagonal.
+
+    Parameters
+    ----------
+    M : array of shape (d, d)
+        Symmetric positive definite metric.
+    pairs : array of shape (n_pairs, 2, d)
+        Original pairs, same namespace as ``M``.
+    y : array of shape (n_pairs,)
+        Labels, +1 similar and -1 dissimilar.
+    beta : float, default=0.8
+        Neighbourhood parameter β > 0 (the weight of Dist_M(X, Π) in Eq. 3).
+
+    Returns
+    -------
+    array of shape (n_pairs, 2, d)
+        The adversarial pairs (π_i, π'_i), in the namespace of ``M``.
+
+    Raises
+    ------
+    ValueError
+        If ``M`` is not SPD, shapes disagree, labels are not ±1, or ``beta`` ≤ 0.
+
+    Examples
+    --------
+    Dissimilar pairs move toward their midpoint by the factor 2/(2 + β):
+
+    >>> import numpy as np
+    >>> from spectral_ml.metric import adversarial_pairs
+    >>> P = adversarial_pairs(np.eye(1), np.array([[[0.0], [3.0]]]), np.array([-1.0]), beta=1.0)
+    >>> P[0, :, 0]
+    array([1., 2.])
+    """
+    beta = _check_beta(beta)
+    M, w, U, xp = _check_spd_eig(M)
+    pairs, y = _check_pairs_labels(pairs, y, xp)
+    if pairs.shape[2] != M.shape[0]:
+        raise ValueError(f"pairs have dimension {pairs.shape[2]}, M is {M.shape[0]}×{M.shape[0]}.")
+    z = pairs[:, 0, :] @ U
+    zp = pairs[:, 1, :] @ U
+    # Eigenvalues of M^{-y_i}, one row per pair.
+    p = xp.where(y[:, None] > 0, 1.0 / w[None, :], w[None, :] * xp.ones_like(z))
+    bw = beta * w[None, :]
+    denom = 2.0 * p + bw
+    s = p * (z + zp)
+    pi = (s + bw * z) / denom
+    pip = (s + bw * zp) / denom
+    Ut = _mT(U, xp)
+    return xp.stack([pi @ Ut, pip @ Ut], axis=1)
+
+
+def gmml_pair_loss(M, pairs, y):
+    """Geometric-mean loss evaluated pair by pair (AML paper Eq. 7).
+
+    L_g(M) = Σ_{y=+1} x̂ᵀ M x̂ + Σ_{y=−1} x̂ᵀ M⁻¹ x̂ with x̂ = x − x'. This direct form costs
+    O(N d²); :func:`gmml_loss` gives the same value from the scatter matrices.
+
+    Parameters
+    ----------
+    M : array of shape (d, d)
+        Symmetric positive definite metric.
+    pairs : array of shape (n_pairs, 2, d)
+        Pairs, same namespace as ``M``.
+    y : array of shape (n_pairs,)
+        Labels, +1 similar and -1 dissimilar.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from spectral_ml.metric import gmml_pair_loss
+    >>> pairs = np.array([[[0.0], [1.0]], [[0.0], [2.0]]])
+    >>> gmml_pair_loss(2 * np.eye(1), pairs, np.array([1.0, -1.0]))
+    4.0
+    """
+    M, w, U, xp = _check_spd_eig(M)
+    pairs, y = _check_pairs_labels(pairs, y, xp)
+    Z = (pairs[:, 0, :] - pairs[:, 1, :]) @ U
+    p = xp.where(y[:, None] > 0, w[None, :] * xp.ones_like(Z), 1.0 / w[None, :])
+    return float(xp.sum(p * Z**2))
+
+
+def _resolve_prior(prior, d, xp, dtype, device):
+    """(P, P⁻¹) for the regularizer; identity when ``prior`` is None."""
+    if prior is None:
+        eye = xp.eye(d, dtype=dtype, device=device)
+        return eye, eye
+    P = check_matrix(prior, "prior", xp=xp)
+    if P.shape[0] != d:
+        raise ValueError(f"prior must be {d}×{d} like A and B, got {tuple(P.shape)}.")
+    P = xp.astype(sym(P), dtype)
+    return P, spd_inv(P)
+
+
+class _Problem:
+    """D(M) = tr(M A₁) + tr(M⁻¹ B₁) + tr(h₊(M) A₂) with precomputed weights.
+
+    A₁ = A + λP⁻¹, B₁ = cB + λP, A₂ = αA. Every evaluation is one eigendecomposition
+    and a few d×d products: O(d³), independent of the number of pairs.
+    """
+
+    def __init__(self, A, B, *, alpha, beta, reg, prior):
+        xp = get_namespace(A, B)
+        A = check_matrix(A, "A")
+        B = check_matrix(B, "B", xp=xp)
+        if tuple(A.shape) != tuple(B.shape):
+            raise ValueError(f"A and B must have the same shape, got {tuple(A.shape)} and {tuple(B.shape)}.")
+        self.alpha = _check_alpha(alpha)
+        self.beta = _check_beta(beta)
+        reg = _check_reg(reg)
+        self.xp = xp
+        self.d = A.shape[0]
+        A, B = sym(A), sym(B)
+        P, Pinv = _resolve_prior(prior, self.d, xp, A.dtype, device_of(A))
+        c = 1.0 + self.alpha * self.beta**2 / (2.0 + self.beta) ** 2
+        self.A1 = A + reg * Pinv if reg > 0 else A
+        self.B1 = c * B + reg * P if reg > 0 else c * B
+        self.A2 = self.alpha * A
+        self.h = _h_plus(self.beta)
+        self.hp = _h_plus_prime(self.beta)
+        self._stack = xp.concat([self.A1, self.B1, self.A2], axis=0)
+
+    def decompose(self, M):
+        return eigh(M, check=False)
+
+    def value(self, M=None, *, decomposition=None):
+        """D at M (or at the matrix with the given eigendecomposition); inf if not PD."""
+        xp = self.xp
+        w, U = self.decompose(M) if decomposition is None else decomposition
+        if not bool(xp.all(w > 0)):
+            return math.inf
+        d = self.d
+        # diag(Uᵀ S U) for the three weight matrices S at the cost of one product.
+        diag = xp.sum(xp.reshape(self._stack @ U, (3, d, d)) * U[None, :, :], axis=1)
+        val = xp.sum(w * diag[0, :]) + xp.sum(diag[1, :] / w)
+        if self.alpha > 0:
+            val = val + xp.sum(self.h(w) * diag[2, :])
+        return float(val)
+
+    def value_and_grad(self, M=None, *, decomposition=None):
+        """(D, ∇D, w, U, Uᵀ∇D U) at M; the eigenbasis form gives the stationarity measure."""
+        xp = self.xp
+        w, U = self.decompose(M) if decomposition is None else decomposition
+        if not bool(xp.all(w > 0)):
+            raise ValueError("M must be positive definite.")
+        Ut = _mT(U, xp)
+        At1 = Ut @ self.A1 @ U
+        Bt1 = Ut @ self.B1 @ U
+        val = xp.sum(w * xp.linalg.diagonal(At1)) + xp.sum(xp.linalg.diagonal(Bt1) / w)
+        Gt = At1 - Bt1 / (w[:, None] * w[None, :])
+        if self.alpha > 0:
+            At2 = Ut @ self.A2 @ U
+            val = val + xp.sum(self.h(w) * xp.linalg.diagonal(At2))
+            Gt = Gt + loewner_matrix(w, self.h, self.hp) * At2
+        Gt = (Gt + _mT(Gt, xp)) / 2
+        G = U @ Gt @ Ut
+        return float(val), G, w, U, Gt
+
+
+def _relative_stationarity(D, w, Gt, xp, *, active=None):
+    """‖M^{1/2} ∇D M^{1/2}‖_F / |D|: the Riemannian gradient norm, made scale free.
+
+    ‖M^{1/2} G M^{1/2}‖_F is the norm of the Riemannian gradient of D under the
+    affine-invariant metric, which does not depend on how M is parametrized; dividing
+    by D removes the scale of the data (D and ∇D both scale with it). ``active`` marks eigenvalues held at the projection
+    floor whose gradient pushes them further down (they satisfy the KKT conditions).
+    """
+    s = xp.sqrt(w)
+    R = s[:, None] * Gt * s[None, :]
+    if active is not None:
+        keep = xp.where(active, xp.zeros_like(w), xp.ones_like(w))
+        R = R * (keep[:, None] * keep[None, :])
+    return float(xp.linalg.vector_norm(R)) / max(abs(D), 1e-300)
+
+
+def gmml_loss(M, A, B, *, reg: float = 0.0, prior=None):
+    """Geometric-mean loss tr(MA) + tr(M⁻¹B), plus the optional regularizer.
+
+    Parameters
+    ----------
+    M : array of shape (d, d)
+        Symmetric positive definite metric.
+    A, B : arrays of shape (d, d)
+        Scatter matrices of the similar and dissimilar differences
+        (:func:`pair_statistics`).
+    reg : float, default=0.0
+        Absolute weight λ ≥ 0 of λ·(tr(M M₀⁻¹) + tr(M⁻¹ M₀)).
+    prior : array of shape (d, d), optional
+        SPD prior M₀; identity when omitted.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from spectral_ml.metric import gmml_loss
+    >>> gmml_loss(2 * np.eye(2), np.eye(2), 4 * np.eye(2))
+    8.0
+    """
+    return aml_objective(M, A, B, alpha=0.0, reg=reg, prior=prior)
+
+
+def gmml_gradient(M, A, B, *, reg: float = 0.0, prior=None):
+    """Gradient A − M⁻¹BM⁻¹ (+ regularizer) of :func:`gmml_loss` over symmetric matrices.
+
+    Parameters
+    ----------
+    M, A, B, reg, prior
+        As in :func:`gmml_loss`.
+
+    Returns
+    -------
+    array of shape (d, d)
+        Symmetric gradient, in the namespace of ``M``.
+    """
+    return aml_gradient(M, A, B, alpha=0.0, reg=reg, prior=prior)
+
+
+def aml_objective(M, A, B, *, alpha: float = 1.0, beta: float = 0.8, reg: float = 0.0, prior=None):
+    """Reduced AML objective D(M) = L_g(M, X) + α·L_g(M, F(M)) (paper Eq. 11).
+
+    D(M) = tr(MA) + c·tr(M⁻¹B) + α·tr(h₊(M)A) with c = 1 + αβ²/(2+β)² and
+    h₊(λ) = β²λ⁵/(2+βλ²)² (see the module docstring), plus
+    λ·(tr(M M₀⁻¹) + tr(M⁻¹ M₀)) when ``reg`` = λ > 0.
+
+    Parameters
+    ----------
+    M : array of shape (d, d)
+        Symmetric positive definite metric.
+    A, B : arrays of shape (d, d)
+        Scatter matrices of the similar and dissimilar differences, same namespace.
+    alpha : float, default=1.0
+        Weight α ≥ 0 of the adversarial pairs. ``alpha=0`` gives GMML's loss.
+    beta : float, default=0.8
+        Neighbourhood parameter β > 0 of the confusion stage.
+    reg : float, default=0.0
+        Absolute weight λ ≥ 0 of the regularizer toward ``prior``.
+    prior : array of shape (d, d), optional
+        SPD prior M₀; identity when omitted.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        If ``M`` is not SPD, shapes disagree, or a hyper-parameter is out of range.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from spectral_ml.metric import aml_objective, gmml_loss
+    >>> A, B, M = np.eye(2), 4 * np.eye(2), 2 * np.eye(2)
+    >>> aml_objective(M, A, B, alpha=0.0) == gmml_loss(M, A, B)
+    True
+    """
+    prob = _Problem(A, B, alpha=alpha, beta=beta, reg=reg, prior=prior)
+    M, w, U, _ = _check_spd_eig(M)
+    if tuple(M.shape) != (prob.d, prob.d):
+        raise ValueError(f"M must be {prob.d}×{prob.d} like A and B, got {tuple(M.shape)}.")
+    return prob.value(decomposition=(w, U))
+
+
+def aml_gradient(M, A, B, *, alpha: float = 1.0, beta: float = 0.8, reg: float = 0.0, prior=None):
+    """Gradient of :func:`aml_objective` over symmetric matrices (Daleckii–Krein).
+
+    ∇D(M) = A − c·M⁻¹BM⁻¹ + α·U(H ∘ UᵀAU)Uᵀ (+ λ(M₀⁻¹ − M⁻¹M₀M⁻¹)), where H is the
+    Loewner matrix of h₊ at the eigenvalues of M. Symmetric, so that
+    D(M + E) = D(M) + tr(∇D(M) E) + O(‖E‖²) for symmetric E.
+
+    Parameters
+    ----------
+    M, A, B, alpha, beta, reg, prior
+        As in :func:`aml_objective`.
+
+    Returns
+    -------
+    array of shape (d, d)
+        Symmetric gradient, in the namespace of ``M``.
+
+    Examples
+    --------
+    At GMML's minimizer A⁻¹ #_{1/2} B the gradient with α = 0 vanishes:
+
+    >>> import numpy as np
+    >>> from spectral_ml.metric import aml_gradient
+    >>> A, B = np.eye(2), 4 * np.eye(2)
+    >>> np.allclose(aml_gradient(2 * np.eye(2), A, B, alpha=0.0), 0)
+    True
+    """
+    prob = _Problem(A, B, alpha=alpha, beta=beta, reg=reg, prior=prior)
+    M, w, U, _ = _check_spd_eig(M)
+    if tuple(M.shape) != (prob.d, prob.d):
+        raise ValueError(f"M must be {prob.d}×{prob.d} like A and B, got {tuple(M.shape)}.")
+    return prob.value_and_grad(decomposition=(w, U))[1]
+
+
+def gmml_closed_form(A, B, *, t: float = 0.5, reg: float = 0.0, prior=None):
+    """GMML's minimizer (A + λM₀⁻¹)⁻¹ #_t (B + λM₀) (Zadeh et al. 2016).
+
+    With t = 1/2 and λ = 0 this is the unique minimizer of tr(MA) + tr(M⁻¹B); t weights
+    the similar against the dissimilar pairs along the geodesic from A⁻¹ (t = 0) to B
+    (t = 1). The regularizer λ·(tr(M M₀⁻¹) + tr(M⁻¹M₀)) adds λM₀⁻¹ to A and λM₀ to B.
+
+    Parameters
+    ----------
+    A, B : arrays of shape (d, d)
+        Scatter matrices of the similar and dissimilar differences.
+    t : float, default=0.5
+        Position on the geodesic, in [0, 1].
+    reg : float, default=0.0
+        Absolute weight λ ≥ 0 of the regularizer.
+    prior : array of shape (d, d), optional
+        SPD prior M₀; identity when omitted.
+
+    Returns
+    -------
+    array of shape (d, d)
+        The SPD metric, in the namespace of ``A``.
+
+    Raises
+    ------
+    ValueError
+        If the regularized A or B is not positive definite (set ``reg`` > 0), or ``t``
+        is outside [0, 1].
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from spectral_ml.metric import gmml_closed_form
+    >>> gmml_closed_form(np.diag([1.0, 4.0]), np.diag([4.0, 1.0]))
+    array([[2. , 0. ],
+           [0. , 0.5]])
+    """
+    if isinstance(t, bool) or not isinstance(t, (int, float)) or not (0.0 <= t <= 1.0):
+        raise ValueError(f"t must lie in [0, 1], got {t!r}.")
+    prob = _Problem(A, B, alpha=0.0, beta=1.0, reg=reg, prior=prior)
+    for name, S in (("A", prob.A1), ("B", prob.B1)):
+        rank = numerical_rank(S)
+        if rank < prob.d:
+            raise ValueError(
+                f"The {'regularized ' if reg > 0 else ''}{name} is singular (numerical rank "
+                f"{rank} of {prob.d}); use reg > 0."
+            )
+    return inverse_sharp(prob.A1, prob.B1, float(t))
+
+
+def inverse_sharp(A, B, t: float = 0.5):
+    """A⁻¹ #_t B for SPD A and B, with two eigendecompositions.
+
+    A⁻¹ #_t B = A^{-1/2} (A^{1/2} B A^{1/2})^t A^{-1/2} = B^{1/2} (B^{1/2} A B^{1/2})^{t−1} B^{1/2}.
+    The congruence is taken with the better-conditioned of A and B (condition numbers
+    from eigenvalues only), which keeps it accurate when the other is nearly singular;
+    A⁻¹ itself is never formed.
+
+    Parameters
+    ----------
+    A, B : arrays of shape (d, d)
+        Symmetric positive definite.
+    t : float, default=0.5
+        Position on the geodesic from A⁻¹ (t = 0) to B (t = 1).
+
+    Returns
+    -------
+    array of shape (d, d)
+        Symmetric positive definite.
+    """
+    xp = get_namespace(A, B)
+    wa = xp.linalg.eigvalsh(sym(A))
+    wb = xp.linalg.eigvalsh(sym(B))
+    if not (bool(wa[0] > 0) and bool(wb[0] > 0)):
+        raise ValueError("A and B must be positive definite.")
+    cond_a = float(wa[-1] / wa[0])
+    cond_b = float(wb[-1] / wb[0])
+    if cond_a <= cond_b:
+        S, T, p, q = A, B, t, -0.5  # A^{-1/2} (A^{1/2} B A^{1/2})^t A^{-1/2}
+    else:
+        S, T, p, q = B, A, t - 1.0, 0.5  # B^{1/2} (B^{1/2} A B^{1/2})^{t-1} B^{1/2}
+    w, U = eigh(S, check=False)
+    Ut = _mT(U, xp)
+    half = (U * xp.sqrt(w)[None, :]) @ Ut
+    outer = (U * (w**q)[None, :]) @ Ut
+    wc, Uc = eigh(half @ T @ half, check=False)
+    wc = xp.clip(wc, min=float(xp.finfo(wc.dtype).smallest_normal))
+    core = (Uc * (wc**p)[None, :]) @ _mT(Uc, xp)
+    return sym(outer @ core @ outer)
+
+
+def numerical_rank(S) -> int:
+    """Number of eigenvalues of symmetric PSD ``S`` above d·eps·λ_max (as matrix_rank)."""
+    xp = get_namespace(S)
+    w = xp.linalg.eigvalsh(sym(S))
+    top = float(w[-1]) if w.shape[0] else 0.0
+    if not top > 0:
+        return 0
+    eps = float(xp.finfo(w.dtype).eps)
+    return int(xp.sum(xp.astype(w > float(S.shape[0] * eps * top), xp.int64)))

@@ -1,0 +1,338 @@
+"""Training pairs and their sufficient statistics.
+
+GMML and AML see the pairs only through two d×d scatter matrices,
+
+    A = Σ_{similar} x̂ x̂ᵀ,      B = Σ_{dissimilar} x̂ x̂ᵀ,      x̂ = x − x',
+
+so the pairs are reduced once, in O(N d²), and every solver iteration afterwards costs
+O(d³) whatever the number of pairs N. The reduction is a matrix product over stacked
+differences, done in chunks so that memory stays bounded for any N.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+from .._backend import as_float_array, device_of, from_numpy, get_namespace, is_numpy_namespace, to_numpy
+
+__all__ = [
+    "SingularStatisticsWarning",
+    "default_n_pairs",
+    "make_pairs",
+    "pair_statistics",
+    "check_pair_labels",
+]
+
+# Elements of one chunk of stacked differences (8 MiB in float64): large enough for
+# BLAS to run at full speed, small enough to be harmless next to the data itself.
+_CHUNK_ELEMENTS = 1 << 20
+
+
+class SingularStatisticsWarning(UserWarning):
+    """The pairs leave a scatter matrix singular and only the regularizer makes it SPD.
+
+    Raised when the similar (or dissimilar) differences span fewer than d directions,
+    for instance with fewer pairs than features or with constant features.
+    """
+
+
+def default_n_pairs(n_classes: int) -> int:
+    """Number of random pairs drawn by default: 1000·c(c−1) (Zadeh et al. 2016).
+
+    Parameters
+    ----------
+    n_classes : int
+        Number of classes c.
+
+    Returns
+    -------
+    int
+    """
+    return 1000 * n_classes * (n_classes - 1)
+
+
+def _encode_labels(y, *, name="y"):
+    """Validate class labels for pair generation; return (codes, counts, classes)."""
+    y = np.asarray(to_numpy(y))
+    if y.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array of class labels, got shape {y.shape}.")
+    if y.shape[0] == 0:
+        raise ValueError(f"{name} is empty.")
+    if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
+        raise ValueError(f"{name} contains NaN or infinity.")
+    classes, codes, counts = np.unique(y, return_inverse=True, return_counts=True)
+    if classes.shape[0] < 2:
+        raise ValueError(
+            f"{name} must contain at least 2 classes to form dissimilar pairs, "
+            f"got 1 class ({classes[0]!r}) in {y.shape[0]} sample(s)."
+        )
+    lonely = classes[counts < 2]
+    if lonely.shape[0]:
+        shown = ", ".join(repr(c) for c in lonely[:5].tolist())
+        more = "" if lonely.shape[0] <= 5 else f" and {lonely.shape[0] - 5} more"
+        raise ValueError(
+            f"{name}: every class needs at least 2 samples to form similar pairs; "
+            f"class(es) {shown}{more} have only one sample."
+        )
+    return codes.astype(np.int64), counts.astype(np.int64), classes
+
+
+def make_pairs(y, n_pairs=None, *, random_state=None):
+    """Draw random similar and dissimilar pairs from class labels.
+
+    Half of the pairs (rounded down) are similar, drawn uniformly among the pairs of
+    distinct samples sharing a class; the others are dissimilar, drawn uniformly among
+    the pairs of samples from different classes. Pairs are drawn with replacement, as in
+    the protocol of Zadeh et al. (2016) that the AML paper follows (Sec. 3.2).
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+        Class labels (any sortable type). At least two classes, each with at least two
+        samples.
+    n_pairs : int, optional
+        Total number of pairs, at least 2. Default: 1000·c(c−1) for c classes.
+    random_state : int, RandomState instance or None, default=None
+        Seed or generator, for reproducible pairs.
+
+    Returns
+    -------
+    indices : ndarray of shape (n_pairs, 2), dtype int64
+        Row indices into ``X`` of the two members of each pair.
+    labels : ndarray of shape (n_pairs,), dtype int64
+        +1 for similar pairs, -1 for dissimilar pairs, in shuffled order.
+
+    Raises
+    ------
+    ValueError
+        If ``y`` has fewer than two classes or a class with a single sample, or
+        ``n_pairs`` is not an integer of at least 2.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from spectral_ml.metric import make_pairs
+    >>> idx, lab = make_pairs(np.array([0, 0, 1, 1, 2, 2]), n_pairs=10, random_state=0)
+    >>> idx.shape, int((lab == 1).sum()), int((lab == -1).sum())
+    ((10, 2), 5, 5)
+    """
+    codes, counts, classes = _encode_labels(y)
+    n_classes = classes.shape[0]
+    if n_pairs is None:
+        n_pairs = default_n_pairs(n_classes)
+    if isinstance(n_pairs, bool) or not isinstance(n_pairs, (Integral, np.integer)) or n_pairs < 2:
+        raise ValueError(f"n_pairs must be an integer of at least 2, got {n_pairs!r}.")
+    n_pairs = int(n_pairs)
+    rng = check_random_state(random_state)
+    n = codes.shape[0]
+
+    order = np.argsort(codes, kind="stable")
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+
+    n_sim = n_pairs // 2
+    n_dis = n_pairs - n_sim
+
+    # Similar pairs, uniform over unordered pairs of distinct same-class samples: pick the
+    # class with probability ∝ n_k(n_k − 1), then two distinct positions inside it.
+    w = counts * (counts - 1.0)
+    k = rng.choice(n_classes, size=n_sim, p=w / w.sum())
+    nk = counts[k]
+    pos_a = np.minimum((rng.random_sample(n_sim) * nk).astype(np.int64), nk - 1)
+    pos_b = np.minimum((rng.random_sample(n_sim) * (nk - 1)).astype(np.int64), nk - 2)
+    pos_b += pos_b >= pos_a
+    sim = np.stack([order[starts[k] + pos_a], order[starts[k] + pos_b]], axis=1)
+
+    # Dissimilar pairs, uniform over pairs from different classes: pick the first sample
+    # with probability ∝ (n − n_{y_i}), then one position among the other classes in the
+    # class-sorted order (the positions outside the block of its own class).
+    p_first = (n - counts[codes]).astype(float)
+    a = rng.choice(n, size=n_dis, p=p_first / p_first.sum())
+    ka = codes[a]
+    n_other = n - counts[ka]
+    r = np.minimum((rng.random_sample(n_dis) * n_other).astype(np.int64), n_other - 1)
+    r += counts[ka] * (r >= starts[ka])
+    dis = np.stack([a, order[r]], axis=1)
+
+    indices = np.concatenate([sim, dis], axis=0).astype(np.int64)
+    labels = np.concatenate([np.ones(n_sim, np.int64), -np.ones(n_dis, np.int64)])
+    perm = rng.permutation(n_pairs)
+    return indices[perm], labels[perm]
+
+
+def check_pair_labels(y, n_pairs: int, *, name: str = "y") -> np.ndarray:
+    """Validate pair labels: a 1-D array of +1 (similar) and -1 (dissimilar).
+
+    Parameters
+    ----------
+    y : array-like of shape (n_pairs,)
+        Pair labels, any namespace.
+    n_pairs : int
+        Expected length.
+    name : str, default="y"
+        Argument name used in error messages.
+
+    Returns
+    -------
+    ndarray of shape (n_pairs,), dtype int64
+        The labels as a NumPy array of ±1.
+
+    Raises
+    ------
+    ValueError
+        If the length is wrong, a label is not ±1, or one of the two kinds is missing.
+    """
+    y = np.asarray(to_numpy(y))
+    if y.ndim != 1 or y.shape[0] != n_pairs:
+        raise ValueError(
+            f"{name} must be a 1-D array with one label per pair ({n_pairs}), got shape {y.shape}."
+        )
+    if y.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must hold the numbers +1 and -1, got dtype {y.dtype}.")
+    if y.dtype.kind == "b":
+        raise ValueError(f"{name} must hold +1 (similar) and -1 (dissimilar), got booleans.")
+    if not np.all((y == 1) | (y == -1)):
+        bad = np.unique(y[(y != 1) & (y != -1)])[:5]
+        raise ValueError(
+            f"{name} must hold +1 (similar) and -1 (dissimilar) only, found {bad.tolist()}."
+        )
+    if not np.any(y == 1) or not np.any(y == -1):
+        kind = "similar (+1)" if not np.any(y == 1) else "dissimilar (-1)"
+        raise ValueError(f"{name} has no {kind} pair; both kinds are needed.")
+    return y.astype(np.int64)
+
+
+def _scatter(rows_fn, n_rows, d, xp, dtype, device, chunk):
+    """Σ_r v_r v_rᵀ over rows produced chunk by chunk by ``rows_fn(start, stop)``."""
+    S = xp.zeros((d, d), dtype=dtype, device=device)
+    for start in range(0, n_rows, chunk):
+        V = rows_fn(start, min(start + chunk, n_rows))
+        S = S + xp.linalg.matrix_transpose(V) @ V
+    return S
+
+
+def _indexed_scatter_numpy(X, a, b):
+    """Σ_p (x_a − x_b)(x_a − x_b)ᵀ as the graph-Laplacian product Xᵀ L X (NumPy).
+
+    With W the symmetric pair-count matrix, the sum equals Xᵀ(diag(W1) − W)X. W is
+    sparse, so this costs O(N d + n d²) instead of the O(N d²) of stacking the N
+    differences: the number of pairs enters only through a sparse-dense product.
+    Centring X first changes no difference and keeps the two terms of the subtraction
+    small, avoiding cancellation when the features have a large offset.
+    """
+    import scipy.sparse
+
+    n = X.shape[0]
+    Xc = X - X.mean(axis=0)
+    ones = np.ones(a.shape[0])
+    C = scipy.sparse.csr_array((ones, (a, b)), shape=(n, n))
+    deg = np.bincount(a, minlength=n) + np.bincount(b, minlength=n)
+    WX = C @ Xc + C.T @ Xc
+    S = Xc.T @ (deg[:, None] * Xc) - Xc.T @ WX
+    return (S + S.T) / 2
+
+
+def pair_statistics(X, y, indices=None, *, chunk_size=None):
+    """Scatter matrices A = Σ_{y=+1} x̂x̂ᵀ and B = Σ_{y=−1} x̂x̂ᵀ of the pair differences.
+
+    The sums are matrix products over stacked differences, computed chunk by chunk, so
+    memory stays at ``chunk_size × d`` whatever the number of pairs, and the N×d matrix
+    of differences is never formed when pairs are given as indices. For NumPy samples
+    with indices, the sum is instead the graph-Laplacian product Xᵀ(diag(W1) − W)X with
+    the sparse pair-count matrix W, which costs O(N d + n d²) rather than O(N d²).
+
+    Parameters
+    ----------
+    X : array of shape (n_pairs, 2, d) or (n_samples, d)
+        Explicit pairs, or samples indexed by ``indices``. Any array-API namespace; the
+        statistics are accumulated in float64 (sums of many outer products lose digits
+        in float32).
+    y : array-like of shape (n_pairs,)
+        Pair labels, +1 similar and -1 dissimilar.
+    indices : array-like of shape (n_pairs, 2), optional
+        Integer row indices into ``X`` (as returned by :func:`make_pairs`); when given,
+        ``X`` holds samples.
+    chunk_size : int, optional
+        Pairs per chunk. Default: about 2²⁰ / d, i.e. 8 MiB of float64 differences.
+        Unused on the NumPy index path, which needs no chunks.
+
+    Returns
+    -------
+    A, B : arrays of shape (d, d)
+        Symmetric positive semi-definite scatter matrices, float64, in the namespace and
+        on the device of ``X``.
+
+    Raises
+    ------
+    ValueError
+        On shape mismatches, NaN or infinity in ``X``, out-of-range indices, or labels
+        other than ±1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from spectral_ml.metric import pair_statistics
+    >>> pairs = np.array([[[0.0, 0.0], [1.0, 0.0]], [[0.0, 0.0], [0.0, 2.0]]])
+    >>> A, B = pair_statistics(pairs, np.array([1, -1]))
+    >>> A
+    array([[1., 0.],
+           [0., 0.]])
+    >>> B
+    array([[0., 0.],
+           [0., 4.]])
+    """
+    xp = get_namespace(X)
+    device = device_of(X)
+    if indices is None:
+        X = as_float_array(X, "pairs", ndim=3)
+        if X.shape[1] != 2:
+            raise ValueError(f"pairs must have shape (n_pairs, 2, d), got {tuple(X.shape)}.")
+        n_pairs, d = X.shape[0], X.shape[2]
+    else:
+        X = as_float_array(X, "X", ndim=2)
+        idx = np.asarray(to_numpy(indices))
+        if idx.ndim != 2 or idx.shape[1] != 2:
+            raise ValueError(f"indices must have shape (n_pairs, 2), got {idx.shape}.")
+        if idx.dtype.kind not in "iu":
+            raise ValueError(f"indices must be integers, got dtype {idx.dtype}.")
+        if idx.size and (idx.min() < 0 or idx.max() >= X.shape[0]):
+            raise ValueError(f"indices must lie in [0, {X.shape[0]}), the rows of X.")
+        n_pairs, d = idx.shape[0], X.shape[1]
+    if n_pairs == 0:
+        raise ValueError("pairs is empty: at least one similar and one dissimilar pair are needed.")
+    labels = check_pair_labels(y, n_pairs)
+    dtype = xp.float64
+    if X.dtype != dtype:
+        X = xp.astype(X, dtype)
+    if chunk_size is None:
+        chunk_size = max(1, _CHUNK_ELEMENTS // max(d, 1))
+    elif isinstance(chunk_size, bool) or not isinstance(chunk_size, (Integral, np.integer)) or chunk_size < 1:
+        raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}.")
+    chunk_size = int(chunk_size)
+
+    out = []
+    for sign in (1, -1):
+        sel = np.flatnonzero(labels == sign)
+        if indices is None:
+            sel_x = from_numpy(sel, xp, device)
+
+            def rows(start, stop, sel_x=sel_x):
+                P = xp.take(X, sel_x[start:stop], axis=0)
+                return P[:, 0, :] - P[:, 1, :]
+
+        elif is_numpy_namespace(xp):
+            out.append(_indexed_scatter_numpy(np.asarray(X), idx[sel, 0], idx[sel, 1]))
+            continue
+        else:
+            ia = from_numpy(idx[sel, 0], xp, device)
+            ib = from_numpy(idx[sel, 1], xp, device)
+
+            def rows(start, stop, ia=ia, ib=ib):
+                return xp.take(X, ia[start:stop], axis=0) - xp.take(X, ib[start:stop], axis=0)
+
+        S = _scatter(rows, sel.shape[0], d, xp, dtype, device, chunk_size)
+        out.append((S + xp.linalg.matrix_transpose(S)) / 2)
+    return out[0], out[1]
+
