@@ -260,8 +260,8 @@ def dpp_diversity(
 
     References
     ----------
-    .. [1] W. Yu et al., "Learning Deep Features with Proper Spectral Sub-gradients of
-       Determinantal Point Processes" (DPPSG and DPPSG*, Algs. 1-2; Def. 3.1).
+    .. [1] T. Yu, Y. Li, B. Li, "Deep Learning of Determinantal Point Processes via Proper
+       Spectral Sub-gradient", ICLR 2020 (DPPSG and DPPSG*, Algs. 1-2; Def. 3.1).
 
     Examples
     --------

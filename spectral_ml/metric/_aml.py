@@ -85,7 +85,7 @@ class AMLMetric(_BasePairMetric):
     n_iter_ : int
         Solver iterations.
     loss_curve_ : list of float
-        D at the GMML starting point, then after every iteration (length n_iter_ + 1).
+        D at the GMML starting point, then after every iteration (length ``n_iter_ + 1``).
     grad_norm_ : float
         Relative Riemannian gradient norm at the solution.
     regularization_ : float
@@ -94,7 +94,7 @@ class AMLMetric(_BasePairMetric):
         Number of pairs the metric was learned from.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Names of features seen during fit, when ``X`` has string column names.
 
     Warns

@@ -51,7 +51,7 @@ class GMMLMetric(_BasePairMetric):
         Number of pairs the metric was learned from.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Names of features seen during fit, when ``X`` has string column names.
 
     Warns
