@@ -22,10 +22,11 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import sys
-import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _timing import median_time  # noqa: E402
 
 # NumPy and the package are imported by _import_numpy(), after --threads has set the
 # thread variables: BLAS libraries read them once, when they are loaded.
@@ -78,26 +79,7 @@ def _backend(name: str):
 
 def _timeit(func, sync, repeats: int, min_time: float = 0.02) -> float:
     """Median over ``repeats`` of the mean time of one call, in seconds."""
-    func()
-    sync()  # warm-up: first calls pay for allocation and dispatch
-    number = 1
-    while True:
-        t0 = time.perf_counter()
-        for _ in range(number):
-            func()
-        sync()
-        elapsed = time.perf_counter() - t0
-        if elapsed >= min_time or number >= 1 << 16:
-            break
-        number *= 2
-    samples = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        for _ in range(number):
-            func()
-        sync()
-        samples.append((time.perf_counter() - t0) / number)
-    return statistics.median(samples)
+    return median_time(func, repeats, min_time=min_time, sync=sync)
 
 
 def _batch(n: int, d: int, dtype, seed: int = 0) -> np.ndarray:

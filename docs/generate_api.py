@@ -28,6 +28,12 @@ SECTIONS = [
      "FPR at a target TPR) and the Wasserstein gap to a reference distribution."),
     ("datasets", "Loaders of the papers' data sets and of scikit-learn's embedded ones; synthetic data."),
     ("plotting", "Matplotlib figures of the experiments."),
+    ("experiments", "Output helpers of the experiments: tables written as CSV and Markdown, "
+     "progress bars, figures."),
+    ("experiments.aml", "The AML paper's experiments (Table 1, Figs. 3-5), as the command line runs them "
+     "(see :doc:`reproduction`)."),
+    ("experiments.dpp", "The DPP paper's experiments (Table 1, Fig. 1, Table 6), as the command line runs "
+     "them (see :doc:`reproduction`)."),
     ("cli", "The ``spectral-ml`` command line (see :doc:`reproduction`)."),
 ]
 
@@ -56,9 +62,11 @@ def own_public_methods(cls):
     return names
 
 
-def doc_comment(name):
-    """The ``#:`` comment above ``name = ...`` in the package sources."""
-    for path in sorted((ROOT / "spectral_ml").rglob("*.py")):
+def doc_comment(name, module):
+    """The ``#:`` comment above ``name = ...`` in the module's sources (its own file first)."""
+    own = pathlib.Path(inspect.getsourcefile(module)).resolve()
+    others = [p for p in sorted((ROOT / "spectral_ml").rglob("*.py")) if p.resolve() != own]
+    for path in [own, *others]:
         lines = path.read_text(encoding="utf-8").splitlines()
         for i, line in enumerate(lines):
             if re.match(rf"^{name}\s*(:[^=]*)?=", line):
@@ -124,7 +132,7 @@ for mod, blurb in SECTIONS:
             elif key == "function":
                 w(f".. autofunction:: {n}\n")
             else:
-                doc = doc_comment(n)
+                doc = doc_comment(n, m)
                 w(f".. data:: {n}\n   :value: {obj!r}\n\n   {doc}\n")
 open(DOCS / "api.rst", "w", encoding="utf-8").write("\n".join(out))
 for n, e in missing:

@@ -28,12 +28,12 @@ def _table1_datasets(args):
     """Datasets for aml-table1: --datasets, else embedded sets plus every file in the data dir."""
     if args.datasets:
         return list(args.datasets)
-    from spectral_ml.datasets import list_datasets
+    from spectral_ml.datasets import EMBEDDED_DATASETS, list_datasets
 
     names = list(EMBEDDED_TABLE1)
     data_dir = _data_dir(args)
     if data_dir and os.path.isdir(data_dir):
-        files = [n for n in list_datasets(data_dir) if n not in EMBEDDED_TABLE1 and n not in names]
+        files = [n for n in list_datasets(data_dir) if n not in EMBEDDED_DATASETS]
         ordered = [n for n in PAPER_TABLE1_DATASETS if n in files] + sorted(n for n in files if n not in PAPER_TABLE1_DATASETS)
         if args.quick:
             ordered = [n for n in ordered if n != "mnist"]

@@ -38,3 +38,19 @@ def data_dir():
 def rng():
     """A seeded NumPy generator."""
     return np.random.default_rng(12345)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _single_blas_thread():
+    """Run the tests with one BLAS thread.
+
+    The test matrices are small and gain nothing from threads, while on a busy machine the
+    threads' spin waits can turn a millisecond product into tens of milliseconds.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield

@@ -1,12 +1,14 @@
 """Mahalanobis metric learning: GMML and Adversarial Metric Learning (AML).
 
-Estimators (scikit-learn transformers): :class:`GMMLMetric`, :class:`AMLMetric`, sharing
-the :class:`MahalanobisMixin` API. Array-level pieces (any array-API namespace): pair
+Estimators (scikit-learn transformers): :class:`GMMLMetric`, :class:`AMLMetric` and
+:class:`AMLMetricCV` (α and β chosen by inner cross-validation), sharing the
+:class:`MahalanobisMixin` API. Array-level pieces (any array-API namespace): pair
 sampling and sufficient statistics, the adversarial pairs of AML's Eq. 9, the reduced
 objective D(M) and its gradient.
 """
 
 from ._aml import AMLMetric
+from ._aml_cv import AMLMetricCV
 from ._base import MahalanobisMixin
 from ._gmml import GMMLMetric
 from ._objective import (
@@ -23,6 +25,7 @@ from ._pairs import SingularStatisticsWarning, default_n_pairs, make_pairs, pair
 
 __all__ = [
     "AMLMetric",
+    "AMLMetricCV",
     "GMMLMetric",
     "MahalanobisMixin",
     "SingularStatisticsWarning",

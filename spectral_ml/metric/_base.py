@@ -215,18 +215,7 @@ class _BasePairMetric(ClassNamePrefixFeaturesOutMixin, MahalanobisMixin, Transfo
         self : object
             Fitted estimator.
         """
-        if _is_foreign_array(X):
-            X = as_float_array(X, "X", ndim=2)
-            y = np.asarray(to_numpy(y))
-            if y.ndim != 1 or y.shape[0] != X.shape[0]:
-                raise ValueError(f"y must be 1-D with one label per row of X ({X.shape[0]}), got shape {y.shape}.")
-            self._reset_features(X.shape[1])
-            xp = get_namespace(X)
-            if X.dtype != xp.float64:
-                X = xp.astype(X, xp.float64)
-        else:
-            X, y = validate_data(self, X, y, dtype=np.float64, ensure_min_samples=2)
-        check_classification_targets(y)
+        X, y = self._validate_labelled(X, y)
         indices, labels = make_pairs(y, self.n_pairs, random_state=self.random_state)
         A, B = pair_statistics(X, labels, indices)
         self.n_pairs_ = int(labels.shape[0])
@@ -262,6 +251,26 @@ class _BasePairMetric(ClassNamePrefixFeaturesOutMixin, MahalanobisMixin, Transfo
         self.n_pairs_ = int(pairs.shape[0])
         self._fit_statistics(A, B)
         return self
+
+    def _validate_labelled(self, X, y):
+        """Validate ``(X, y)`` for ``fit``: X as float64 in its own namespace, y as NumPy labels.
+
+        NumPy-compatible input goes through scikit-learn's validation; an array of another
+        array-API library keeps its namespace and device (labels are small and go to NumPy).
+        """
+        if _is_foreign_array(X):
+            X = as_float_array(X, "X", ndim=2)
+            y = np.asarray(to_numpy(y))
+            if y.ndim != 1 or y.shape[0] != X.shape[0]:
+                raise ValueError(f"y must be 1-D with one label per row of X ({X.shape[0]}), got shape {y.shape}.")
+            self._reset_features(X.shape[1])
+            xp = get_namespace(X)
+            if X.dtype != xp.float64:
+                X = xp.astype(X, xp.float64)
+        else:
+            X, y = validate_data(self, X, y, dtype=np.float64, ensure_min_samples=2)
+        check_classification_targets(y)
+        return X, y
 
     def _reset_features(self, d):
         self.n_features_in_ = int(d)

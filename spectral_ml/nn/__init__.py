@@ -12,6 +12,8 @@ from .losses import UniformSampler, WassersteinCritic, contrastive_loss, generat
 from .module import Module, Parameter, gradients_to_vector, parameters_to_vector, vector_to_parameters
 from .optim import SGD, Adam, Optimizer, RMSprop, StepLR
 from .sampling import BalancedBatchSampler
+from .dpp_loss import dpp_loss
+from .learner import DPPFeatureLearner
 
 __all__ = [
     # modules
@@ -43,4 +45,7 @@ __all__ = [
     "StepLR",
     # sampling
     "BalancedBatchSampler",
+    # DPP term and the feature learner
+    "dpp_loss",
+    "DPPFeatureLearner",
 ]

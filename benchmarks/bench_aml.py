@@ -1,0 +1,465 @@
+"""Adversarial Metric Learning: fit time and 5-NN error, and the cost of one gradient.
+
+Part 1 (classification). On scikit-learn's digits, wine and breast cancer (Diagnostic)
+sets and on the ``.npz`` files of the data directory (``--data-dir`` or the environment
+variable ``SPECTRAL_ML_DATA``; missing files are skipped with a message), for a few
+stratified 80/20 splits: fit time and test 5-NN error of the Euclidean distance, GMML,
+AML with the paper's α = 1, β = 0.8, AMLMetricCV (α, β on the paper's 7×7 grid by inner
+3-fold cross-validation) and scikit-learn's ``NeighborhoodComponentsAnalysis``. Columns
+constant on the training split are dropped and features standardized with the training
+statistics; MNIST is the stratified 4000-image subset ``load_dataset("mnist",
+n_samples=4000, random_state=0)`` projected on the training split's 50 leading principal
+components (its 784 pixels, 65 of them constant, are too many for a full Mahalanobis
+matrix). Fit times are medians over the splits, given as ratios to NCA's of the same run.
+
+Part 2 (gradient). D(M) and ∇D(M) depend on the N pairs only through the d×d scatter
+matrices A and B, so one evaluation costs O(d³) whatever N is. At d = 64 the script
+times that evaluation for N = 10³ … 10⁶ (A and B built once per N, timed separately),
+and against a direct transcription of the paper's per-pair gradient (Eq. 13–15: Eq. 14
+evaluated pair by pair as printed, d×d matrices per pair, O(N d³) per iteration; with
+the corrected h₊, h₋, as the printed Eq. 12 is wrong). The per-pair form is checked
+first: its symmetric part equals our gradient (Eq. 14 as printed is not symmetric).
+For information it also times the per-pair sums done in O(N d²) (all differences
+rotated into the eigenbasis of M at every iteration).
+
+Targets: our per-iteration time within 1.2× of N = 10³ for every N up to 10⁶; at least
+100× faster than the per-pair Eq. 14 at N = 10⁵; a whole AML fit on digits (64-d,
+90 000 pairs, building A and B included) under 1 s.
+
+BLAS runs on one thread by default (``--threads``): on a small shared machine OpenBLAS
+threads spin-waiting for busy cores make small matrix products many times slower.
+Run ``python benchmarks/bench_aml.py --help`` for the options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _timing import median_time  # noqa: E402
+
+# NumPy and the package are imported by _import_numpy(), after --threads has set the
+# thread variables: BLAS libraries read them once, when they are loaded.
+np = None
+
+_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
+
+EMBEDDED = ("digits", "wine", "breast_cancer")
+FILES = ("breast_cancer_wisconsin", "vehicle", "german_credit_numeric", "image_segment", "mnist")
+MNIST_SUBSET = 4000
+PAPER_GRID = (1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0, 1e3)
+
+GRAD_D = 64
+GRAD_NS = (10**3, 10**4, 10**5, 10**6)
+ALPHA, BETA = 1.0, 0.8
+
+TARGET_FLAT = 1.2
+TARGET_SPEEDUP = 100.0
+TARGET_DIGITS_FIT = 1.0
+CV_AIM = 10.0
+
+
+def _import_numpy() -> None:
+    global np
+    if np is not None:
+        return
+    import numpy
+
+    try:
+        import spectral_ml  # noqa: F401
+    except ImportError:  # running from a source checkout without installing
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    np = numpy
+
+
+def _timeit(func, repeats: int, min_time: float = 0.05) -> float:
+    """Median over ``repeats`` of the mean time of one call, in seconds."""
+    return median_time(func, repeats, min_time=min_time, max_number=1 << 14)
+
+
+# -- part 1: classification -----------------------------------------------------------
+
+
+def load_sets(names, data_dir, out=print):
+    """(name, X, y) for each loadable name; a message for each missing file."""
+    from spectral_ml.datasets import DatasetNotFoundError, load_dataset
+
+    sets = []
+    for name in names:
+        kw = {"n_samples": MNIST_SUBSET, "random_state": 0} if name == "mnist" else {}
+        try:
+            X, y = load_dataset(name, data_dir=data_dir, return_X_y=True, **kw)
+        except DatasetNotFoundError:
+            where = data_dir or os.environ.get("SPECTRAL_ML_DATA") or "(no data directory set)"
+            out(f"skipped {name}: {name}.npz not found in {where}")
+            continue
+        sets.append((name, X, y))
+    return sets
+
+
+def _learners(seed):
+    from sklearn.neighbors import NeighborhoodComponentsAnalysis
+
+    from spectral_ml.metric import AMLMetric, AMLMetricCV, GMMLMetric
+
+    return {
+        "Euclidean": None,
+        "GMML": lambda: GMMLMetric(random_state=seed),
+        f"AML (a={ALPHA:g}, b={BETA:g})": lambda: AMLMetric(alpha=ALPHA, beta=BETA, random_state=seed),
+        "AMLMetricCV 7x7": lambda: AMLMetricCV(alphas=PAPER_GRID, betas=PAPER_GRID, cv=3, random_state=seed),
+        "NCA": lambda: NeighborhoodComponentsAnalysis(random_state=seed),
+    }
+
+
+def classification(sets, *, n_splits=3, seed=0, out=print, progress=True):
+    """Fit every learner on ``n_splits`` 80/20 splits of each set; return result rows."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.model_selection import train_test_split
+
+    from spectral_ml.evaluation import knn_error
+    from spectral_ml.metric import SingularStatisticsWarning
+    from spectral_ml.experiments.aml import preprocess_split
+
+    rows = []
+    for name, X, y in sets:
+        times, errors, warned = {}, {}, {}
+        for s in range(n_splits):
+            X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.2, stratify=y, random_state=seed + s)
+            X_tr, X_te = preprocess_split(name, X_tr, X_te, seed=seed + s)
+            for method, make in _learners(seed + s).items():
+                if progress:
+                    print(f"  {name} split {s + 1}/{n_splits}: {method} ...", file=sys.stderr, flush=True)
+                model = None
+                t = 0.0
+                if make is not None:
+                    with warnings.catch_warnings(record=True) as caught:
+                        warnings.simplefilter("always", ConvergenceWarning)
+                        warnings.simplefilter("ignore", SingularStatisticsWarning)
+                        t0 = time.perf_counter()
+                        model = make().fit(X_tr, y_tr)
+                        t = time.perf_counter() - t0
+                    warned[method] = warned.get(method, 0) + sum(
+                        issubclass(w.category, ConvergenceWarning) for w in caught
+                    )
+                times.setdefault(method, []).append(t)
+                errors.setdefault(method, []).append(knn_error(X_tr, y_tr, X_te, y_te, metric=model, k=5))
+        d = X_tr.shape[1]
+        nca = statistics.median(times["NCA"])
+        for method in times:
+            fit = statistics.median(times[method]) if method != "Euclidean" else None
+            rows.append(
+                {
+                    "dataset": name,
+                    "n": X.shape[0],
+                    "d": d,
+                    "classes": int(np.unique(y).shape[0]),
+                    "method": method,
+                    "fit_s": fit,
+                    "x_nca": None if fit is None else fit / nca,
+                    "error_mean": float(np.mean(errors[method])),
+                    "error_std": float(np.std(errors[method])),
+                    "convergence_warnings": warned.get(method, 0),
+                }
+            )
+    return rows
+
+
+def print_classification(rows, n_splits, out=print):
+    header = f"{'dataset':<24} {'n':>5} {'d':>3} {'c':>2}  {'method':<18} {'fit s':>8} {'x NCA':>7}  {'5-NN error':>14}"
+    out(header)
+    out("-" * len(header))
+    last = None
+    for r in rows:
+        first = r["dataset"] != last
+        if first and last is not None:
+            out("")
+        last = r["dataset"]
+        lead = f"{r['dataset']:<24} {r['n']:>5} {r['d']:>3} {r['classes']:>2}" if first else " " * 37
+        fit = "—" if r["fit_s"] is None else f"{r['fit_s']:.3f}"
+        ratio = "—" if r["x_nca"] is None else f"{r['x_nca']:.3f}"
+        note = f"  ({r['convergence_warnings']} ConvergenceWarning)" if r["convergence_warnings"] else ""
+        out(
+            f"{lead}  {r['method']:<18} {fit:>8} {ratio:>7}  {r['error_mean']:.3f} ± {r['error_std']:.3f}{note}"
+        )
+    out("")
+    out(f"fit s: median over {n_splits} split(s); x NCA: that time over NCA's in the same run.")
+    out("AMLMetricCV over one AML fit (same split, aim ≤ 10×, informational):")
+    for name in dict.fromkeys(r["dataset"] for r in rows):
+        by = {r["method"]: r for r in rows if r["dataset"] == name}
+        cv = by["AMLMetricCV 7x7"]["fit_s"]
+        one = by[f"AML (a={ALPHA:g}, b={BETA:g})"]["fit_s"]
+        out(f"  {name:<24} {cv:7.3f} s / {one:6.3f} s = {cv / one:5.1f}x  {'(within aim)' if cv / one <= CV_AIM else ''}")
+    out("")
+
+
+# -- part 2: the gradient ---------------------------------------------------------------
+
+
+def _h(beta, sign):
+    """h_y and h_y' of the reduced objective (corrected forms; β² included)."""
+    k = beta**2 / (2.0 + beta) ** 2
+    if sign > 0:
+        return (
+            lambda w: beta**2 * w**5 / (2.0 + beta * w**2) ** 2,
+            lambda w: beta**2 * w**4 * (10.0 + beta * w**2) / (2.0 + beta * w**2) ** 3,
+        )
+    return (lambda w: k / w, lambda w: -k / w**2)
+
+
+def eq14_gradient(M, X_hat, y, A, B, alpha=ALPHA, beta=BETA, batch=128):
+    """∇D(M) by the paper's Eq. 15 with Eq. 14 evaluated pair by pair, as printed.
+
+    ∇H_i = Σ_j h'(λ_j)(x̂ᵀU_j)² U_jU_jᵀ + Σ_j 2h(λ_j)(λ_jI − M)† x̂x̂ᵀ U_jU_jᵀ for every
+    pair, each a d×d matrix (O(d³) per pair), then ∇D = A − M⁻¹BM⁻¹ + α Σ_i ∇H_i. A and B
+    do not depend on M and are passed in. Not symmetric: its symmetric part is ∇D.
+    """
+    w, U = np.linalg.eigh(M)
+    d = w.shape[0]
+    gap = w[:, None] - w[None, :]
+    off = ~np.eye(d, dtype=bool)
+    inv_gap = np.zeros((d, d))
+    inv_gap[off] = 1.0 / gap[off]
+    # (λ_j I − M)† = Σ_{k≠j} U_k U_kᵀ / (λ_j − λ_k), stacked over j.
+    pinv = (U[None, :, :] * inv_gap[:, None, :]) @ U.T
+    pinv_flat = pinv.reshape(d * d, d)
+    total = np.zeros((d, d))
+    for sign in (1, -1):
+        h, hp = _h(beta, sign)
+        hw, hpw = h(w), hp(w)
+        Xs = X_hat[y == sign]
+        for start in range(0, Xs.shape[0], batch):
+            Xb = Xs[start : start + batch]
+            Z = Xb @ U  # x̂ᵀU_j
+            first = (U[None, :, :] * (hpw * Z**2)[:, None, :]) @ U.T
+            PX = (pinv_flat @ Xb.T).T.reshape(-1, d, d)  # [b, j] = (λ_j I − M)† x̂_b
+            second = np.swapaxes((2.0 * hw * Z)[:, :, None] * PX, 1, 2) @ U.T
+            total += (first + second).sum(axis=0)
+    M_inv = (U / w) @ U.T
+    return A - M_inv @ B @ M_inv + alpha * total
+
+
+def rotated_pairs_gradient(M, X_pos, X_neg, alpha=ALPHA, beta=BETA):
+    """∇D(M) with the pair sums redone at every iteration, in O(N d²)."""
+    from spectral_ml.linalg import loewner_matrix
+
+    w, U = np.linalg.eigh(M)
+    Zp, Zn = X_pos @ U, X_neg @ U
+    At, Bt = Zp.T @ Zp, Zn.T @ Zn
+    c = 1.0 + alpha * beta**2 / (2.0 + beta) ** 2
+    h, hp = _h(beta, 1)
+    Gt = At - c * Bt / np.outer(w, w) + alpha * loewner_matrix(w, h, hp) * At
+    return U @ Gt @ U.T
+
+
+def _random_problem(rng, d, n_samples=4000):
+    """Correlated samples, and a random SPD M with a spread spectrum."""
+    Q, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    X = rng.standard_normal((n_samples, d)) @ (Q * np.geomspace(0.2, 3.0, d)) @ Q.T
+    Q2, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    M = (Q2 * np.geomspace(0.1, 10.0, d)) @ Q2.T
+    return X, (M + M.T) / 2
+
+
+def _pairs(rng, n_samples, N):
+    a = rng.integers(0, n_samples, N)
+    b = (a + rng.integers(1, n_samples, N)) % n_samples
+    labels = np.where(rng.random(N) < 0.5, 1, -1)
+    return np.stack([a, b], axis=1), labels
+
+
+def gradient_scaling(Ns=GRAD_NS, d=GRAD_D, *, repeats=15, per_pair_budget=20.0, seed=0, out=print, progress=True):
+    """Per-iteration times of our gradient and of the per-pair forms; return a dict."""
+    from spectral_ml.metric import pair_statistics
+    from spectral_ml.metric._objective import _Problem
+
+    rng = np.random.default_rng(seed)
+    X, M = _random_problem(rng, d)
+    rows, check = [], None
+    for N in Ns:
+        if progress:
+            print(f"  gradient N={N} ...", file=sys.stderr, flush=True)
+        idx, labels = _pairs(rng, X.shape[0], N)
+        A, B = pair_statistics(X, labels, idx)  # warm-up (imports, allocations)
+        t_stats = _timeit(lambda: pair_statistics(X, labels, idx), 3, min_time=0.0)
+        prob = _Problem(A, B, alpha=ALPHA, beta=BETA, reg=0.0, prior=None)
+        t_ours = _timeit(lambda: prob.value_and_grad(M), repeats)
+        row = {"N": N, "stats_s": t_stats, "ours_s": t_ours, "eq14_s": None, "eq14_pairs": None, "rotated_s": None}
+        if N <= 10**5:
+            X_hat = X[idx[:, 0]] - X[idx[:, 1]]
+            X_pos, X_neg = X_hat[labels > 0], X_hat[labels < 0]
+            row["rotated_s"] = _timeit(lambda: rotated_pairs_gradient(M, X_pos, X_neg), max(3, repeats // 3))
+            if check is None:
+                # The transcription computes the same thing: its symmetric part is ours.
+                G_pp = eq14_gradient(M, X_hat, labels, A, B)
+                G = prob.value_and_grad(M)[1]
+                sym = (G_pp + G_pp.T) / 2
+                check = {
+                    "N": N,
+                    "sym_rel_diff": float(np.linalg.norm(sym - G) / np.linalg.norm(G)),
+                    "skew_rel": float(np.linalg.norm(G_pp - sym) / np.linalg.norm(G)),
+                    "rotated_rel_diff": float(
+                        np.linalg.norm(rotated_pairs_gradient(M, X_pos, X_neg) - G) / np.linalg.norm(G)
+                    ),
+                }
+            # Time a pilot subset; run all pairs when that fits the budget, else extrapolate.
+            pilot = min(N, 1000)
+            t_pilot = _timeit(lambda: eq14_gradient(M, X_hat[:pilot], labels[:pilot], A, B), 1, min_time=0.0)
+            n_timed = N if t_pilot * N / pilot <= per_pair_budget else max(pilot, int(per_pair_budget / 4 / t_pilot * pilot))
+            n_timed = min(n_timed, N)
+            t0 = time.perf_counter()
+            eq14_gradient(M, X_hat[:n_timed], labels[:n_timed], A, B)
+            row["eq14_s"] = (time.perf_counter() - t0) * N / n_timed
+            row["eq14_pairs"] = n_timed
+        rows.append(row)
+    return {"rows": rows, "check": check, "d": d}
+
+
+def print_gradient(result, out=print):
+    rows, check, d = result["rows"], result["check"], result["d"]
+    if check is not None:
+        out(
+            f"check at N={check['N']}: symmetric part of the per-pair Eq. 14 vs ours: relative difference "
+            f"{check['sym_rel_diff']:.1e}; its antisymmetric part: {check['skew_rel']:.1e} of ‖∇D‖ "
+            f"(Eq. 14 as printed is not symmetric); O(N d²) form vs ours: {check['rotated_rel_diff']:.1e}"
+        )
+    out("")
+    base = rows[0]["ours_s"]
+    header = (
+        f"{'N pairs':>9}  {'build A,B s':>11}  {'ours ms/it':>10}  {'vs N=1e3':>8}  "
+        f"{'Eq.14 per pair ms/it':>22}  {'speed-up':>9}  {'O(Nd²) ms/it':>12}  {'speed-up':>8}"
+    )
+    out(f"d = {d}, alpha = {ALPHA:g}, beta = {BETA:g}; ms/it = one evaluation of D and ∇D")
+    out(header)
+    out("-" * len(header))
+    for r in rows:
+        eq14 = "—"
+        speed = "—"
+        if r["eq14_s"] is not None:
+            eq14 = f"{1e3 * r['eq14_s']:.1f}"
+            if r["eq14_pairs"] < r["N"]:
+                eq14 += f" (*{r['eq14_pairs']})"
+            speed = f"{r['eq14_s'] / r['ours_s']:.0f}x"
+        rot = "—" if r["rotated_s"] is None else f"{1e3 * r['rotated_s']:.2f}"
+        rot_speed = "—" if r["rotated_s"] is None else f"{r['rotated_s'] / r['ours_s']:.1f}x"
+        out(
+            f"{r['N']:>9}  {r['stats_s']:>11.4f}  {1e3 * r['ours_s']:>10.3f}  {r['ours_s'] / base:>8.2f}  "
+            f"{eq14:>22}  {speed:>9}  {rot:>12}  {rot_speed:>8}"
+        )
+    if any(r["eq14_pairs"] is not None and r["eq14_pairs"] < r["N"] for r in rows):
+        out("(*n): timed on the first n pairs and extrapolated linearly to N (the cost is linear in N).")
+    out("")
+
+
+def digits_fit(repeats=3, progress=True):
+    """Whole AMLMetric fit on standardized digits (64-d, 90 000 pairs): seconds per fit."""
+    from sklearn.datasets import load_digits
+    from sklearn.preprocessing import StandardScaler
+
+    from spectral_ml.metric import AMLMetric, SingularStatisticsWarning
+
+    if progress:
+        print("  AML fit on digits ...", file=sys.stderr, flush=True)
+    X, y = load_digits(return_X_y=True)
+    X = StandardScaler().fit_transform(X)  # the 3 constant pixels become 0
+    times, model = [], None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SingularStatisticsWarning)
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            model = AMLMetric(alpha=ALPHA, beta=BETA, random_state=0).fit(X, y)
+            times.append(time.perf_counter() - t0)
+    return {"seconds": statistics.median(times), "n_pairs": model.n_pairs_, "n_iter": model.n_iter_, "d": X.shape[1]}
+
+
+def check_targets(grad, fit, out=print) -> bool:
+    """Print each target with PASS/FAIL; return whether all pass."""
+    ok = True
+    rows = grad["rows"]
+    base = rows[0]
+    flat = max(r["ours_s"] / base["ours_s"] for r in rows)
+    checks = [
+        (
+            f"our per-iteration time within {TARGET_FLAT}x from N={base['N']:.0e} to N={rows[-1]['N']:.0e}",
+            f"max ratio {flat:.2f}",
+            flat <= TARGET_FLAT,
+        )
+    ]
+    at = [r for r in rows if r["N"] == 10**5 and r["eq14_s"] is not None]
+    if at:
+        speed = at[0]["eq14_s"] / at[0]["ours_s"]
+        checks.append(
+            (f">= {TARGET_SPEEDUP:.0f}x faster than the per-pair Eq. 14 at N=1e5", f"{speed:.0f}x", speed >= TARGET_SPEEDUP)
+        )
+    if fit is not None:
+        checks.append(
+            (
+                f"AML fit on digits ({fit['d']}-d, {fit['n_pairs']} pairs, A and B included) < {TARGET_DIGITS_FIT:g} s",
+                f"{fit['seconds']:.3f} s ({fit['n_iter']} iterations)",
+                fit["seconds"] < TARGET_DIGITS_FIT,
+            )
+        )
+    for label, value, passed in checks:
+        ok &= passed
+        out(f"{'PASS' if passed else 'FAIL'}  {label}: {value}")
+    return ok
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="1 split, no MNIST, N up to 1e5 only, fewer repeats")
+    parser.add_argument("--data-dir", default=None, help="directory of the .npz files (default: $SPECTRAL_ML_DATA)")
+    parser.add_argument("--splits", type=int, default=None, help="80/20 splits per data set (default 3, quick 1)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeats", type=int, default=None, help="timing repeats (default 15, quick 5)")
+    parser.add_argument("--skip-classification", action="store_true", help="run part 2 only")
+    parser.add_argument("--skip-gradient", action="store_true", help="run part 1 only")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="BLAS/LAPACK threads, set before NumPy loads (default 1: spinning threads on a busy "
+        "small machine make small matrix products many times slower)",
+    )
+    args = parser.parse_args(argv)
+    if args.threads < 1:
+        parser.error("--threads must be at least 1")
+    if np is not None:
+        sys.exit("--threads must be set before NumPy is loaded (run the script directly).")
+    for name in _THREAD_VARIABLES:
+        os.environ[name] = str(args.threads)
+    _import_numpy()
+    import sklearn
+
+    splits = args.splits or (1 if args.quick else 3)
+    repeats = args.repeats or (5 if args.quick else 15)
+    print(
+        f"spectral_ml AML benchmark: {args.threads} BLAS thread(s) (--threads), "
+        f"numpy {np.__version__}, scikit-learn {sklearn.__version__}, Python {platform.python_version()}, "
+        f"{platform.machine()}, {os.cpu_count()} CPU(s)\n"
+    )
+    if not args.skip_classification:
+        names = EMBEDDED + tuple(n for n in FILES if not (args.quick and n == "mnist"))
+        print(f"== Part 1: fit time and 5-NN test error ({splits} stratified 80/20 split(s)) ==")
+        sets = load_sets(names, args.data_dir)
+        rows = classification(sets, n_splits=splits, seed=args.seed)
+        print_classification(rows, splits)
+    grad = fit = None
+    if not args.skip_gradient:
+        Ns = GRAD_NS[:3] if args.quick else GRAD_NS
+        print("== Part 2: cost of one gradient evaluation ==")
+        grad = gradient_scaling(Ns, repeats=repeats, per_pair_budget=5.0 if args.quick else 20.0, seed=args.seed)
+        print_gradient(grad)
+        fit = digits_fit(repeats=3)
+        check_targets(grad, fit)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

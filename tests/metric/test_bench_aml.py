@@ -1,0 +1,79 @@
+"""Smoke test of benchmarks/bench_aml.py on tiny sizes (it must keep running and stay right)."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from spectral_ml.metric import aml_gradient, pair_statistics
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_aml.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    if not BENCH.is_file():
+        pytest.skip("benchmarks/ is not part of this installation")
+    spec = importlib.util.spec_from_file_location("bench_aml", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module._import_numpy()
+    return module
+
+
+def _pairs(rng, d=6, N=40):
+    X = rng.standard_normal((N, 2, d))
+    y = np.where(np.arange(N) % 2 == 0, 1, -1)
+    Q, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    M = (Q * np.geomspace(0.3, 3.0, d)) @ Q.T
+    return X, y, (M + M.T) / 2
+
+
+def test_per_pair_transcription_is_the_gradient_up_to_symmetrization(bench, rng):
+    pairs, y, M = _pairs(rng)
+    A, B = pair_statistics(pairs, y)
+    X_hat = pairs[:, 0] - pairs[:, 1]
+    G = aml_gradient(M, A, B, alpha=bench.ALPHA, beta=bench.BETA)
+    G_pp = bench.eq14_gradient(M, X_hat, y, A, B, batch=7)
+    np.testing.assert_allclose((G_pp + G_pp.T) / 2, G, rtol=1e-10, atol=1e-10 * np.abs(G).max())
+    # As printed, Eq. 14 is not symmetric.
+    assert np.linalg.norm(G_pp - G_pp.T) > 1e-3 * np.linalg.norm(G)
+    G_rot = bench.rotated_pairs_gradient(M, X_hat[y > 0], X_hat[y < 0])
+    np.testing.assert_allclose(G_rot, G, rtol=1e-10, atol=1e-10 * np.abs(G).max())
+
+
+def test_gradient_part_runs_and_checks_targets(bench):
+    lines = []
+    res = bench.gradient_scaling((200, 400), d=8, repeats=1, per_pair_budget=0.5, out=lines.append, progress=False)
+    assert [r["N"] for r in res["rows"]] == [200, 400]
+    assert all(r["ours_s"] > 0 and r["eq14_s"] > 0 and r["stats_s"] > 0 for r in res["rows"])
+    assert res["check"]["sym_rel_diff"] < 1e-10
+    bench.print_gradient(res, out=lines.append)
+    assert any("Eq.14" in line for line in lines)
+    fit = {"seconds": 2.0, "n_pairs": 90000, "n_iter": 10, "d": 64}
+    assert bench.check_targets(res, fit, out=lines.append) is False
+    assert any(line.startswith("FAIL") and "digits" in line for line in lines)
+
+
+def test_classification_part_runs_on_a_small_set(bench, monkeypatch):
+    from sklearn.datasets import load_wine
+
+    X, y = load_wine(return_X_y=True)
+    monkeypatch.setattr(bench, "PAPER_GRID", (0.1, 10.0))
+    lines = []
+    rows = bench.classification([("wine", X, y)], n_splits=1, out=lines.append, progress=False)
+    methods = [r["method"] for r in rows]
+    assert methods[0] == "Euclidean" and "NCA" in methods and "AMLMetricCV 7x7" in methods
+    assert all(0 <= r["error_mean"] <= 1 for r in rows)
+    nca = next(r for r in rows if r["method"] == "NCA")
+    assert nca["x_nca"] == 1.0
+    bench.print_classification(rows, 1, out=lines.append)
+    assert any("wine" in line for line in lines)
+
+
+def test_missing_files_are_skipped_with_a_message(bench, tmp_path):
+    lines = []
+    sets = bench.load_sets(["wine", "vehicle"], str(tmp_path), out=lines.append)
+    assert [s[0] for s in sets] == ["wine"]
+    assert any("skipped vehicle" in line for line in lines)
