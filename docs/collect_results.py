@@ -1,0 +1,118 @@
+"""Turn the output directory of ``spectral-ml reproduce`` into the docs page ``results.rst``.
+
+Usage (from the repository root, after a run)::
+
+    spectral-ml reproduce --out spectral_ml_results
+    python docs/collect_results.py spectral_ml_results [--title "..."] [--header FILE]
+
+Every CSV table and PNG figure of the run is copied into ``docs/results/`` (replacing what
+was there) and shown on the page in the order of the run's ``report.md``: each experiment's
+section, its tables (``csv-table``), its notes and its figures. The page states where the
+numbers come from; it contains no number that the run did not write.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import re
+import shutil
+import sys
+from pathlib import Path
+
+DOCS = Path(__file__).resolve().parent
+
+
+def _sections(report: str):
+    """(title, body lines) per ``## `` section of report.md."""
+    sections, current = [], None
+    for line in report.splitlines():
+        if line.startswith("## "):
+            current = [line[3:].strip(), []]
+            sections.append(current)
+        elif current is not None:
+            current[1].append(line)
+    return sections
+
+
+def _rst_text(markdown: str) -> str:
+    """Inline Markdown of the report's notes to reStructuredText."""
+    text = re.sub(r"`([^`]+)`", r"``\1``", markdown)
+    text = text.replace("*", r"\*")
+    return text
+
+
+def _csv_table(path: Path, rel: str, caption: str) -> list[str]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        n_cols = len(next(csv.reader(fh)))
+    return [
+        f".. csv-table:: {caption}",
+        f"   :file: {rel}",
+        "   :header-rows: 1",
+        f"   :widths: {', '.join(['10'] * n_cols)}",
+        "",
+    ]
+
+
+def build(results: Path, title: str, header: str, docs_dir: Path = DOCS) -> str:
+    """Copy the run's tables and figures into ``docs_dir/results`` and return the page."""
+    report = (results / "report.md").read_text(encoding="utf-8")
+    target = docs_dir / "results"
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir()
+    lines = [".. _results:", "", title, "=" * len(title), "", header.strip(), ""]
+    mode = next((ln for ln in report.splitlines() if ln.startswith("Mode:")), "")
+    if mode:
+        lines += [_rst_text(mode), ""]
+    for section, body in _sections(report):
+        lines += [section, "-" * len(section), ""]
+        seconds = next((ln.strip("_ ") for ln in body if re.fullmatch(r"_[0-9.]+ s_", ln.strip())), None)
+        if seconds:
+            lines += [f"Run time: {seconds}.", ""]
+        if any(ln.startswith("**Failed:**") for ln in body):
+            lines += ["This experiment failed in the run: " + _rst_text(next(ln for ln in body if ln.startswith("**Failed:**"))), ""]
+            continue
+        for ln in body:
+            link = re.match(r"^Data: (.*)$", ln)
+            if link:
+                for name in re.findall(r"\[([^\]]+\.csv)\]", link.group(1)):
+                    src = results / name
+                    shutil.copy2(src, target / name)
+                    md = src.with_suffix(".md")
+                    caption = name
+                    if md.is_file():
+                        first = md.read_text(encoding="utf-8").splitlines()[0]
+                        caption = first.lstrip("# ").strip() or name
+                    lines += _csv_table(src, f"results/{name}", _rst_text(caption))
+        notes = [ln[2:] for ln in body if ln.startswith("- ")]
+        for note in notes:
+            lines += [f"* {_rst_text(note)}"]
+        if notes:
+            lines.append("")
+        for ln in body:
+            fig = re.match(r"^!\[([^\]]*)\]\(([^)]+\.png)\)$", ln.strip())
+            if fig:
+                name = Path(fig.group(2)).name
+                shutil.copy2(results / fig.group(2), target / name)
+                lines += [f".. figure:: results/{name}", "   :width: 100%", "", f"   ``{name}``", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("results", type=Path, help="output directory of spectral-ml reproduce")
+    parser.add_argument("--title", default="Results of a full run")
+    parser.add_argument("--header", type=Path, help="reStructuredText file placed under the title")
+    args = parser.parse_args(argv)
+    if not (args.results / "report.md").is_file():
+        sys.exit(f"{args.results} has no report.md: run `spectral-ml reproduce --out {args.results}` first.")
+    header = args.header.read_text(encoding="utf-8") if args.header else ""
+    page = build(args.results, args.title, header)
+    (DOCS / "results.rst").write_text(page, encoding="utf-8")
+    print(f"wrote {DOCS / 'results.rst'} and {DOCS / 'results'}/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
