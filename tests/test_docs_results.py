@@ -1,24 +1,16 @@
 """docs/collect_results.py turns a reproduction run into the docs page of results."""
 
-import importlib.util
-from pathlib import Path
 
 import pytest
 
 from spectral_ml import cli
 from spectral_ml.experiments import Table
-
-SCRIPT = Path(__file__).resolve().parents[1] / "docs" / "collect_results.py"
+from tests._scripts import load_script
 
 
 @pytest.fixture(scope="module")
 def collect():
-    if not SCRIPT.is_file():
-        pytest.skip("docs/ is not part of this installation")
-    spec = importlib.util.spec_from_file_location("collect_results", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("docs/collect_results.py")
 
 
 def test_page_shows_every_table_and_figure_of_the_report(collect, tmp_path):

@@ -1,21 +1,14 @@
 """Smoke test of benchmarks/bench_dpp.py on tiny sizes (it must keep running)."""
 
-import importlib.util
-from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_dpp.py"
+from tests._scripts import load_script
 
 
 @pytest.fixture(scope="module")
 def bench():
-    if not BENCH.is_file():
-        pytest.skip("benchmarks/ is not part of this installation")
-    spec = importlib.util.spec_from_file_location("bench_dpp", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/bench_dpp.py")
 
 
 def test_benchmark_runs_and_reports_every_path(bench):

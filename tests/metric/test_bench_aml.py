@@ -1,23 +1,15 @@
 """Smoke test of benchmarks/bench_aml.py on tiny sizes (it must keep running and stay right)."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from spectral_ml.metric import aml_gradient, pair_statistics
-
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_aml.py"
+from tests._scripts import load_script
 
 
 @pytest.fixture(scope="module")
 def bench():
-    if not BENCH.is_file():
-        pytest.skip("benchmarks/ is not part of this installation")
-    spec = importlib.util.spec_from_file_location("bench_aml", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("benchmarks/bench_aml.py")
     module._import_numpy()
     return module
 
