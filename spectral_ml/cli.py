@@ -41,6 +41,16 @@ def _table1_datasets(args):
     return names
 
 
+def _single_dataset(args, data_dir) -> str:
+    """Dataset of a one-dataset experiment: the first of --datasets, else the papers' MNIST
+    when its file is there (not in --quick mode), else the embedded digits."""
+    if args.datasets:
+        return args.datasets[0]
+    if not args.quick and data_dir and os.path.isfile(os.path.join(data_dir, "mnist.npz")):
+        return "mnist"
+    return "digits"
+
+
 def _out(args) -> Path:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -113,12 +123,7 @@ def _cmd_aml_sensitivity(args) -> dict:
     from spectral_ml.experiments.aml import run_sensitivity
 
     data_dir = _data_dir(args)
-    if args.datasets:
-        dataset = args.datasets[0]
-    elif not args.quick and data_dir and os.path.isfile(os.path.join(data_dir, "mnist.npz")):
-        dataset = "mnist"  # the paper's Fig. 5 data
-    else:
-        dataset = "digits"
+    dataset = _single_dataset(args, data_dir)
     res = run_sensitivity(dataset, _out(args), seed=args.seed, quick=args.quick, data_dir=data_dir)
     print(res["table"].to_markdown())
     return res
@@ -128,12 +133,7 @@ def _cmd_dpp_retrieval(args) -> dict:
     from spectral_ml.experiments.dpp import run_dpp_retrieval
 
     data_dir = _data_dir(args)
-    if args.datasets:
-        dataset = args.datasets[0]
-    elif not args.quick and data_dir and os.path.isfile(os.path.join(data_dir, "mnist.npz")):
-        dataset = "mnist"
-    else:
-        dataset = "digits"
+    dataset = _single_dataset(args, data_dir)
     seeds = tuple(range(args.seed, args.seed + (1 if args.quick else 3)))
     res = run_dpp_retrieval(dataset, _out(args), seeds=seeds, quick=args.quick, data_dir=data_dir,
                             progress=not args.no_progress)

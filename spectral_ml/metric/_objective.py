@@ -34,7 +34,7 @@ from __future__ import annotations
 import math
 
 from .._backend import as_float_array, check_matrix, device_of, get_namespace
-from ..linalg import eigh, loewner_matrix, spd_inv, sym
+from ..linalg import _mT, eigh, loewner_matrix, spd_inv, sym
 
 __all__ = [
     "adversarial_pairs",
@@ -46,10 +46,6 @@ __all__ = [
     "aml_gradient",
     "adversarial_weight",
 ]
-
-
-def _mT(M, xp):
-    return xp.linalg.matrix_transpose(M)
 
 
 def _check_beta(beta):
