@@ -81,7 +81,7 @@ def _throughput(step, batches, warmup):
 
 def bench_learner(X, y, batch_size, n_epochs, dtype, seed):
     """Samples per second of DPPFeatureLearner.fit (the training loop only)."""
-    est = DPPFeatureLearner(hidden=(200,), n_components=2, dpp={"method": "dppsg*", "weight": WEIGHT},
+    est = DPPFeatureLearner(hidden=(200,), n_components=2, dpp="dppsg*", dpp_weight=WEIGHT,
                             batch_size=batch_size, epochs=n_epochs, learning_rate=LR, dtype=dtype,
                             random_state=seed).fit(X, y)
     paths = {k[5:]: float(np.mean(v)) for k, v in est.history_.items() if k.startswith("path_")}

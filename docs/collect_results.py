@@ -7,14 +7,16 @@ Usage (from the repository root, after a run)::
 
 Every CSV table and PNG figure of the run is copied into ``docs/results/`` (replacing what
 was there) and shown on the page in the order of the run's ``report.md``: each experiment's
-section, its tables (``csv-table``), its notes and its figures. The page states where the
-numbers come from; it contains no number that the run did not write.
+section, its tables, its notes and its figures. Tables use the ``results-table`` directive
+(``sphinxext/spectral_docs.py``), which rounds float noise, puts the papers' columns in a
+table of their own and splits wide tables; the figures of one experiment stand side by
+side, with the captions of ``FIGURE_CAPTIONS``. The page states where the numbers come
+from; it contains no number that the run did not write.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import re
 import shutil
 import sys
@@ -42,16 +44,55 @@ def _rst_text(markdown: str) -> str:
     return text
 
 
-def _csv_table(path: Path, rel: str, caption: str) -> list[str]:
-    with open(path, newline="", encoding="utf-8") as fh:
-        n_cols = len(next(csv.reader(fh)))
-    return [
-        f".. csv-table:: {caption}",
-        f"   :file: {rel}",
-        "   :header-rows: 1",
-        f"   :widths: {', '.join(['10'] * n_cols)}",
-        "",
-    ]
+#: Captions of the run's figures, by file name; ``{}`` is the data set of ``aml_roc_*``.
+FIGURE_CAPTIONS = {
+    "aml_synthetic": "The synthetic set (AML paper, Fig. 3): training and test samples on the "
+                     "first two principal components of the input and of the GMML and AML embeddings.",
+    "aml_roc_*": "ROC curves on held-out {} pairs: Euclidean, GMML and AML.",
+    "aml_sensitivity_*": "5-NN error against {} (AML paper, Fig. 5).",
+    "dpp_retrieval_*_features": "2-D features of the test images, one panel per variant "
+                                "(DPP paper, Fig. 1).",
+    "dpp_retrieval_*_loss": "Training losses per epoch, one curve per variant.",
+    "dpp_overhead": "Time per training step and the DPP term's share against the batch size "
+                    "(DPP paper, Table 6).",
+}
+
+
+_SYMBOLS = {"alpha": "α", "beta": "β"}
+
+
+def _caption_key(stem: str):
+    """(FIGURE_CAPTIONS key, the parts its ``*`` matched) of a figure, or (stem, ())."""
+    for pattern in FIGURE_CAPTIONS:
+        match = re.fullmatch(re.escape(pattern).replace(r"\*", "(.+)"), stem)
+        if match:
+            return pattern, match.groups()
+    return stem, ()
+
+
+def figure_caption(stem: str) -> str:
+    """The caption of a figure file (its name when FIGURE_CAPTIONS has none)."""
+    key, parts = _caption_key(stem)
+    if key not in FIGURE_CAPTIONS:
+        return stem.replace("_", " ")
+    return FIGURE_CAPTIONS[key].format(*(_SYMBOLS.get(p, p.replace("_", " ")) for p in parts))
+
+
+def _results_table(rel: str, caption: str) -> list[str]:
+    return [f".. results-table:: {caption}", f"   :file: {rel}", ""]
+
+
+def _figures(names: list[str]) -> list[str]:
+    """One figure full width, several side by side (a borderless row)."""
+    if len(names) == 1:
+        name = names[0]
+        return [f".. figure:: results/{name}", "   :class: result-figure", "",
+                f"   {_rst_text(figure_caption(Path(name).stem))}", ""]
+    lines = [".. list-table::", "   :class: figure-row", ""]
+    for i, name in enumerate(names):
+        lines += [f"   {'*' if i == 0 else ' '} - .. figure:: results/{name}", "",
+                  f"          {_rst_text(figure_caption(Path(name).stem))}", ""]
+    return lines
 
 
 def build(results: Path, title: str, header: str, docs_dir: Path = DOCS) -> str:
@@ -84,18 +125,25 @@ def build(results: Path, title: str, header: str, docs_dir: Path = DOCS) -> str:
                     if md.is_file():
                         first = md.read_text(encoding="utf-8").splitlines()[0]
                         caption = first.lstrip("# ").strip() or name
-                    lines += _csv_table(src, f"results/{name}", _rst_text(caption))
+                    lines += _results_table(f"results/{name}", _rst_text(caption))
         notes = [ln[2:] for ln in body if ln.startswith("- ")]
         for note in notes:
             lines += [f"* {_rst_text(note)}"]
         if notes:
             lines.append("")
+        figures = []
         for ln in body:
             fig = re.match(r"^!\[([^\]]*)\]\(([^)]+\.png)\)$", ln.strip())
             if fig:
                 name = Path(fig.group(2)).name
                 shutil.copy2(results / fig.group(2), target / name)
-                lines += [f".. figure:: results/{name}", "   :width: 100%", "", f"   ``{name}``", ""]
+                figures.append(name)
+        # Figures of one kind (the ROC of each data set, the two sensitivities) side by side.
+        groups: dict[str, list[str]] = {}
+        for name in figures:
+            groups.setdefault(_caption_key(Path(name).stem)[0], []).append(name)
+        for names in groups.values():
+            lines += _figures(names)
     return "\n".join(lines).rstrip() + "\n"
 
 

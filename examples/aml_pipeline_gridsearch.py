@@ -1,4 +1,5 @@
-"""AMLMetric inside a scikit-learn Pipeline, tuned with GridSearchCV.
+"""AML in a scikit-learn pipeline, tuned by grid search
+====================================================
 
 Standardize the features, learn an Adversarial Metric Learning (AML) Mahalanobis metric,
 classify with 5-nearest neighbours in the learned metric, and tune AML's α and β (and GMML's
@@ -27,7 +28,7 @@ from spectral_ml.metric import AMLMetric, GMMLMetric
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--dataset", default="wine", help="embedded or NAME.npz dataset (default: wine)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
@@ -64,4 +65,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()

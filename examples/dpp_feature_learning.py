@@ -1,4 +1,5 @@
-"""Learn 2-D features of handwritten digits with the contrastive loss and the DPP term.
+"""2-D features of digits with the contrastive loss and the DPP term
+=================================================================
 
 Trains :class:`spectral_ml.nn.DPPFeatureLearner` on scikit-learn's 8×8 digits three times —
 contrastive loss alone, with the DPP term (DPPSG*), and with the DPP and WGAN terms — prints
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 
@@ -31,7 +31,7 @@ from spectral_ml.plotting import plot_feature_grid
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--out", help="path of the PNG figure (default: a temporary directory)")
     parser.add_argument("--epochs", type=int, default=20, help="training epochs (default: 20)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
@@ -50,9 +50,9 @@ def run(args) -> int:
                   learning_rate=1e-3, random_state=args.seed)
     variants = {
         "contrastive": DPPFeatureLearner(**common),
-        "+DPPSG*": DPPFeatureLearner(**common, dpp={"method": "dppsg*", "weight": 3e-4}),
-        "+DPPSG*+WGAN": DPPFeatureLearner(**common, dpp={"method": "dppsg*", "weight": 3e-4},
-                                          wgan={"weight": 1e3, "n_reference": 400}),
+        "+DPPSG*": DPPFeatureLearner(**common, dpp="dppsg*", dpp_weight=3e-4),
+        "+DPPSG*+WGAN": DPPFeatureLearner(**common, dpp="dppsg*", dpp_weight=3e-4,
+                                          wgan=True, wgan_weight=1e3, wgan_n_reference=400),
     }
     panels = {}
     print(f"{'variant':<14s} {'mAP@10':>7s} {'mAP@50':>7s} {'gap to P':>9s} {'sub-gradient':>13s} {'time':>6s}")
@@ -78,4 +78,4 @@ def run(args) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -1,4 +1,5 @@
-"""The DPP diversity term inside your own NumPy training loop.
+"""The DPP diversity term in your own NumPy training loop
+======================================================
 
 A linear map ``W`` (64 → 2) is trained by hand on scikit-learn's digits: each step takes a
 class-balanced batch, computes the features ``F = X_b W``, the contrastive loss and its
@@ -17,7 +18,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import sys
 from collections import Counter
 
 import numpy as np
@@ -57,7 +57,7 @@ def train(X, y, *, steps, weight, seed, lr=1e-2, sigma=0.2):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--steps", type=int, default=300, help="training steps (default: 300)")
     parser.add_argument("--weight", type=float, default=3e-4, help="weight λ₁ of the DPP term (default: 3e-4)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
@@ -82,4 +82,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -1,27 +1,117 @@
 """Command-line interface ``spectral-ml`` (also ``python -m spectral_ml``).
 
-Each experiment subcommand writes CSV + Markdown tables and PNG figures into ``--out``;
-``reproduce`` runs them all and writes ``report.md`` linking every table and figure.
+Each experiment subcommand writes CSV + Markdown tables, PNG figures and a ``report.md``
+into ``--out``; ``reproduce`` runs them all into one report. Everything a user can get wrong
+(arguments, data files, the output directory) is checked before any computing starts and
+answered in one line ``spectral-ml: error: ...`` with exit status 2; ``--debug`` shows the
+traceback instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import math
 import os
+import shutil
 import sys
+import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
-__all__ = ["main", "build_parser", "EMBEDDED_TABLE1", "PAPER_TABLE1_DATASETS"]
+__all__ = ["main", "build_parser", "write_report", "UsageError", "EMBEDDED_TABLE1"]
 
 #: Datasets of the AML Table 1 protocol that ship with scikit-learn (always available).
 EMBEDDED_TABLE1 = ("wine", "breast_cancer", "digits")
-#: The AML paper's own Table 1 datasets (files in the data directory).
-PAPER_TABLE1_DATASETS = ("breast_cancer_wisconsin", "vehicle", "german_credit_numeric", "image_segment", "mnist")
+
+#: Largest accepted seed: experiments add split and seed offsets, and scikit-learn takes
+#: seeds below 2**32.
+_MAX_SEED = 2**31 - 1
+
+#: Command-line names of the Table 1 learners.
+_METHOD_NAMES = {
+    "euclidean": "Euclidean",
+    "gmml": "GMML",
+    "aml-pgd": "AML (pgd)",
+    "aml-riemannian": "AML (riemannian)",
+    "nca": "NCA",
+    "itml": "ITML",
+    "lmnn": "LMNN",
+}
+
+
+class UsageError(Exception):
+    """A user's mistake: reported in one line with exit status 2, never with a traceback."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse answering a mistake in one line (the usage is one ``--help`` away)."""
+
+    def error(self, message):
+        self.exit(2, f"spectral-ml: error: {message} (see `{self.prog} --help`)\n")
+
+
+# --------------------------------------------------------------------------- argument types
+
+
+def _int_in(name: str, low: int, high: int | None = None):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            bound = f"at least {low}" if high is None else f"between {low} and {high}"
+            raise argparse.ArgumentTypeError(f"must be {bound}, got {value}")
+        return value
+
+    parse.__name__ = name  # argparse names the type in its messages
+    return parse
+
+
+def _positive_float(name: str):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+        if not math.isfinite(value) or value <= 0:
+            raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text!r}")
+        return value
+
+    parse.__name__ = name
+    return parse
+
+
+def _pca(text: str):
+    if text in ("cv", "none"):
+        return None if text == "none" else "cv"
+    try:
+        return _int_in("--pca", 1)(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, none or cv, got {text!r}") from None
+
+
+def _standardize(text: str):
+    choices = {"on": True, "off": False, "cv": "cv"}
+    if text not in choices:
+        raise argparse.ArgumentTypeError(f"must be on, off or cv, got {text!r}")
+    return choices[text]
+
+
+# --------------------------------------------------------------------------- data sets
 
 
 def _data_dir(args):
-    return args.data_dir or os.environ.get("SPECTRAL_ML_DATA")
+    """The data directory and where it came from (``--data-dir`` or the environment)."""
+    from spectral_ml.datasets import DATA_ENV_VAR
+
+    if getattr(args, "data_dir", None):
+        return args.data_dir, "--data-dir"
+    env = os.environ.get(DATA_ENV_VAR)
+    return (env, f"${DATA_ENV_VAR}") if env else (None, None)
 
 
 def _table1_datasets(args):
@@ -29,39 +119,343 @@ def _table1_datasets(args):
     if args.datasets:
         return list(args.datasets)
     from spectral_ml.datasets import EMBEDDED_DATASETS, list_datasets
+    from spectral_ml.experiments.aml import PAPER_TABLE1
 
     names = list(EMBEDDED_TABLE1)
-    data_dir = _data_dir(args)
+    data_dir = _data_dir(args)[0]
     if data_dir and os.path.isdir(data_dir):
         files = [n for n in list_datasets(data_dir) if n not in EMBEDDED_DATASETS]
-        ordered = [n for n in PAPER_TABLE1_DATASETS if n in files] + sorted(n for n in files if n not in PAPER_TABLE1_DATASETS)
+        ordered = [n for n in PAPER_TABLE1 if n in files] + sorted(n for n in files if n not in PAPER_TABLE1)
         if args.quick:
             ordered = [n for n in ordered if n != "mnist"]
         names += ordered
     return names
 
 
-def _single_dataset(args, data_dir) -> str:
-    """Dataset of a one-dataset experiment: the first of --datasets, else the papers' MNIST
-    when its file is there (not in --quick mode), else the embedded digits."""
-    if args.datasets:
-        return args.datasets[0]
+def _roc_datasets(args):
+    return list(args.datasets) if args.datasets else (["digits", "wine"] if args.quick else ["digits", "wine", "breast_cancer"])
+
+
+def _single_dataset(args) -> str:
+    """Dataset of a one-dataset experiment: --dataset (or the first of --datasets), else the
+    papers' MNIST when its file is there (not in --quick mode), else the embedded digits."""
+    chosen = getattr(args, "dataset", None) or (args.datasets[0] if getattr(args, "datasets", None) else None)
+    if chosen:
+        return chosen
+    if _network(args) == "paper-cnn":
+        return "mnist"
+    data_dir = _data_dir(args)[0]
     if not args.quick and data_dir and os.path.isfile(os.path.join(data_dir, "mnist.npz")):
         return "mnist"
     return "digits"
 
 
-def _out(args) -> Path:
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    return out
+def _network(args) -> str:
+    return getattr(args, "network", None) or "perceptron"
 
 
-def _cmd_demo(args: argparse.Namespace) -> int:
+def _check_network(args) -> None:
+    """--network paper-cnn needs PyTorch and MNIST's 28 x 28 images."""
+    if _network(args) != "paper-cnn":
+        return
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise UsageError("--network paper-cnn needs PyTorch: install the torch extra "
+                         "(pip install 'spectral-ml[torch]') or use --network perceptron") from None
+    if _single_dataset(args) != "mnist":
+        raise UsageError(f"--network paper-cnn trains on MNIST's 28 x 28 images, not {_single_dataset(args)!r}: "
+                         "use --dataset mnist (or leave --dataset out)")
+
+
+def _check_data(names_and_splits, args) -> None:
+    """Check every data set a command will read, before any computing (headers and labels only)."""
+    from spectral_ml.datasets import EMBEDDED_DATASETS, DatasetFileError, DatasetNotFoundError, check_dataset
+
+    if not names_and_splits:
+        return
+    data_dir, origin = _data_dir(args)
+    needs_file = any(name not in EMBEDDED_DATASETS for name, _ in names_and_splits)
+    if data_dir and not os.path.isdir(data_dir):
+        if os.path.exists(data_dir):
+            raise UsageError(f"the data directory {data_dir!r} ({origin}) is not a directory; name the directory "
+                             f"that holds the .npz files")
+        if needs_file:
+            raise UsageError(f"the data directory {data_dir!r} ({origin}) does not exist; set --data-dir or "
+                             f"SPECTRAL_ML_DATA to the directory that holds the .npz files")
+        _warn(f"the data directory {data_dir!r} ({origin}) does not exist; only the embedded data sets "
+              f"({', '.join(EMBEDDED_DATASETS)}) are available")
+    for name, split in names_and_splits:
+        try:
+            info = check_dataset(name, data_dir=data_dir, split=split)
+        except DatasetNotFoundError as exc:
+            raise UsageError(_not_found(name, data_dir, origin)) from exc
+        except DatasetFileError as exc:
+            raise UsageError(str(exc)) from exc
+        except ValueError as exc:  # an invalid name
+            raise UsageError(f"--datasets: {exc}") from exc
+        if info.n_classes < 2:
+            raise UsageError(f"data set {name!r} has {info.n_classes} class; the experiments need at least two")
+        if info.min_class_count < 2:
+            raise UsageError(f"data set {name!r} has a class with a single row; every class needs at least two rows "
+                             f"for a stratified split")
+        if info.n_samples < 10:
+            raise UsageError(f"data set {name!r} has {info.n_samples} rows; the experiments need at least 10")
+
+
+def _not_found(name, data_dir, origin) -> str:
+    from spectral_ml.datasets import list_datasets
+
+    known = ", ".join(list_datasets(data_dir if data_dir and os.path.isdir(data_dir) else os.devnull))
+    if not data_dir:
+        return (f"unknown data set {name!r}: no data directory is set for {name}.npz; put the file in a directory "
+                f"and pass --data-dir DIR (or set SPECTRAL_ML_DATA). Available: {known}")
+    return (f"unknown data set {name!r}: no file {name}.npz in the data directory {data_dir!r} ({origin}); put it "
+            f"there or pass --data-dir DIR naming the directory that holds it. Available: {known}")
+
+
+def _check_metric_learn(methods):
+    wanted = [m for m in methods if m in ("itml", "lmnn")]
+    if wanted:
+        from spectral_ml.experiments.aml import _metric_learn
+
+        reason = _metric_learn()[1]
+        if reason is not None:
+            raise UsageError(f"--methods {' '.join(wanted)} needs the package metric-learn: {reason}; install it "
+                             f"or leave {' and '.join(wanted)} out")
+
+
+def _unique(names, option):
+    seen = set()
+    for name in names:
+        if name in seen:
+            raise UsageError(f"{option} names {name!r} twice")
+        seen.add(name)
+
+
+# --------------------------------------------------------------------------- experiments
+
+
+@dataclass
+class _Experiment:
+    run: Callable
+    description: str
+    #: Data sets (name, split) the command reads with these arguments.
+    data: Callable = field(default=lambda args: [])
+    #: File patterns of its outputs in --out.
+    outputs: tuple = ()
+
+
+def _progress(args) -> bool:
+    return not args.no_progress
+
+
+def _blas_threads(args, default=1):
+    return args.threads if args.threads is not None else default
+
+
+def _run_table1(args, out):
+    from spectral_ml.experiments.aml import run_table1
+
+    methods = None if not args.methods else [_METHOD_NAMES[m] for m in args.methods]
+    n_splits = args.splits or (3 if args.quick else 20)
+    return run_table1(_table1_datasets(args), out, n_splits=n_splits, quick=args.quick, seed=args.seed,
+                      data_dir=_data_dir(args)[0], progress=_progress(args), methods=methods,
+                      standardize=args.standardize, pca=args.pca)
+
+
+def _run_synthetic(args, out):
+    from spectral_ml.experiments.aml import run_synthetic
+
+    return run_synthetic(out, seed=args.seed, progress=_progress(args))
+
+
+def _run_roc(args, out):
+    from spectral_ml.experiments.aml import run_roc
+
+    return run_roc(_roc_datasets(args), out, seed=args.seed, quick=args.quick, data_dir=_data_dir(args)[0],
+                   progress=_progress(args))
+
+
+def _run_sensitivity(args, out):
+    from spectral_ml.experiments.aml import run_sensitivity
+
+    return run_sensitivity(_single_dataset(args), out, seed=args.seed, quick=args.quick,
+                           data_dir=_data_dir(args)[0], progress=_progress(args))
+
+
+def _run_dpp_retrieval(args, out):
+    from spectral_ml.experiments.dpp import run_dpp_retrieval
+
+    seeds = tuple(range(args.seed, args.seed + (1 if args.quick else 3)))
+    return run_dpp_retrieval(_single_dataset(args), out, seeds=seeds, quick=args.quick, data_dir=_data_dir(args)[0],
+                             blas_threads=_blas_threads(args), progress=_progress(args), network=_network(args))
+
+
+def _run_dpp_overhead(args, out):
+    from spectral_ml.experiments.dpp import run_dpp_overhead
+
+    return run_dpp_overhead(out, quick=args.quick, random_state=args.seed, blas_threads=_blas_threads(args),
+                            progress=_progress(args))
+
+
+def _retrieval_data(args):
+    name = _single_dataset(args)
+    return [(name, "train"), (name, "test")] if name == "mnist" else [(name, "all")]
+
+
+_EXPERIMENTS = {
+    "aml-table1": _Experiment(
+        _run_table1, "AML paper Table 1: 5-NN error over random 80/20 splits",
+        lambda args: [(n, "all") for n in _table1_datasets(args)], ("aml_table1.*", "aml_table1_time.*")),
+    "aml-synthetic": _Experiment(
+        _run_synthetic, "AML paper Fig. 3: GMML vs AML on the synthetic set", outputs=("aml_synthetic.*",)),
+    "aml-roc": _Experiment(
+        _run_roc, "ROC curves and AUC of pair verification on held-out pairs",
+        lambda args: [(n, "all") for n in _roc_datasets(args)], ("aml_roc.*", "aml_roc_*.png")),
+    "aml-sensitivity": _Experiment(
+        _run_sensitivity, "AML paper Fig. 5: error against alpha and beta",
+        lambda args: [(_single_dataset(args), "all")], ("aml_sensitivity.*", "aml_sensitivity_*.png")),
+    "dpp-retrieval": _Experiment(
+        _run_dpp_retrieval, "DPP paper Table 1 and Fig. 1: retrieval mAP with 2-D features",
+        _retrieval_data, ("dpp_retrieval_*.csv", "dpp_retrieval_*.md", "dpp_retrieval_*.png")),
+    "dpp-overhead": _Experiment(
+        _run_dpp_overhead, "DPP paper Table 6: DPP time vs whole training step", outputs=("dpp_overhead.*",)),
+}
+
+#: Files of any spectral-ml run in an output directory (what --overwrite replaces).
+_OUTPUT_PATTERNS = ("report.md", *(p for e in _EXPERIMENTS.values() for p in e.outputs))
+
+
+def write_report(results, out, *, quick, seed, elapsed):
+    """Write ``report.md`` in ``out``: every table inline, every figure linked, the machine,
+    threads and versions (see :func:`spectral_ml.experiments.report.write_report`)."""
+    from spectral_ml.experiments.report import write_report as write
+
+    descriptions = {name: e.description for name, e in _EXPERIMENTS.items()}
+    return write(results, Path(out), quick=quick, seed=seed, elapsed=elapsed, descriptions=descriptions)
+
+
+# --------------------------------------------------------------------------- output directory
+
+
+def _is_our_report(path: Path) -> bool:
+    from spectral_ml.experiments.report import REPORT_TITLE
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.readline().strip() == REPORT_TITLE
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+class _OutputDir:
+    """The output directory of a run: checked before any work, cleaned when the run fails.
+
+    A directory that does not exist is created (with its missing parents); an existing one
+    must be empty unless ``overwrite``, which removes the outputs of earlier runs (files
+    matching :data:`_OUTPUT_PATTERNS`) and leaves every other file alone. If the run fails,
+    the files it wrote and the directories it created are removed.
+    """
+
+    def __init__(self, text: str, overwrite: bool):
+        if not text.strip():
+            raise UsageError("--out must name a directory, got an empty string")
+        self.path = Path(text).expanduser()
+        self.overwrite = overwrite
+        self.created: list[Path] = []
+        self.before: set[Path] = set()
+
+    def prepare(self) -> Path:
+        path = self.path
+        if path.exists() and not path.is_dir():
+            raise UsageError(f"--out {str(path)!r} is a file, not a directory; name a directory (new or empty)")
+        if path.is_dir():
+            content = sorted(p.name for p in path.iterdir())
+            ours = self._outputs()
+            if content and not self.overwrite:
+                shown = ", ".join(content[:3]) + (", ..." if len(content) > 3 else "")
+                raise UsageError(f"--out {str(path)!r} is not empty ({len(content)} entries: {shown}); name a new or "
+                                 f"empty directory, or add --overwrite to replace the outputs of an earlier run")
+            report = path / "report.md"
+            if report.exists() and not _is_our_report(report):
+                raise UsageError(f"--out {str(path)!r} holds a report.md that spectral-ml did not write; this run "
+                                 f"would replace it, and --overwrite removes only this program's outputs, not "
+                                 f"yours: move it away or name another --out")
+            self._check_writable(path)
+            for p in ours:
+                p.unlink()
+        else:
+            parent = path
+            missing = []
+            while not parent.exists():
+                missing.append(parent)
+                if parent.parent == parent:
+                    break
+                parent = parent.parent
+            if not parent.is_dir():
+                raise UsageError(f"--out {str(path)!r}: {str(parent)!r} is a file, not a directory")
+            self._check_writable(parent)
+            for p in reversed(missing):
+                try:
+                    p.mkdir()
+                except OSError as exc:
+                    self.cleanup()
+                    raise UsageError(f"--out {str(path)!r} cannot be created ({exc.strerror}); name a writable "
+                                     f"directory") from exc
+                self.created.append(p)
+        self.before = set(path.iterdir())
+        return path
+
+    def _outputs(self):
+        found = []
+        for pattern in _OUTPUT_PATTERNS:
+            found += [p for p in self.path.glob(pattern) if p.is_file() and p not in found]
+        # "report.md" is a common name: only a report this program wrote is replaced.
+        return [p for p in found if p.name != "report.md" or _is_our_report(p)]
+
+    def _check_writable(self, directory: Path):
+        try:
+            with tempfile.TemporaryFile(dir=directory):
+                pass
+        except OSError as exc:
+            raise UsageError(f"--out {str(self.path)!r}: cannot write in {str(directory)!r} ({exc.strerror}); "
+                             f"name a writable directory") from exc
+
+    def cleanup(self):
+        """Remove what the failed run wrote: new files, then the directories it created."""
+        if self.path.is_dir():
+            for p in set(self.path.iterdir()) - self.before:
+                if p.is_dir() and not p.is_symlink():
+                    shutil.rmtree(p, ignore_errors=True)
+                else:
+                    with contextlib.suppress(OSError):
+                        p.unlink()
+        for p in reversed(self.created):
+            with contextlib.suppress(OSError):
+                p.rmdir()
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def _warn(message: str) -> None:
+    print(f"spectral-ml: warning: {message}", file=sys.stderr)
+
+
+def _print_result(res) -> None:
+    for key in ("table", "timing"):
+        if key in res:
+            print(res[key].to_markdown())
+    for note in res.get("notes", []):
+        print(f"note: {note}")
+
+
+def _cmd_demo(args) -> int:
     """Show the DPP term, its gradient and the path taken on batches with and without duplicates."""
     import numpy as np
 
-    from spectral_ml.dpp import dpp_diversity
+    from spectral_ml.dpp import DEFAULT_DELTA, dpp_diversity, gaussian_kernel
 
     rng = np.random.default_rng(args.seed)
     n, d = args.n, 2
@@ -71,203 +465,223 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     near = spread.copy()
     near[1] = near[0] + 1e-4
 
+    rows = []
+    try:
+        for name, X in (("well spread", spread), ("near duplicate pair", near), ("half duplicated", dup)):
+            lam_min = float(np.linalg.eigvalsh(np.asarray(gaussian_kernel(X, args.sigma)))[0])
+            for method in ("auto", "dppsg", "dppsg*"):
+                r = dpp_diversity(X, args.sigma, method=method)
+                gnorm = float(np.linalg.norm(r.grad))
+                rows.append(f"{name:<22s}{method:<9s}{r.method:<8s}{r.logdet:>14.4f}{gnorm:>12.4e}{lam_min:>12.2e}")
+        r = dpp_diversity(near, args.sigma)
+    except (ValueError, ArithmeticError) as exc:  # e.g. a sigma so small that the kernel underflows
+        raise UsageError(f"--sigma {args.sigma}: {exc}") from exc
     print(f"DPP diversity term, Gaussian kernel L_ij = exp(-|x_i - x_j|^2 / sigma^2), sigma = {args.sigma}")
     print(f"batch: {n} points in [-1, 1]^2\n")
-    header = f"{'batch':<22s}{'method':<9s}{'path':<8s}{'log det L':>14s}{'|grad|':>12s}"
+    header = f"{'batch':<22s}{'method':<9s}{'path':<8s}{'log det L':>14s}{'|grad|':>12s}{'min eig L':>12s}"
     print(header)
     print("-" * len(header))
-    for name, X in (("well spread", spread), ("near duplicate pair", near), ("half duplicated", dup)):
-        for method in ("auto", "dppsg", "dppsg*"):
-            r = dpp_diversity(X, args.sigma, method=method)
-            gnorm = float(np.linalg.norm(r.grad))
-            print(f"{name:<22s}{method:<9s}{r.method:<8s}{r.logdet:>14.4f}{gnorm:>12.4e}")
-    r = dpp_diversity(near, args.sigma)
+    print("\n".join(rows))
     step = near + 1e-3 * r.grad / max(float(np.abs(r.grad).max()), 1e-300)
     print(
         "\nan ascent step along .grad separates the near duplicates: "
         f"|x0 - x1| {np.linalg.norm(near[0] - near[1]):.2e} -> {np.linalg.norm(step[0] - step[1]):.2e}"
     )
+    print(
+        f"\nDPPSG lifts only the eigenvalues of L below Delta = {DEFAULT_DELTA:g} (to Delta): where every\n"
+        "eigenvalue is above it (well spread, near duplicate pair: see 'min eig L') its direction is\n"
+        "exactly 0. On the half-duplicated batch it lifts the null space of L, spanned by e_i - e_j for\n"
+        "each duplicated pair; the kernel's derivative there is proportional to x_i - x_j = 0, so the\n"
+        "gradient in feature space vanishes up to rounding. Exact duplicates are separated by a network\n"
+        "through their different inputs, not through the kernel. DPPSG* moves along theta (I - L),\n"
+        "which is never 0 for distinct points, and is what 'auto' uses on singular batches."
+    )
     return 0
 
 
-def _cmd_aml_table1(args) -> dict:
-    from spectral_ml.experiments.aml import run_table1
+def _run_experiments(names, args) -> int:
+    """Run experiments into --out, write report.md; the exit status."""
+    from spectral_ml.datasets import DatasetFileError, DatasetNotFoundError
 
-    n_splits = args.splits or (3 if args.quick else 20)
-    res = run_table1(
-        _table1_datasets(args), _out(args), n_splits=n_splits, quick=args.quick, seed=args.seed,
-        data_dir=_data_dir(args), progress=not args.no_progress,
-    )
-    print(res["table"].to_markdown())
-    return res
-
-
-def _cmd_aml_synthetic(args) -> dict:
-    from spectral_ml.experiments.aml import run_synthetic
-
-    res = run_synthetic(_out(args), seed=args.seed)
-    print(res["table"].to_markdown())
-    return res
-
-
-def _cmd_aml_roc(args) -> dict:
-    from spectral_ml.experiments.aml import run_roc
-
-    datasets = args.datasets or (["digits", "wine"] if args.quick else ["digits", "wine", "breast_cancer"])
-    res = run_roc(datasets, _out(args), seed=args.seed, quick=args.quick, data_dir=_data_dir(args))
-    print(res["table"].to_markdown())
-    return res
-
-
-def _cmd_aml_sensitivity(args) -> dict:
-    from spectral_ml.experiments.aml import run_sensitivity
-
-    data_dir = _data_dir(args)
-    dataset = _single_dataset(args, data_dir)
-    res = run_sensitivity(dataset, _out(args), seed=args.seed, quick=args.quick, data_dir=data_dir)
-    print(res["table"].to_markdown())
-    return res
-
-
-def _cmd_dpp_retrieval(args) -> dict:
-    from spectral_ml.experiments.dpp import run_dpp_retrieval
-
-    data_dir = _data_dir(args)
-    dataset = _single_dataset(args, data_dir)
-    seeds = tuple(range(args.seed, args.seed + (1 if args.quick else 3)))
-    res = run_dpp_retrieval(dataset, _out(args), seeds=seeds, quick=args.quick, data_dir=data_dir,
-                            progress=not args.no_progress)
-    print(res["table"].to_markdown())
-    return res
-
-
-def _cmd_dpp_overhead(args) -> dict:
-    from spectral_ml.experiments.dpp import run_dpp_overhead
-
-    res = run_dpp_overhead(_out(args), quick=args.quick)
-    print(res["table"].to_markdown())
-    return res
-
-
-_EXPERIMENTS = {
-    "aml-table1": (_cmd_aml_table1, "AML paper Table 1: 5-NN error over random 80/20 splits"),
-    "aml-synthetic": (_cmd_aml_synthetic, "AML paper Fig. 3: GMML vs AML on the synthetic set"),
-    "aml-roc": (_cmd_aml_roc, "ROC curves and AUC of pair verification on held-out pairs"),
-    "aml-sensitivity": (_cmd_aml_sensitivity, "AML paper Fig. 5: error against alpha and beta"),
-    "dpp-retrieval": (_cmd_dpp_retrieval, "DPP paper Table 1 and Fig. 1: retrieval mAP with 2-D features"),
-    "dpp-overhead": (_cmd_dpp_overhead, "DPP paper Table 6: DPP time vs whole training step"),
-}
-
-
-def _relative(path, out: Path) -> str:
+    out_dir = _OutputDir(args.out, args.overwrite)
+    for name in names:
+        _check_data(_EXPERIMENTS[name].data(args), args)
+    out = out_dir.prepare()
+    results, elapsed, failed = {}, {}, False
     try:
-        return str(Path(path).resolve().relative_to(out.resolve()))
-    except ValueError:
-        return str(path)
-
-
-def write_report(results: dict, out: Path, *, quick: bool, seed: int, elapsed: dict) -> Path:
-    """Write ``report.md`` in ``out`` with every table inline and every figure linked."""
-    lines = [
-        "# spectral_ml reproduction report",
-        "",
-        f"Mode: {'quick (reduced grids, splits, epochs and seeds)' if quick else 'full'}; seed {seed}.",
-        "Every number below was computed by this run; the papers' figures stand beside ours where",
-        "the protocols match.",
-        "",
-    ]
-    for name, res in results.items():
-        desc = _EXPERIMENTS[name][1]
-        lines += [f"## {name}: {desc}", "", f"_{elapsed.get(name, 0.0):.1f} s_", ""]
-        if isinstance(res, Exception):
-            lines += [f"**Failed:** `{type(res).__name__}: {res}`", ""]
-            continue
-        for key in ("table", "timing"):
-            if key in res:
-                lines += [res[key].to_markdown(), ""]
-        for note in res.get("notes", []):
-            lines.append(f"- {note}")
-        if res.get("notes"):
-            lines.append("")
-        figures = [p for p in res.get("files", []) if str(p).endswith(".png")]
-        for fig in figures:
-            rel = _relative(fig, out)
-            lines += [f"![{Path(rel).stem}]({rel})", ""]
-        data_files = [p for p in res.get("files", []) if str(p).endswith(".csv")]
-        if data_files:
-            lines.append("Data: " + ", ".join(f"[{Path(p).name}]({_relative(p, out)})" for p in data_files))
-            lines.append("")
-    path = out / "report.md"
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return path
-
-
-def _cmd_reproduce(args) -> int:
-    out = _out(args)
-    results, elapsed = {}, {}
-    failed = False
-    for name, (func, desc) in _EXPERIMENTS.items():
-        print(f"\n== {name}: {desc}", flush=True)
-        start = time.perf_counter()
-        try:
-            results[name] = func(args)
-        except Exception as exc:  # keep going: the report says what failed
-            results[name] = exc
-            failed = True
-            print(f"{name} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-        elapsed[name] = time.perf_counter() - start
-    report = write_report(results, out, quick=args.quick, seed=args.seed, elapsed=elapsed)
-    print(f"\nReport written to {report.resolve()}")
+        for name in names:
+            experiment = _EXPERIMENTS[name]
+            if len(names) > 1:
+                print(f"\n== {name}: {experiment.description}", flush=True)
+            start = time.perf_counter()
+            try:
+                results[name] = experiment.run(args, out)
+                _print_result(results[name])
+            except Exception as exc:
+                if len(names) == 1 or args.debug or isinstance(exc, (DatasetFileError, DatasetNotFoundError)):
+                    raise
+                # reproduce keeps going: the report says what failed.
+                results[name] = exc
+                failed = True
+                print(f"{name} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+            elapsed[name] = time.perf_counter() - start
+        report = write_report(results, out, quick=getattr(args, "quick", False), seed=args.seed, elapsed=elapsed)
+    except BaseException:
+        out_dir.cleanup()
+        raise
+    print(f"\nReport written to {report.resolve()}" if len(names) > 1 else f"\nResults written to {out.resolve()}")
     return 1 if failed else 0
 
 
-def _single(func):
+def _cmd_reproduce(args) -> int:
+    return _run_experiments(list(_EXPERIMENTS), args)
+
+
+def _single(name):
     def run(args):
-        func(args)
-        print(f"\nResults written to {Path(args.out).resolve()}")
-        return 0
+        return _run_experiments([name], args)
 
     return run
 
 
+# --------------------------------------------------------------------------- parser
+
+
+def _options(parser, names, *, command):
+    """Add the named options (only those the command uses) to a subcommand's parser."""
+    if "out" in names:
+        parser.add_argument("--out", default="spectral_ml_results",
+                            help="output directory, new or empty (default: spectral_ml_results)")
+        parser.add_argument("--overwrite", action="store_true",
+                            help="accept a non-empty --out: remove the tables, figures and report.md of an "
+                                 "earlier run there first (other files are kept)")
+    if "quick" in names:
+        parser.add_argument("--quick", action="store_true", help="reduced settings that finish in minutes")
+    parser.add_argument("--seed", type=_int_in("--seed", 0, _MAX_SEED), default=0,
+                        help="random seed, 0 to 2^31-1 (default: 0)")
+    if "datasets" in names:
+        parser.add_argument("--datasets", nargs="+", metavar="NAME",
+                            help="data sets: embedded (wine, breast_cancer, digits, iris) or NAME.npz in the "
+                                 "data directory" + ("; the first one for the one-dataset experiments"
+                                                     if command == "reproduce" else ""))
+    if "dataset" in names:
+        parser.add_argument("--dataset", metavar="NAME",
+                            help="data set: embedded (digits, wine, breast_cancer, iris) or NAME.npz in the data "
+                                 "directory (default: mnist when its file is there and not --quick, else digits)")
+    if "data-dir" in names:
+        parser.add_argument("--data-dir", metavar="DIR", help="data directory (default: $SPECTRAL_ML_DATA)")
+    if "network" in names:
+        parser.add_argument("--network", choices=("perceptron", "paper-cnn"), default="perceptron",
+                            help="feature network: the NumPy perceptron 784-200-2 (default), or the paper's "
+                                 "convolutional network in PyTorch (needs the torch extra; MNIST only)"),
+    if "table1" in names:
+        where = " of aml-table1" if command == "reproduce" else ""
+        parser.add_argument("--splits", type=_int_in("--splits", 1), metavar="N",
+                            help=f"random 80/20 splits{where} (default: 20, quick: 3)")
+        parser.add_argument("--methods", nargs="+", choices=list(_METHOD_NAMES), metavar="METHOD",
+                            help=f"learners{where}, of {', '.join(_METHOD_NAMES)} (default: all available; "
+                                 "itml and lmnn, from metric-learn, not with --quick)")
+        parser.add_argument("--standardize", type=_standardize, default="cv", metavar="{on,off,cv}",
+                            help=f"standardize the features{where} on each training part, or let 3-fold "
+                                 "cross-validation of GMML choose (default: cv)")
+        parser.add_argument("--pca", type=_pca, default="cv", metavar="{N,none,cv}",
+                            help=f"principal components kept{where}, none, or chosen by cross-validation among "
+                                 "none, 50 and 100 (default: cv)")
+    parser.add_argument("--threads", type=_int_in("--threads", 1), metavar="N",
+                        help="BLAS and OpenMP threads (default: the libraries' own; the DPP experiments use 1)")
+    if "out" in names:
+        parser.add_argument("--no-progress", action="store_true",
+                            help="no progress display on standard error (it is shown only on a terminal)")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of ``spectral-ml``."""
-    parser = argparse.ArgumentParser(
+    from spectral_ml import __version__
+
+    parser = _Parser(
         prog="spectral-ml",
         description="Spectral metric learning: DPP diversity with proper sub-gradients, GMML and AML. "
         "Reproduces the papers' tables and figures.",
     )
-    sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="show the DPP term and its (sub-)gradient on a small batch")
-    demo.add_argument("--n", type=int, default=16, help="batch size (default: 16)")
-    demo.add_argument("--sigma", type=float, default=0.2, help="kernel width (default: 0.2)")
-    demo.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--version", action="version", version=f"spectral-ml {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    demo = sub.add_parser("demo", help="show the DPP term and its (sub-)gradient on a small batch",
+                          description="Show the DPP diversity term, its gradient and the path taken (exact gradient "
+                                      "or proper sub-gradient) on batches with and without duplicated points.")
+    demo.add_argument("--n", type=_int_in("--n", 2, 2000), default=16, help="batch size, 2 to 2000 (default: 16)")
+    demo.add_argument("--sigma", type=_positive_float("--sigma"), default=0.2, help="kernel width (default: 0.2)")
+    _options(demo, set(), command="demo")
     demo.set_defaults(func=_cmd_demo)
 
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--out", default="spectral_ml_results", help="output directory (default: spectral_ml_results)")
-    common.add_argument("--quick", action="store_true", help="reduced settings that finish in minutes")
-    common.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    common.add_argument("--datasets", nargs="+", help="dataset names (embedded or NAME.npz in the data directory)")
-    common.add_argument("--data-dir", help="data directory (default: $SPECTRAL_ML_DATA)")
-    common.add_argument("--splits", type=int, help="random splits for aml-table1 (default: 20, quick: 3)")
-    common.add_argument("--no-progress", action="store_true", help="do not draw progress bars")
-    for name, (func, desc) in _EXPERIMENTS.items():
-        p = sub.add_parser(name, parents=[common], help=desc, description=desc)
-        p.set_defaults(func=_single(func))
-    rep = sub.add_parser("reproduce", parents=[common], help="run every experiment and write report.md")
+    options = {
+        "aml-table1": {"out", "quick", "datasets", "data-dir", "table1"},
+        "aml-synthetic": {"out"},
+        "aml-roc": {"out", "quick", "datasets", "data-dir"},
+        "aml-sensitivity": {"out", "quick", "dataset", "data-dir"},
+        "dpp-retrieval": {"out", "quick", "dataset", "data-dir", "network"},
+        "dpp-overhead": {"out", "quick"},
+    }
+    for name, experiment in _EXPERIMENTS.items():
+        p = sub.add_parser(name, help=experiment.description, description=experiment.description + ".")
+        _options(p, options[name], command=name)
+        p.set_defaults(func=_single(name))
+    rep = sub.add_parser(
+        "reproduce", help="run every experiment and write report.md",
+        description="Run every experiment in turn (aml-table1, aml-synthetic, aml-roc, aml-sensitivity, "
+                    "dpp-retrieval, dpp-overhead) into --out and write report.md there: every table, with the "
+                    "papers' figures beside ours, every figure, and the machine, threads and package versions. "
+                    "An experiment that fails does not stop the others; the report says what failed and the "
+                    "exit status is 1.")
+    _options(rep, {"out", "quick", "datasets", "data-dir", "table1"}, command="reproduce")
     rep.set_defaults(func=_cmd_reproduce)
     return parser
 
 
+def _threads(n):
+    if n is None:
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=n)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if getattr(args, "splits", None) is not None and args.splits < 1:
-        parser.error("--splits must be at least 1")
+    from spectral_ml.datasets import DatasetFileError, DatasetNotFoundError
+
+    args = build_parser().parse_args(argv)
     os.environ.setdefault("MPLBACKEND", "Agg")
-    return args.func(args)
+    try:
+        if getattr(args, "datasets", None):
+            _unique(args.datasets, "--datasets")
+        if getattr(args, "methods", None):
+            _unique(args.methods, "--methods")
+            _check_metric_learn(args.methods)
+        _check_network(args)
+        with _threads(args.threads):
+            return args.func(args)
+    except (UsageError, DatasetNotFoundError, DatasetFileError) as exc:
+        if args.debug:
+            raise
+        print(f"spectral-ml: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        # The reader of the output went away (`spectral-ml demo | head`): nothing to report.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print("spectral-ml: interrupted; nothing of this run was kept", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(f"spectral-ml: error: {type(exc).__name__}: {exc} (run again with --debug for the traceback)",
+              file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -24,6 +24,7 @@ import math
 from typing import Callable
 
 from ._backend import check_matrix, cholesky, get_namespace
+from ._validation import check_real
 
 __all__ = [
     "sym",
@@ -31,12 +32,19 @@ __all__ = [
     "spectral_function",
     "loewner_matrix",
     "spectral_function_grad",
+    "from_eigh",
+    "spd_eigh",
     "project_spd",
+    "project_spd_eigh",
+    "psd_sqrt",
+    "psd_factor",
     "spd_power",
     "spd_inv",
     "spd_sqrt",
     "spd_inv_sqrt",
     "geometric_mean",
+    "inverse_sharp",
+    "cholesky_logdet",
     "logdet_spd",
 ]
 
@@ -99,6 +107,23 @@ def _reconstruct(U, values, xp):
     return (U * values[None, :]) @ _mT(U, xp)
 
 
+def from_eigh(w, U):
+    """The symmetric matrix U diag(w) Uᵀ with eigenvalues ``w`` and eigenvectors ``U``.
+
+    Parameters
+    ----------
+    w : array of shape (d,)
+        Eigenvalues.
+    U : array of shape (d, d)
+        Orthonormal eigenvectors in columns, as :func:`eigh` returns them.
+
+    Returns
+    -------
+    array of shape (d, d)
+    """
+    return _reconstruct(U, w, get_namespace(w, U))
+
+
 def spectral_function(M, f: Callable, *, decomposition=None):
     """Spectral function f(M) = U diag(f(λ)) Uᵀ of a symmetric matrix.
 
@@ -155,6 +180,7 @@ def loewner_matrix(w, f: Callable, fprime: Callable, *, rtol: float | None = Non
     xp = get_namespace(w)
     if rtol is None:
         rtol = math.sqrt(float(xp.finfo(w.dtype).eps))
+    rtol = check_real(rtol, "rtol", low=0.0)
     fw = f(w)
     dfw = fprime(w)
     diff = w[:, None] - w[None, :]
@@ -207,6 +233,56 @@ def spectral_function_grad(M, A, f: Callable, fprime: Callable, *, decomposition
     return U @ (F * inner) @ _mT(U, xp)
 
 
+def project_spd_eigh(M, floor: float = 1e-10, *, relative: bool = True, check: bool = True):
+    """Eigendecomposition of the projection of ``M`` onto {eigenvalues ≥ ε}.
+
+    The nearest symmetric matrix (Frobenius) to sym(M) with every eigenvalue at least ε is
+    U diag(max(λ, ε)) Uᵀ; this returns its eigenvalues and eigenvectors, and which
+    eigenvalues were raised, for callers that go on working in the eigenbasis (projected
+    gradient solvers).
+
+    Parameters
+    ----------
+    M : array of shape (d, d)
+        Square matrix; its symmetric part is projected.
+    floor : float, default=1e-10
+        Eigenvalue floor. With ``relative=True`` the floor is ε = ``floor``·λ_max, so the
+        projection is scale invariant and the result stays invertible; ``floor`` must then
+        lie in (0, 1), and when λ_max ≤ 0 (nothing to be relative to) ε = ``floor``.
+        With ``relative=False``, ε = ``floor`` > 0.
+    relative : bool, default=True
+        Interpret ``floor`` relative to the largest eigenvalue.
+    check : bool, default=True
+        Validate ``M`` (shape, finite values). Solvers that built ``M`` themselves skip it.
+
+    Returns
+    -------
+    w : array of shape (d,)
+        Eigenvalues of the projection, max(λ, ε), ascending.
+    U : array of shape (d, d)
+        Eigenvectors of sym(M).
+    active : array of bool, shape (d,)
+        Where the floor was applied (λ < ε).
+
+    Raises
+    ------
+    ValueError
+        If ``floor`` is out of range, or ``M`` is not a finite square matrix.
+    """
+    floor = check_real(floor, "floor", low=0.0, low_open=True, high=1.0 if relative else None, high_open=True)
+    if check:
+        M = check_matrix(M, "M")
+    xp = get_namespace(M)
+    w, U = xp.linalg.eigh(sym(M))
+    eps = floor
+    if relative and w.shape[0]:
+        top = float(w[-1])
+        eps = floor * top if top > 0 else floor
+    eps = max(eps, float(xp.finfo(w.dtype).smallest_normal))
+    active = w < eps
+    return xp.where(active, xp.full_like(w, eps), w), U, active
+
+
 def project_spd(M, floor: float = 1e-10, *, relative: bool = True):
     """Nearest symmetric matrix (Frobenius) with eigenvalues at least a floor.
 
@@ -215,8 +291,9 @@ def project_spd(M, floor: float = 1e-10, *, relative: bool = True):
     M : array of shape (d, d)
         Square matrix; its symmetric part is projected.
     floor : float, default=1e-10
-        Eigenvalue floor ε > 0. With ``relative=True`` the floor is ε·max(λ_max, tiny),
-        so the projection is scale invariant and the result stays invertible.
+        Eigenvalue floor. With ``relative=True`` the floor is ε = ``floor``·λ_max (``floor``
+        in (0, 1); ε = ``floor`` when λ_max ≤ 0), so the projection is scale invariant and
+        the result stays invertible.
     relative : bool, default=True
         Interpret ``floor`` relative to the largest eigenvalue.
 
@@ -228,20 +305,40 @@ def project_spd(M, floor: float = 1e-10, *, relative: bool = True):
     Raises
     ------
     ValueError
-        If ``floor`` is not positive, or ``M`` is not a finite square matrix.
+        If ``floor`` is not positive (or not below 1 with ``relative=True``), or ``M`` is
+        not a finite square matrix.
+
+    See Also
+    --------
+    project_spd_eigh : the same projection, returned as an eigendecomposition.
     """
-    if not (floor > 0 and math.isfinite(floor)):
-        raise ValueError(f"floor must be a positive finite number, got {floor!r}.")
-    xp = get_namespace(M)
-    w, U = eigh(M)
-    eps = floor
-    if relative:
-        top = float(xp.max(w)) if w.shape[0] else 1.0
-        eps = floor * max(top, float(xp.finfo(w.dtype).smallest_normal) / floor)
-    return _reconstruct(U, xp.clip(w, min=eps), xp)
+    w, U, _ = project_spd_eigh(M, floor, relative=relative)
+    return _reconstruct(U, w, get_namespace(w))
 
 
-def _spd_eigh(M, name):
+def spd_eigh(M, *, name: str = "M"):
+    """Eigendecomposition of a symmetric positive definite matrix, checking definiteness.
+
+    Parameters
+    ----------
+    M : array of shape (d, d)
+        Symmetric positive definite matrix (its symmetric part is used).
+    name : str, default="M"
+        Argument name used in error messages.
+
+    Returns
+    -------
+    w : array of shape (d,)
+        Eigenvalues, ascending, all positive.
+    U : array of shape (d, d)
+        Orthonormal eigenvectors in columns.
+
+    Raises
+    ------
+    ValueError
+        If ``M`` is not a finite square matrix or has an eigenvalue ≤ 0 (the message names
+        ``name`` and gives the smallest eigenvalue).
+    """
     M = check_matrix(M, name)
     xp = get_namespace(M)
     w, U = eigh(M, check=False)
@@ -250,7 +347,69 @@ def _spd_eigh(M, name):
             f"{name} must be symmetric positive definite; its smallest eigenvalue is "
             f"{float(xp.min(w)):.3e}."
         )
-    return w, U, xp
+    return w, U
+
+
+def psd_sqrt(M):
+    """Principal square root of a symmetric positive semi-definite matrix.
+
+    Eigenvalues below zero (round-off of a semi-definite matrix) count as zero, so the
+    result is defined for any symmetric input: U diag(√max(λ, 0)) Uᵀ.
+
+    Parameters
+    ----------
+    M : array of shape (d, d)
+        Symmetric positive semi-definite (its symmetric part is used).
+
+    Returns
+    -------
+    array of shape (d, d)
+        Symmetric L with L L = M (and Lᵀ L = M).
+    """
+    xp = get_namespace(M)
+    w, U = eigh(M, check=False)
+    return _reconstruct(U, xp.sqrt(xp.clip(w, min=0.0)), xp)
+
+
+def psd_factor(M, *, name: str = "M", rtol: float = 1e-8):
+    """Factor F with F Fᵀ = M of a symmetric positive semi-definite matrix.
+
+    F = U diag(√λ) has orthogonal columns; x ↦ Fᵀx maps the Mahalanobis distance of M to
+    the Euclidean one, ‖Fᵀ(x − y)‖² = (x − y)ᵀ M (x − y), so a batch ``X`` (rows) maps to
+    ``X @ F``.
+
+    Parameters
+    ----------
+    M : array of shape (d, d)
+        Symmetric positive semi-definite matrix (its symmetric part is used).
+    name : str, default="M"
+        Argument name used in error messages.
+    rtol : float, default=1e-8
+        Negative eigenvalues down to −rtol·max|λ| are round-off and count as zero.
+
+    Returns
+    -------
+    F : array of shape (d, d)
+
+    Raises
+    ------
+    ValueError
+        If ``M`` has an eigenvalue below −rtol·max|λ| (naming ``name``).
+    """
+    rtol = check_real(rtol, "rtol", low=0.0)
+    xp = get_namespace(M)
+    w, U = eigh(M, check=False)
+    top = float(xp.max(xp.abs(w))) if w.shape[0] else 0.0
+    if w.shape[0] and float(xp.min(w)) < -rtol * max(top, 1e-300):
+        raise ValueError(
+            f"{name} must be positive semi-definite; its smallest eigenvalue is {float(xp.min(w)):.3e}."
+        )
+    return U * xp.sqrt(xp.clip(w, min=0.0))[None, :]
+
+
+def _spd_eigh(M, name):
+    w, U = spd_eigh(M, name=name)
+    return w, U, get_namespace(w)
 
 
 def spd_power(M, p: float):
@@ -272,6 +431,7 @@ def spd_power(M, p: float):
     ValueError
         If ``M`` has a non-positive eigenvalue.
     """
+    p = check_real(p, "p")
     w, U, xp = _spd_eigh(M, "M")
     return _reconstruct(U, w**p, xp)
 
@@ -287,16 +447,16 @@ def spd_sqrt(M):
 
 
 def spd_inv_sqrt(M):
-    """Inverse principal square root M^{-1/2} of a symmetric positive definite matrix."""
+    """Inverse principal square root (√M)⁻¹ of a symmetric positive definite matrix."""
     return spd_power(M, -0.5)
 
 
 def geometric_mean(A, B, t: float = 0.5):
-    """Weighted matrix geometric mean A #_t B of two SPD matrices.
+    """Weighted matrix geometric mean A #ₜ B of two SPD matrices.
 
-    A #_t B = A^{1/2} (A^{-1/2} B A^{-1/2})^t A^{1/2}, the point at parameter t on the
-    affine-invariant geodesic from A (t = 0) to B (t = 1). The identity
-    A #_t B = B #_{1−t} A lets us take the square roots of the better-conditioned argument,
+    A #ₜ B = √A (√A⁻¹ B √A⁻¹)ᵗ √A, the point at parameter t on the
+    affine-invariant geodesic from A (t = 0) to B (t = 1), where √A is the principal square
+    root and √A⁻¹ its inverse. The identity A #ₜ B = B #₁₋ₜ A lets us take the square roots of the better-conditioned argument,
     which keeps the congruence accurate when one of the two is nearly singular.
 
     Parameters
@@ -324,8 +484,7 @@ def geometric_mean(A, B, t: float = 0.5):
     array([[3., 0.],
            [0., 8.]])
     """
-    if not (0.0 <= t <= 1.0):
-        raise ValueError(f"t must lie in [0, 1], got {t!r}.")
+    t = check_real(t, "t", low=0.0, high=1.0)
     wa, Ua, xp = _spd_eigh(A, "A")
     wb, Ub, _ = _spd_eigh(B, "B")
     if tuple(A.shape) != tuple(B.shape):
@@ -334,12 +493,117 @@ def geometric_mean(A, B, t: float = 0.5):
     cond_b = float(xp.max(wb) / xp.min(wb))
     if cond_b < cond_a:
         A, B, wa, Ua, t = B, A, wb, Ub, 1.0 - t
-    half = _reconstruct(Ua, xp.sqrt(wa), xp)
-    inv_half = _reconstruct(Ua, 1.0 / xp.sqrt(wa), xp)
-    C = inv_half @ B @ inv_half
-    wc, Uc = eigh(C, check=False)
-    wc = xp.clip(wc, min=0.0)
-    return sym(half @ _reconstruct(Uc, wc**t, xp) @ half)
+    # A^{1/2} (A^{-1/2} B A^{-1/2})^t A^{1/2}
+    return _congruence_power(wa, Ua, B, outer=0.5, inner=-0.5, p=t, xp=xp)
+
+
+def _power(w, p: float, xp):
+    return xp.sqrt(w) if p == 0.5 else w**p
+
+
+def _congruence_power(w, U, T, *, outer: float, inner: float, p: float, xp):
+    """S^outer (S^inner T S^inner)^p S^outer for S = U diag(w) Uᵀ, symmetrized.
+
+    The eigenvalues of the inner congruence are clipped at the smallest normal number, so
+    negative powers of a numerically singular inner matrix stay finite.
+    """
+    Ut = _mT(U, xp)
+    inner_m = (U * _power(w, inner, xp)[None, :]) @ Ut
+    outer_m = (U * _power(w, outer, xp)[None, :]) @ Ut
+    wc, Uc = eigh(inner_m @ T @ inner_m, check=False)
+    wc = xp.clip(wc, min=float(xp.finfo(wc.dtype).smallest_normal))
+    core = (Uc * (wc**p)[None, :]) @ _mT(Uc, xp)
+    return sym(outer_m @ core @ outer_m)
+
+
+def inverse_sharp(A, B, t: float = 0.5):
+    """A⁻¹ #ₜ B for SPD A and B, with two eigendecompositions and no inverse.
+
+    A⁻¹ #ₜ B = √A⁻¹ (√A B √A)ᵗ √A⁻¹ = √B (√B A √B)ᵗ⁻¹ √B (√ the principal square root),
+    the point at t on the affine-invariant geodesic from A⁻¹ (t = 0) to B (t = 1). With
+    t = 1/2 it is GMML's closed form, the minimizer of tr(MA) + tr(M⁻¹B) (Zadeh et al., ICML 2016). The
+    congruence is taken with the better-conditioned of A and B (condition numbers from
+    eigenvalues only), which keeps it accurate when the other is nearly singular; A⁻¹
+    itself is never formed.
+
+    Parameters
+    ----------
+    A, B : arrays of shape (d, d)
+        Symmetric positive definite (their symmetric parts are used).
+    t : float, default=0.5
+        Position on the geodesic: 0 gives A⁻¹, 1 gives B; values outside [0, 1]
+        extrapolate along it.
+
+    Returns
+    -------
+    array of shape (d, d)
+        Symmetric positive definite.
+
+    Raises
+    ------
+    ValueError
+        If ``A`` or ``B`` is not positive definite, or ``t`` is not a finite number.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from spectral_ml.linalg import inverse_sharp
+    >>> np.round(inverse_sharp(np.diag([4.0, 1.0]), np.diag([1.0, 9.0])), 12)
+    array([[0.5, 0. ],
+           [0. , 3. ]])
+    """
+    t = check_real(t, "t")
+    xp = get_namespace(A, B)
+    wa = xp.linalg.eigvalsh(sym(A))
+    wb = xp.linalg.eigvalsh(sym(B))
+    if not (bool(wa[0] > 0) and bool(wb[0] > 0)):
+        raise ValueError("A and B must be positive definite.")
+    cond_a = float(wa[-1] / wa[0])
+    cond_b = float(wb[-1] / wb[0])
+    if cond_a <= cond_b:
+        S, T, p, outer = A, B, t, -0.5  # A^{-1/2} (A^{1/2} B A^{1/2})^t A^{-1/2}
+    else:
+        S, T, p, outer = B, A, t - 1.0, 0.5  # B^{1/2} (B^{1/2} A B^{1/2})^{t-1} B^{1/2}
+    w, U = eigh(S, check=False)
+    return _congruence_power(w, U, T, outer=outer, inner=0.5, p=p, xp=xp)
+
+
+def cholesky_logdet(M, *, pivot_rtol: float | None = None):
+    """Lower Cholesky factor and log-determinant of a symmetric positive definite matrix.
+
+    Positive definite is judged to working precision: the factorization must succeed and
+    every pivot must stand above its rounding error, C_jj² > ``pivot_rtol``·M_jj. A matrix
+    with two identical rows can factor "successfully" with a pivot of 1e-17 either sign,
+    and whatever is computed from that factor (its inverse, its log-determinant) is noise.
+
+    Parameters
+    ----------
+    M : array of shape (n, n)
+        Symmetric matrix; only its lower triangle is read. Not validated: callers pass a
+        finite square matrix.
+    pivot_rtol : float, optional
+        Relative size below which a squared pivot counts as round-off. Default n·ε (ε of
+        the dtype of ``M``); 0 accepts every factorization that succeeds.
+
+    Returns
+    -------
+    C : array of shape (n, n) or None
+        Lower-triangular factor, C Cᵀ = M, exactly zero above the diagonal; ``None`` when
+        ``M`` is not numerically positive definite.
+    logdet : float or None
+        log det M = 2 Σ log C_jj; ``None`` with ``C``.
+    """
+    xp = get_namespace(M)
+    if pivot_rtol is None:
+        pivot_rtol = M.shape[0] * float(xp.finfo(M.dtype).eps)
+    pivot_rtol = check_real(pivot_rtol, "pivot_rtol", low=0.0)
+    C = cholesky(M, xp=xp)
+    if C is None:
+        return None, None
+    d = xp.linalg.diagonal(C)
+    if pivot_rtol > 0 and bool(xp.any(d * d <= pivot_rtol * xp.linalg.diagonal(M))):
+        return None, None
+    return C, 2.0 * float(xp.sum(xp.log(d)))
 
 
 def logdet_spd(M):
@@ -372,8 +636,7 @@ def logdet_spd(M):
     -3453.877639
     """
     M = check_matrix(M, "M")
-    xp = get_namespace(M)
-    C = cholesky(sym(M), xp=xp)
+    C, logdet = cholesky_logdet(sym(M), pivot_rtol=0.0)
     if C is None:
         raise ValueError("M must be symmetric positive definite: its Cholesky factorization failed.")
-    return 2.0 * float(xp.sum(xp.log(xp.linalg.diagonal(C))))
+    return logdet

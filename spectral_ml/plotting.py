@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ._backend import to_numpy
+from .linalg import eigh
 
 __all__ = [
     "plot_feature_scatter",
@@ -26,7 +27,11 @@ __all__ = [
     "plot_overhead",
     "plot_loss_curves",
     "plot_embedding_2d",
+    "plot_eigenvalue_spectrum",
 ]
+
+#: Legend text of the dashed square ``[-1, 1]^2`` drawn by ``reference_box=True``.
+REFERENCE_BOX_LABEL = "support of the uniform\nreference law, [-1, 1]²"
 
 
 # --------------------------------------------------------------------------- helpers
@@ -107,6 +112,50 @@ def _parse_limits(limits):
     return tuple(map(tuple, arr))
 
 
+def _check_axis_labels(axis_labels) -> tuple[str, str]:
+    if (isinstance(axis_labels, str) or not isinstance(axis_labels, Sequence) or len(axis_labels) != 2
+            or not all(isinstance(a, str) for a in axis_labels)):
+        raise ValueError(f"axis_labels must be a pair of strings (x label, y label), got {axis_labels!r}.")
+    return axis_labels[0], axis_labels[1]
+
+
+def _line_styles(n: int) -> list[dict]:
+    """Keyword arguments of ``Axes.plot`` that keep ``n`` curves apart even where they coincide.
+
+    Each curve gets its own colour, dash pattern and marker; earlier curves are drawn wider and
+    lower, so a curve lying exactly on top of another still shows the other's edges and its
+    markers (the markers of coinciding curves are staggered by ``_stagger_markers``).
+    """
+    import matplotlib
+
+    colors = matplotlib.colormaps["tab10"].colors
+    dashes = ["-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1))]
+    markers = ["o", "s", "^", "D", "v", "P", "X", "*"]
+    widths = np.linspace(2.8, 1.2, n) if n > 1 else np.array([1.8])
+    return [
+        {"color": colors[i % len(colors)], "linestyle": dashes[i % len(dashes)],
+         "marker": markers[i % len(markers)], "linewidth": float(widths[i]),
+         "markersize": 4.0 + 2.0 * float(widths[i]) / 2.8, "zorder": 2.0 + i / max(n, 1)}
+        for i in range(n)
+    ]
+
+
+def _stagger_markers(i: int, n_series: int, n_points: int):
+    """``markevery`` of series ``i`` of ``n_series``, each with ``n_points`` points.
+
+    The markers of different series never share a point where that is possible, so curves
+    that coincide still show every series' marker. Short series get a marker every
+    ``n_series``-th point at least, shifted by one per series; long ones (e.g. ROC curves)
+    markers evenly spaced along the drawn curve (a tenth of the axes diagonal apart), which
+    keeps them apart on steep stretches too, shifted by a fraction of that spacing.
+    """
+    if n_points <= 40:
+        step = max(n_series, n_points // 10, 1)
+        return (i % max(n_points, 1), step)
+    step = 0.1
+    return (i * step / max(n_series, 1), step)
+
+
 def _scatter_classes(ax, Z, y, *, class_names=None, size=8.0, alpha=0.8, marker="o"):
     classes = np.unique(y)
     colors = _class_colors(len(classes))
@@ -121,21 +170,25 @@ def _scatter_classes(ax, Z, y, *, class_names=None, size=8.0, alpha=0.8, marker=
     return classes
 
 
-def _decorate_2d(ax, *, limits, reference_box, title, legend):
+def _decorate_2d(ax, *, limits, reference_box, title, legend, axis_labels):
     from matplotlib.patches import Rectangle
 
     if reference_box:
         ax.add_patch(Rectangle((-1.0, -1.0), 2.0, 2.0, fill=False, linestyle="--",
-                               linewidth=1.0, edgecolor="0.4", label="_nolegend_"))
+                               linewidth=1.0, edgecolor="0.3", label=REFERENCE_BOX_LABEL))
     lims = _parse_limits(limits)
     if lims is not None:
         ax.set_xlim(*lims[0])
         ax.set_ylim(*lims[1])
     ax.set_aspect("equal", adjustable="datalim" if lims is None else "box")
+    ax.set_xlabel(axis_labels[0])
+    ax.set_ylabel(axis_labels[1])
     if title is not None:
         ax.set_title(title)
     if legend:
-        ax.legend(loc="best", fontsize="small", markerscale=2.0)
+        n_entries = len(ax.get_legend_handles_labels()[1])
+        # Two columns keep a legend of many classes from covering half of the points.
+        ax.legend(loc="best", fontsize="small", markerscale=2.0, ncols=2 if n_entries > 6 else 1)
 
 
 # --------------------------------------------------------------------------- features
@@ -152,6 +205,7 @@ def plot_feature_scatter(
     class_names: Sequence[str] | None = None,
     legend: bool = True,
     point_size: float = 8.0,
+    axis_labels: Sequence[str] = ("feature 1", "feature 2"),
 ):
     """Scatter plot of 2-D features, one colour per class.
 
@@ -169,13 +223,17 @@ def plot_feature_scatter(
     limits : float or (lo, hi) or ((x0, x1), (y0, y1)), optional
         Axis limits; a number ``L`` means ``[-L, L]`` on both axes.
     reference_box : bool, default=False
-        Draw the square ``[-1, 1]^2`` (the support of the uniform reference law) dashed.
+        Draw the square ``[-1, 1]^2`` (the support of the uniform reference law of the
+        WGAN term) dashed, with a legend entry that says so.
     class_names : sequence of str, optional
         Legend names of integer labels ``0..c-1``.
     legend : bool, default=True
-        Add a legend with one entry per class.
+        Add a legend with one entry per class (and one for the reference square), inside
+        the axes.
     point_size : float, default=8
         Marker area.
+    axis_labels : pair of str, default=("feature 1", "feature 2")
+        Labels of the x and y axes.
 
     Returns
     -------
@@ -185,7 +243,8 @@ def plot_feature_scatter(
     Raises
     ------
     ValueError
-        If ``features`` is not an (n, 2) finite array or ``labels`` has the wrong length.
+        If ``features`` is not an (n, 2) finite array, ``labels`` has the wrong length or
+        ``axis_labels`` is not a pair of strings.
 
     Examples
     --------
@@ -193,17 +252,20 @@ def plot_feature_scatter(
     >>> rng = np.random.default_rng(0)
     >>> fig = plot_feature_scatter(rng.uniform(-1, 1, (100, 2)), rng.integers(0, 3, 100),
     ...                            reference_box=True, limits=1.2)
-    >>> len(fig.axes[0].get_legend().texts)
-    3
+    >>> len(fig.axes[0].get_legend().texts)  # three classes and the reference square
+    4
+    >>> fig.axes[0].get_xlabel()
+    'feature 1'
     """
     Z = _array(features, "features", ndim=2)
     if Z.shape[1] != 2:
         raise ValueError(f"features must have 2 columns, got shape {Z.shape}.")
     y = _labels(labels, Z.shape[0])
+    axis_labels = _check_axis_labels(axis_labels)
     fig, ax = _figure_and_axes(ax, (4.5, 4.5))
     _scatter_classes(ax, Z, y, class_names=class_names, size=point_size)
     _decorate_2d(ax, limits=limits, reference_box=reference_box, title=title,
-                 legend=legend and labels is not None)
+                 legend=legend and (labels is not None or reference_box), axis_labels=axis_labels)
     return fig
 
 
@@ -217,6 +279,7 @@ def plot_feature_grid(
     title: str | None = None,
     panel_size: float = 3.0,
     legend: bool = True,
+    axis_labels: Sequence[str] = ("feature 1", "feature 2"),
 ):
     """Grid of 2-D feature scatter plots, one panel per method (and split).
 
@@ -236,7 +299,8 @@ def plot_feature_grid(
     limits : float or (lo, hi) or ((x0, x1), (y0, y1)), optional
         Axis limits of every panel.
     reference_box : bool, default=False
-        Draw ``[-1, 1]^2`` in every panel.
+        Draw ``[-1, 1]^2`` (the support of the uniform reference law) dashed in every
+        panel; the legend says what it is.
     class_names : sequence of str, optional
         Legend names of integer labels.
     title : str, optional
@@ -244,7 +308,10 @@ def plot_feature_grid(
     panel_size : float, default=3
         Width and height of one panel, in inches.
     legend : bool, default=True
-        One figure-level legend with the classes of the first panel.
+        One legend for the whole grid, under the panels: the classes of the first panel
+        and, with ``reference_box``, the dashed square.
+    axis_labels : pair of str, default=("feature 1", "feature 2")
+        Labels of the x and y axes of every panel (e.g. ``("PC 1", "PC 2")``).
 
     Returns
     -------
@@ -254,7 +321,7 @@ def plot_feature_grid(
     Raises
     ------
     ValueError
-        On an empty mapping, a malformed panel, or invalid ``ncols``.
+        On an empty mapping, a malformed panel, invalid ``ncols`` or ``axis_labels``.
 
     Examples
     --------
@@ -299,7 +366,9 @@ def plot_feature_grid(
             (i // n_cols, i % n_cols, str(name), panel) for i, (name, panel) in enumerate(panels.items())
         ]
 
-    fig = Figure(figsize=(panel_size * n_cols + (1.2 if legend else 0.0), panel_size * nrows),
+    axis_labels = _check_axis_labels(axis_labels)
+    # Room for the axis labels of every panel and for the legend under the grid.
+    fig = Figure(figsize=(panel_size * n_cols + 0.4, panel_size * nrows + (0.7 if legend else 0.2)),
                  layout="constrained")
     grid = fig.add_gridspec(nrows, n_cols)
     first = None
@@ -308,13 +377,21 @@ def plot_feature_grid(
             raise ValueError(f"panels[{name!r}] must be a pair (features, labels).")
         ax = fig.add_subplot(grid[r, c])
         plot_feature_scatter(panel[0], panel[1], ax=ax, title=name, limits=limits,
-                             reference_box=reference_box, class_names=class_names, legend=False)
+                             reference_box=reference_box, class_names=class_names, legend=False,
+                             axis_labels=axis_labels)
         first = ax if first is None else first
     if title is not None:
         fig.suptitle(title)
     if legend and first is not None:
         handles, names = first.get_legend_handles_labels()
-        fig.legend(handles, names, loc="outside right upper", fontsize="small", markerscale=2.0)
+        # Under the panels: one key for all of them, in as many columns as the figure's
+        # width holds (long class names get fewer), so that it never sticks out of it.
+        for n_legend_cols in range(len(names), 0, -1):
+            key = fig.legend(handles, names, loc="outside lower center", ncols=n_legend_cols,
+                             fontsize="small", markerscale=2.0, title="class", title_fontsize="small")
+            if n_legend_cols == 1 or key.get_window_extent().width <= 0.95 * fig.bbox.width:
+                break
+            key.remove()
     return fig
 
 
@@ -425,12 +502,6 @@ def _apply_transform(transform, A: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- curves
 
 
-def _auc(fpr: np.ndarray, tpr: np.ndarray) -> float:
-    order = np.lexsort((tpr, fpr))
-    x, t = fpr[order], tpr[order]
-    return float(np.sum(np.diff(x) * (t[1:] + t[:-1]) / 2.0))
-
-
 def plot_roc(curves: Mapping[str, Sequence], *, ax=None, title: str | None = None, chance: bool = True):
     """ROC curves of several methods, with the area under each curve in the legend.
 
@@ -439,7 +510,8 @@ def plot_roc(curves: Mapping[str, Sequence], *, ax=None, title: str | None = Non
     curves : mapping
         ``{name: (fpr, tpr)}`` or ``{name: (fpr, tpr, auc)}``; fpr and tpr are 1-D arrays of
         equal length with values in [0, 1]. Without ``auc`` the area is computed by the
-        trapezoidal rule.
+        trapezoidal rule (:func:`sklearn.metrics.auc`), which needs ``fpr`` monotonic, as
+        the false positive rates of a ROC curve are.
     ax : matplotlib.axes.Axes, optional
         Axes to draw into.
     title : str, optional
@@ -450,12 +522,14 @@ def plot_roc(curves: Mapping[str, Sequence], *, ax=None, title: str | None = Non
     Returns
     -------
     matplotlib.figure.Figure
-        The figure drawn on; legend entries read ``"name (AUC = 0.912)"``.
+        The figure drawn on; legend entries read ``"name (AUC = 0.912)"``. Each curve has
+        its own colour, dash pattern and markers, so coinciding curves stay visible.
 
     Raises
     ------
     ValueError
-        On an empty mapping or a malformed curve.
+        On an empty mapping or a malformed curve (rates outside [0, 1], lengths that
+        differ, ``fpr`` not monotonic when the area is to be computed).
 
     Examples
     --------
@@ -464,10 +538,13 @@ def plot_roc(curves: Mapping[str, Sequence], *, ax=None, title: str | None = Non
     >>> fig.axes[0].get_legend().texts[0].get_text()
     'AML (AUC = 0.850)'
     """
+    from sklearn.metrics import auc as trapezoidal_auc
+
     if not isinstance(curves, Mapping) or not curves:
         raise ValueError("curves must be a non-empty mapping name -> (fpr, tpr[, auc]).")
     fig, ax = _figure_and_axes(ax, (4.5, 4.5))
-    for name, curve in curves.items():
+    styles = _line_styles(len(curves))
+    for i, (name, curve) in enumerate(curves.items()):
         if not isinstance(curve, (tuple, list)) or len(curve) not in (2, 3):
             raise ValueError(f"curves[{name!r}] must be (fpr, tpr) or (fpr, tpr, auc).")
         fpr = _array(curve[0], f"curves[{name!r}] fpr", ndim=1)
@@ -476,8 +553,14 @@ def plot_roc(curves: Mapping[str, Sequence], *, ax=None, title: str | None = Non
             raise ValueError(f"curves[{name!r}]: fpr and tpr differ in length ({fpr.size} vs {tpr.size}).")
         if fpr.min() < 0 or fpr.max() > 1 or tpr.min() < 0 or tpr.max() > 1:
             raise ValueError(f"curves[{name!r}]: rates must lie in [0, 1].")
-        auc = _auc(fpr, tpr) if len(curve) == 2 else float(curve[2])
-        ax.plot(fpr, tpr, label=f"{name} (AUC = {auc:.3f})")
+        if len(curve) == 3:
+            auc = float(curve[2])
+        elif np.all(np.diff(fpr) >= 0) or np.all(np.diff(fpr) <= 0):
+            auc = float(trapezoidal_auc(fpr, tpr))
+        else:
+            raise ValueError(f"curves[{name!r}]: fpr must be monotonic to compute the area; pass (fpr, tpr, auc).")
+        ax.plot(fpr, tpr, label=f"{name} (AUC = {auc:.3f})", **styles[i],
+                markevery=_stagger_markers(i, len(curves), fpr.size))
     if chance:
         ax.plot([0, 1], [0, 1], linestyle=":", color="0.5", label="_nolegend_")
     ax.set_xlim(0, 1)
@@ -523,7 +606,7 @@ def plot_sensitivity(
     Returns
     -------
     matplotlib.figure.Figure
-        Two lines ("train", "test") with markers.
+        Two lines ("train", "test"), each with its own dash pattern and markers.
 
     Raises
     ------
@@ -548,8 +631,9 @@ def plot_sensitivity(
     if log_x and np.any(x <= 0):
         raise ValueError("param_values must be positive with log_x=True.")
     fig, ax = _figure_and_axes(ax, (5.0, 3.5))
-    ax.plot(x, train, marker="o", label="train")
-    ax.plot(x, test, marker="s", label="test")
+    train_style, test_style = _line_styles(2)
+    ax.plot(x, train, label="train", **train_style)
+    ax.plot(x, test, label="test", **test_style)
     if log_x:
         ax.set_xscale("log")
     ax.set_xlabel(param_name)
@@ -623,7 +707,7 @@ def plot_overhead(
     ax.set_ylabel(f"time per batch ({unit})")
     if title is not None:
         ax.set_title(title)
-    ax.legend(loc="upper left", fontsize="small")
+    ax.legend(loc="best", fontsize="small")
     return fig
 
 
@@ -654,7 +738,10 @@ def plot_loss_curves(
     Returns
     -------
     matplotlib.figure.Figure
-        One line and legend entry per series.
+        One line and legend entry per series. Each line has its own colour, dash pattern
+        and (staggered) markers, and earlier series are drawn wider and lower, so series
+        that coincide (e.g. a baseline and a variant whose extra term barely acts) all
+        stay visible.
 
     Raises
     ------
@@ -671,14 +758,99 @@ def plot_loss_curves(
     if not isinstance(history, Mapping) or not history:
         raise ValueError("history must be a non-empty mapping name -> sequence of values.")
     fig, ax = _figure_and_axes(ax, (5.0, 3.5))
-    for name, values in history.items():
+    styles = _line_styles(len(history))
+    for i, (name, values) in enumerate(history.items()):
         v = _array(values, f"history[{name!r}]", ndim=1, allow_nan=True)
         if log_y and np.any(v[~np.isnan(v)] <= 0):
             raise ValueError(f"history[{name!r}] must be positive with log_y=True.")
-        ax.plot(np.arange(v.size), v, label=str(name))
+        ax.plot(np.arange(v.size), v, label=str(name), **styles[i],
+                markevery=_stagger_markers(i, len(history), v.size))
+    ax.xaxis.get_major_locator().set_params(integer=True)  # epochs or iterations
     if log_y:
         ax.set_yscale("log")
     ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title is not None:
+        ax.set_title(title)
+    ax.legend(loc="best", fontsize="small")
+    return fig
+
+
+def plot_eigenvalue_spectrum(
+    spectra: Mapping[str, Any],
+    *,
+    ax=None,
+    title: str | None = None,
+    log_y: bool = True,
+    ylabel: str = "eigenvalue",
+):
+    """Eigenvalues of one or more symmetric matrices (e.g. learned metrics M), largest first.
+
+    Parameters
+    ----------
+    spectra : mapping
+        ``{name: values}``: either the eigenvalues (1-D) or a symmetric matrix (2-D, its
+        eigenvalues are computed).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw into.
+    title : str, optional
+        Axes title.
+    log_y : bool, default=True
+        Logarithmic y axis (eigenvalues must then be positive): the spread of a metric's
+        eigenvalues is its conditioning.
+    ylabel : str, default="eigenvalue"
+        y-axis label.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One line with markers and a legend entry per matrix, the x axis counting
+        eigenvalues from the largest (1) down.
+
+    Raises
+    ------
+    ValueError
+        On an empty mapping, a matrix that is not square and symmetric, non-finite values,
+        or non-positive eigenvalues with ``log_y``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fig = plot_eigenvalue_spectrum({"GMML": np.diag([4.0, 1.0, 0.5]), "AML": [3.0, 2.0, 0.1]})
+    >>> [t.get_text() for t in fig.axes[0].get_legend().texts]
+    ['GMML', 'AML']
+    >>> fig.axes[0].get_lines()[0].get_ydata().tolist()
+    [4.0, 1.0, 0.5]
+    """
+    if not isinstance(spectra, Mapping) or not spectra:
+        raise ValueError("spectra must be a non-empty mapping name -> eigenvalues or symmetric matrix.")
+    fig, ax = _figure_and_axes(ax, (5.0, 3.5))
+    styles = _line_styles(len(spectra))
+    for i, (name, values) in enumerate(spectra.items()):
+        a = _array(values, f"spectra[{name!r}]")
+        if a.ndim == 2:
+            if a.shape[0] != a.shape[1] or not np.allclose(a, a.T, rtol=1e-8, atol=1e-12 * np.abs(a).max()):
+                raise ValueError(f"spectra[{name!r}] must be a symmetric square matrix, got shape {a.shape}.")
+            a = np.asarray(eigh(a, check=False)[0])
+        elif a.ndim != 1:
+            raise ValueError(f"spectra[{name!r}] must be 1-D eigenvalues or a 2-D matrix, got shape {a.shape}.")
+        w = np.sort(a)[::-1]
+        if log_y and np.any(w <= 0):
+            raise ValueError(f"spectra[{name!r}] must have positive eigenvalues with log_y=True.")
+        ax.plot(np.arange(1, w.size + 1), w, label=str(name), **styles[i])
+    if log_y:
+        from matplotlib.ticker import FuncFormatter
+
+        ax.set_yscale("log")
+        lo, hi = ax.dataLim.intervaly
+        if hi < 100 * lo:
+            # Within two decades the log axis has few major ticks: label the minor ones too,
+            # as plain numbers rather than powers of ten.
+            plain = FuncFormatter(lambda v, _: f"{v:g}")
+            ax.yaxis.set_major_formatter(plain)
+            ax.yaxis.set_minor_formatter(plain)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.set_xlabel("index (largest eigenvalue first)")
     ax.set_ylabel(ylabel)
     if title is not None:
         ax.set_title(title)

@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._backend import from_numpy, get_namespace, to_numpy, to_python_float, device_of
+from ._backend import get_namespace, match_namespace, to_numpy, to_python_float
 
 __all__ = ["TaylorTestResult", "taylor_test"]
 
@@ -106,8 +106,8 @@ def taylor_test(
     Raises
     ------
     ValueError
-        If ``grad`` or ``direction`` does not have the shape of ``x``, or ``f`` is not finite
-        at ``x``.
+        If ``grad`` or ``direction`` does not have the shape of ``x``, ``f`` is not finite
+        at ``x``, or ``steps`` is not a strictly decreasing sequence of positive numbers.
 
     Examples
     --------
@@ -119,7 +119,6 @@ def taylor_test(
     True
     """
     xp = get_namespace(x)
-    dev = device_of(x)
     g = grad(x) if callable(grad) else grad
     if tuple(g.shape) != tuple(x.shape):
         raise ValueError(f"grad must have the shape of x {tuple(x.shape)}, got {tuple(g.shape)}.")
@@ -132,7 +131,7 @@ def taylor_test(
             d = (d + d.T) / 2
         xn = float(np.linalg.norm(to_numpy(x)))
         d *= (xn if xn > 0 else 1.0) / np.linalg.norm(d)
-        direction = from_numpy(d.astype(to_numpy(x).dtype, copy=False), xp, dev)
+        direction = match_namespace(d.astype(to_numpy(x).dtype, copy=False), x)
     if tuple(direction.shape) != tuple(x.shape):
         raise ValueError(
             f"direction must have the shape of x {tuple(x.shape)}, got {tuple(direction.shape)}."
@@ -140,6 +139,10 @@ def taylor_test(
     if steps is None:
         steps = 1e-2 * 2.0 ** -np.arange(14)
     steps = np.asarray(steps, dtype=float)
+    if steps.ndim != 1 or steps.size < 2 or not np.all(np.isfinite(steps) & (steps > 0)):
+        raise ValueError(f"steps must be a 1-D sequence of at least 2 positive finite step sizes, got {steps!r}.")
+    if np.any(np.diff(steps) >= 0):
+        raise ValueError("steps must be strictly decreasing.")
     f0 = to_python_float(f(x))
     if not math.isfinite(f0):
         raise ValueError("f(x) is not finite.")

@@ -45,3 +45,105 @@ def test_mixed_namespaces_rejected():
     strict = pytest.importorskip("array_api_strict")
     with pytest.raises(TypeError):
         B.get_namespace(np.ones(2), strict.ones(2))
+
+
+def test_is_foreign_array():
+    assert not B.is_foreign_array(np.ones(2))
+    assert not B.is_foreign_array(np.float64(1.0))
+    assert not B.is_foreign_array([1.0, 2.0])
+    assert not B.is_foreign_array((1.0,))
+    assert not B.is_foreign_array(3.0)
+    assert not B.is_foreign_array("abc")
+    strict = pytest.importorskip("array_api_strict")
+    assert B.is_foreign_array(strict.ones(2))
+
+
+def test_to_namespace_moves_only_what_is_elsewhere(xp):
+    a = np.arange(6.0).reshape(2, 3)
+    target = B.get_namespace(xp.asarray(a))
+    moved = B.to_namespace(a, target)
+    assert B.get_namespace(moved) is target
+    np.testing.assert_array_equal(B.to_numpy(moved), a)
+    # Already there: the same object, no copy.
+    assert B.to_namespace(moved, target) is moved
+    assert B.match_namespace(moved, moved) is moved
+    # Lists and scalars are accepted too.
+    np.testing.assert_array_equal(B.to_numpy(B.to_namespace([1.0, 2.0], target)), [1.0, 2.0])
+    # Back to NumPy.
+    back = B.to_namespace(moved, B.get_namespace(a))
+    assert isinstance(back, np.ndarray)
+    np.testing.assert_array_equal(back, a)
+
+
+def test_take_rows_matches_numpy_indexing(xp, rng):
+    X = rng.standard_normal((7, 3))
+    rows = np.array([4, 0, 4, 6])
+    out = B.take_rows(xp.asarray(X), rows)
+    np.testing.assert_array_equal(B.to_numpy(out), X[rows])
+    np.testing.assert_array_equal(B.to_numpy(B.take_rows(xp.asarray(X), [1, 2])), X[[1, 2]])
+
+
+def test_encode_labels_on_the_target_namespace(xp):
+    y = np.array(["b", "a", "c", "a"])
+    classes, codes = B.encode_labels(y)
+    assert classes.tolist() == ["a", "b", "c"]
+    assert codes.dtype == np.int64 and codes.tolist() == [1, 0, 2, 0]
+    ns = B.get_namespace(xp.asarray(np.ones(1)))
+    _, dev_codes = B.encode_labels(xp.asarray(np.array([5, 3, 5])), xp=ns)
+    assert B.get_namespace(dev_codes) is ns
+    assert B.to_numpy(dev_codes).tolist() == [1, 0, 1]
+
+
+def test_cast_eye_like_and_all_finite(xp):
+    x = xp.asarray(np.ones((3, 3), dtype=np.float32))
+    assert B.cast(x, xp.float32) is x
+    assert B.cast(x, xp.float64).dtype == xp.float64
+    eye = B.eye_like(x)
+    assert eye.dtype == xp.float32
+    np.testing.assert_array_equal(B.to_numpy(eye), np.eye(3))
+    assert B.all_finite(x)
+    assert not B.all_finite(xp.asarray(np.array([1.0, np.inf])))
+    assert not B.all_finite(xp.asarray(np.array([np.nan])))
+
+
+def test_masked_zero_diagonal_inner_product(xp, rng):
+    A = rng.standard_normal((4, 4))
+    mask = A > 0
+    np.testing.assert_array_equal(B.to_numpy(B.masked(xp.asarray(A), xp.asarray(mask))), np.where(mask, A, 0.0))
+    Z = B.to_numpy(B.zero_diagonal(xp.asarray(A.copy())))
+    np.testing.assert_array_equal(Z, A - np.diag(np.diag(A)))
+    C = rng.standard_normal((4, 4))
+    assert B.inner_product(xp.asarray(A), xp.asarray(C)) == pytest.approx(float(np.sum(A * C)), rel=1e-13)
+
+
+@pytest.mark.parametrize("depth", [1, 3, 12])
+def test_leading_indices_equals_a_stable_argsort(xp, depth):
+    rng = np.random.default_rng(depth)
+    # Many ties: the order among equal distances must be the column order.
+    dist = rng.integers(0, 4, size=(6, 40)).astype(np.float64)
+    expected = np.argsort(dist, axis=1, kind="stable")[:, :depth]
+    np.testing.assert_array_equal(B.to_numpy(B.leading_indices(xp.asarray(dist), depth)), expected)
+
+
+def test_exp_flushed_zeroes_what_would_be_subnormal(xp):
+    E = np.array([0.0, -1.0, -700.0, -720.0, -1e4, 3.0])
+    out = B.to_numpy(B.exp_flushed(xp.asarray(E), upper=0.0))
+    expected = np.exp(np.minimum(E, 0.0))
+    expected[expected < np.finfo(np.float64).tiny] = 0.0
+    np.testing.assert_array_equal(out, expected)
+    assert out[3] == 0.0 and np.exp(-720.0) > 0  # exp(-720) is subnormal, flushed
+    # Without overwrite the input is left alone.
+    src = xp.asarray(E)
+    B.exp_flushed(src)
+    np.testing.assert_array_equal(B.to_numpy(src), E)
+
+
+def test_cholesky_inverse_is_the_symmetric_inverse(xp, rng):
+    G = rng.standard_normal((6, 6))
+    S = G @ G.T + 6 * np.eye(6)
+    C = B.cholesky(xp.asarray(S))
+    inv = B.to_numpy(B.cholesky_inverse(C))
+    np.testing.assert_allclose(inv, np.linalg.inv(S), rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(inv, inv.T)
+    # The factor survives unless overwriting is asked for.
+    np.testing.assert_allclose(B.to_numpy(C) @ B.to_numpy(C).T, S, rtol=1e-12)

@@ -7,13 +7,16 @@ import numpy as np
 import pytest
 
 from spectral_ml import cli
+from spectral_ml.experiments import Records
 from spectral_ml.experiments.aml import (
     PAPER_TABLE1,
+    choose_preprocessing,
     preprocess_split,
     run_roc,
     run_sensitivity,
     run_synthetic,
     run_table1,
+    table1_records,
 )
 
 
@@ -54,6 +57,8 @@ def test_mnist_is_projected_on_training_principal_components():
     X_tr, X_te = rng.random((120, 70)), rng.random((30, 70))
     A, B = preprocess_split("mnist", X_tr, X_te, seed=0)
     assert A.shape == (120, 50) and B.shape == (30, 50)
+    A, B = preprocess_split("mnist", X_tr, X_te, seed=0, pca=None, standardize=False)
+    np.testing.assert_array_equal(A, X_tr)
 
 
 def test_table1_on_a_user_file(tmp_path):
@@ -139,15 +144,105 @@ def test_reproduce_quick_on_a_user_file(tmp_path, capsys):
     name = _write_user_set(tmp_path)
     out = tmp_path / "results"
     status = cli.main(["reproduce", "--quick", "--no-progress", "--splits", "1", "--datasets", name,
-                       "--data-dir", str(tmp_path), "--out", str(out)])
+                       "--data-dir", str(tmp_path), "--out", str(out), "--threads", "1"])
     assert status == 0
     assert f"Report written to {(out / 'report.md').resolve()}" in capsys.readouterr().out
     report = (out / "report.md").read_text(encoding="utf-8")
     for section in cli._EXPERIMENTS:
         assert f"## {section}:" in report
     assert "**Failed:**" not in report
+    assert "## Machine and versions" in report and "thread(s)" in report
     assert f"| {name} |" in report
     linked = [line.split("](")[1].rstrip(")") for line in report.splitlines() if line.startswith("![")]
     assert len(linked) >= 6
     for rel in linked:
         assert (out / rel).stat().st_size > 10_000, rel
+
+
+def test_table1_methods_and_records(tmp_path):
+    name = _write_user_set(tmp_path)
+    records = table1_records([name], n_splits=2, quick=True, data_dir=tmp_path, methods=["GMML", "Euclidean"],
+                             progress=False)
+    assert isinstance(records, Records)
+    assert records.settings["methods"] == ["Euclidean", "GMML"]  # table order
+    assert [(r["split"], r["method"]) for r in records.rows] == [
+        (0, "Euclidean"), (0, "GMML"), (1, "Euclidean"), (1, "GMML")]
+    assert all(r["preprocessing"] == "standardized" for r in records.rows)
+    with pytest.raises(ValueError, match="methods"):
+        table1_records([name], data_dir=tmp_path, methods=["SVM"], progress=False)
+    with pytest.raises(ValueError, match="pca"):
+        table1_records([name], data_dir=tmp_path, pca=0, progress=False)
+
+
+def test_nca_is_fitted_on_a_capped_subsample(tmp_path, monkeypatch):
+    import spectral_ml.experiments.aml as aml
+
+    monkeypatch.setattr(aml, "NCA_MAX_ROWS", 60)
+    name = _write_user_set(tmp_path)
+    fitted = []
+    original = aml.NeighborhoodComponentsAnalysis.fit
+
+    def spy(self, X, y):
+        fitted.append((X.shape[0], np.bincount(y).tolist()))
+        return original(self, X, y)
+
+    monkeypatch.setattr(aml.NeighborhoodComponentsAnalysis, "fit", spy)
+    res = run_table1([name], tmp_path / "out", n_splits=1, quick=True, data_dir=tmp_path, methods=["NCA"],
+                     progress=False)
+    assert fitted == [(60, [20, 20, 20])]  # stratified: 144 training rows of three equal classes
+    assert any("NCA fitted on a stratified subsample of 60 of the 144 training rows" in n for n in res["notes"])
+    assert 0.0 <= res["errors"][name]["NCA"][0] <= 1.0
+
+
+def test_preprocessing_chosen_by_cross_validation_is_reported(tmp_path):
+    rng = np.random.default_rng(3)
+    # Signal in two low-variance columns, 120 loud noise columns: PCA without standardizing
+    # keeps the noise; standardizing lets GMML weigh the columns.
+    y = np.repeat([0, 1, 2], 60)
+    X = np.hstack([np.eye(3)[y][:, :2] * 0.5 + 0.1 * rng.standard_normal((180, 2)),
+                   3.0 * rng.standard_normal((180, 120))])
+    choice = choose_preprocessing("any", X, y, seed=0)
+    assert choice in [(s, p) for s in (True, False) for p in (None, 50, 100)]
+    assert choose_preprocessing("any", X, y, standardize=False, pca=None) == (False, None)
+    assert choose_preprocessing("any", X, y, standardize="cv", pca=7)[1] == 7
+    np.savez(tmp_path / "wide.npz", X=X, y=y)
+    res = run_table1(["wide"], tmp_path / "out", n_splits=1, quick=True, data_dir=tmp_path,
+                     methods=["Euclidean", "GMML"], standardize="cv", pca="cv", progress=False)
+    column = res["table"].columns.index("preprocessing")
+    used = res["table"].rows[0][column]
+    assert used.startswith(("standardized", "raw scale"))
+    assert any("chosen on each split's training part by 3-fold cross-validation" in n for n in res["notes"])
+    fixed = run_table1(["wide"], tmp_path / "out2", n_splits=1, quick=True, data_dir=tmp_path,
+                       methods=["Euclidean"], standardize=False, pca=20, progress=False)
+    assert fixed["table"].rows[0][fixed["table"].columns.index("preprocessing")] == "raw scale, PCA 20"
+
+
+def test_imputed_values_are_said_in_the_notes(tmp_path):
+    name = _write_user_set(tmp_path, name="holes")
+    data = dict(np.load(tmp_path / "holes.npz"))
+    data["X"][[3, 40], 5] = np.nan
+    np.savez(tmp_path / "holes.npz", **data)
+    res = run_roc([name], tmp_path / "out", quick=True, data_dir=tmp_path, progress=False)
+    assert any("2 missing value(s)" in n and "median" in n for n in res["notes"])
+
+
+def test_sensitivity_csv_holds_rounded_numbers(tmp_path):
+    name = _write_user_set(tmp_path)
+    run_sensitivity(name, tmp_path, quick=True, data_dir=tmp_path, progress=False)
+    with open(tmp_path / "aml_sensitivity.csv", newline="") as fh:
+        cells = [c for row in list(csv.reader(fh))[1:] for c in row[1:]]
+    assert all(len(c.replace("0.", "").lstrip("0").replace(".", "")) <= 4 for c in cells if "e" not in c), cells
+
+
+def test_cli_says_what_it_imputed_in_the_output_and_the_report(tmp_path, capsys):
+    name = _write_user_set(tmp_path, name="gaps")
+    data = dict(np.load(tmp_path / "gaps.npz"))
+    data["X"][7, 0] = np.nan
+    np.savez(tmp_path / "gaps.npz", **data)
+    out = tmp_path / "results"
+    assert cli.main(["aml-roc", "--quick", "--datasets", name, "--data-dir", str(tmp_path), "--out", str(out),
+                     "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "note: file" in printed and "1 missing value(s) (NaN) in 1 row(s) replaced by the median" in printed
+    assert "replaced by the median" in (out / "report.md").read_text()
+    assert sorted(p.name for p in out.iterdir()) == ["aml_roc.csv", "aml_roc.md", f"aml_roc_{name}.png", "report.md"]

@@ -12,6 +12,7 @@ from spectral_ml.experiments.dpp import (
     run_dpp_overhead,
     run_dpp_retrieval,
 )
+from spectral_ml.nn import DPPFeatureLearner
 
 
 def test_quick_retrieval_writes_the_table_and_the_figures(tmp_path):
@@ -62,14 +63,16 @@ def test_variant_params_follow_the_paper_settings():
         assert p["batch_size"] == 200 and p["margin"] == 0.8 and p["contrastive_alpha"] == 5.0
         assert p["optimizer"] == "rmsprop"
         if "DPPSG" in variant:
-            assert p["dpp"]["sigma"] == 0.2 and p["dpp"]["delta"] == 1e-7
-            assert p["dpp"]["method"] == ("dppsg*" if "DPPSG*" in variant else "dppsg")
+            assert p["dpp_sigma"] == 0.2 and p["dpp_delta"] == 1e-7
+            assert p["dpp"] == ("dppsg*" if "DPPSG*" in variant else "dppsg")
         else:
-            assert p["dpp"] is None
+            assert p["dpp"] is None and not any(k.startswith("dpp_") for k in p)
         if "WGAN" in variant:
-            assert p["wgan"]["n_reference"] == 2000 and p["wgan"]["clip_value"] == 0.01
+            assert p["wgan"] is True and p["wgan_n_reference"] == 2000 and p["wgan_clip_value"] == 0.01
         else:
-            assert p["wgan"] is None
+            assert p["wgan"] is False and not any(k.startswith("wgan_") for k in p)
+        # Every setting is a parameter of the learner.
+        assert DPPFeatureLearner(**p).get_params()["epochs"] == p["epochs"]
     assert dpp_variant_params("DPPSG", epochs=7)["epochs"] == 7
     assert set(PAPER_TABLE1) == set(VARIANTS)
     with pytest.raises(ValueError, match="variant"):

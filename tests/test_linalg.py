@@ -186,3 +186,109 @@ def test_spd_power_rejects_indefinite(xp):
         linalg.spd_power(_as(xp, np.diag([1.0, -1.0])), 0.5)
     with pytest.raises(ValueError, match="t must"):
         linalg.geometric_mean(_as(xp, np.eye(2)), _as(xp, np.eye(2)), 1.5)
+
+
+def test_from_eigh_and_spd_eigh(xp, rng):
+    S = _spd(rng, 5, cond=1e3)
+    w, U = linalg.spd_eigh(_as(xp, S))
+    assert float(to_numpy(w).min()) > 0
+    np.testing.assert_allclose(to_numpy(linalg.from_eigh(w, U)), S, rtol=1e-12, atol=1e-12 * np.abs(S).max())
+    with pytest.raises(ValueError, match="prior must be symmetric positive definite; its smallest eigenvalue is -1"):
+        linalg.spd_eigh(_as(xp, np.diag([1.0, -1.0])), name="prior")
+
+
+def test_project_spd_eigh_floors_relative_to_the_top_eigenvalue(xp, rng):
+    M = rng.standard_normal((6, 6))
+    M = M + M.T
+    lam = np.linalg.eigvalsh(M)
+    w, U, active = linalg.project_spd_eigh(_as(xp, M), 1e-2)
+    w, active = to_numpy(w), to_numpy(active)
+    eps = 1e-2 * lam[-1]
+    np.testing.assert_array_equal(active, lam < eps)
+    np.testing.assert_allclose(w, np.maximum(lam, eps), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        to_numpy(linalg.from_eigh(_as(xp, w), U)), to_numpy(linalg.project_spd(_as(xp, M), 1e-2)), atol=1e-12
+    )
+    # Nothing positive to be relative to: the floor is absolute.
+    w_neg, _, active = linalg.project_spd_eigh(_as(xp, -_spd(rng, 4)), 1e-3)
+    np.testing.assert_allclose(to_numpy(w_neg), np.full(4, 1e-3))
+    assert bool(np.all(to_numpy(active)))
+    # Absolute floor.
+    w_abs, _, _ = linalg.project_spd_eigh(_as(xp, np.diag([1e-9, 5.0])), 1e-4, relative=False)
+    np.testing.assert_allclose(to_numpy(w_abs), [1e-4, 5.0])
+
+
+@pytest.mark.parametrize("floor", [1.0, 2.0, -1e-3, math.nan, math.inf])
+def test_project_spd_rejects_degenerate_floors(xp, floor):
+    with pytest.raises(ValueError, match="floor"):
+        linalg.project_spd(_as(xp, np.eye(2)), floor=floor)
+
+
+def test_project_spd_accepts_a_large_absolute_floor(xp):
+    np.testing.assert_allclose(to_numpy(linalg.project_spd(_as(xp, np.eye(2)), 3.0, relative=False)), 3 * np.eye(2))
+
+
+def test_psd_sqrt_and_factor(xp, rng):
+    G = rng.standard_normal((5, 3))
+    M = G @ G.T  # rank 3: two eigenvalues at round-off, possibly negative
+    R = to_numpy(linalg.psd_sqrt(_as(xp, M)))
+    np.testing.assert_allclose(R, R.T, atol=1e-14)
+    np.testing.assert_allclose(R @ R, M, atol=1e-10)
+    F = to_numpy(linalg.psd_factor(_as(xp, M)))
+    np.testing.assert_allclose(F @ F.T, M, atol=1e-10)
+    # x ↦ Fᵀx turns the Mahalanobis distance of M into the Euclidean one.
+    x, y = rng.standard_normal(5), rng.standard_normal(5)
+    assert np.sum((F.T @ (x - y)) ** 2) == pytest.approx((x - y) @ M @ (x - y), rel=1e-10)
+    with pytest.raises(ValueError, match="metric must be positive semi-definite"):
+        linalg.psd_factor(_as(xp, np.diag([1.0, -0.5])), name="metric")
+    with pytest.raises(ValueError, match="rtol"):
+        linalg.psd_factor(_as(xp, M), rtol=-1.0)
+
+
+@pytest.mark.parametrize("t", [0.0, 0.3, 0.5, 1.0])
+def test_inverse_sharp_is_the_geodesic_from_the_inverse(xp, rng, t):
+    A = _spd(rng, 4, cond=1e4)
+    B = _spd(rng, 4, cond=30.0)
+    expected = to_numpy(linalg.geometric_mean(_as(xp, np.linalg.inv(A)), _as(xp, B), t))
+    for S, T in ((A, B), (B, A)):  # both branches of the conditioning choice
+        got = to_numpy(linalg.inverse_sharp(_as(xp, S), _as(xp, T), t))
+        ref = expected if S is A else to_numpy(linalg.geometric_mean(_as(xp, np.linalg.inv(B)), _as(xp, A), t))
+        np.testing.assert_allclose(got, ref, rtol=1e-8, atol=1e-10 * np.abs(ref).max())
+    with pytest.raises(ValueError, match="positive definite"):
+        linalg.inverse_sharp(_as(xp, -A), _as(xp, B))
+    with pytest.raises(ValueError, match="t must be finite"):
+        linalg.inverse_sharp(_as(xp, A), _as(xp, B), math.nan)
+
+
+def test_inverse_sharp_minimizes_the_gmml_cost(rng):
+    # M = A⁻¹ #_{1/2} B solves M A M = B (the stationarity condition of tr(MA) + tr(M⁻¹B)).
+    A, B = _spd(rng, 5, cond=1e3), _spd(rng, 5, cond=1e2)
+    M = linalg.inverse_sharp(A, B)
+    np.testing.assert_allclose(M @ A @ M, B, rtol=1e-8, atol=1e-8 * np.abs(B).max())
+
+
+def test_cholesky_logdet_flags_round_off_pivots(xp, rng):
+    S = _spd(rng, 6, cond=1e3)
+    C, logdet = linalg.cholesky_logdet(_as(xp, S))
+    assert logdet == pytest.approx(np.linalg.slogdet(S)[1], rel=1e-12)
+    np.testing.assert_allclose(to_numpy(C) @ to_numpy(C).T, S, rtol=1e-12, atol=1e-12)
+    assert np.all(np.triu(to_numpy(C), 1) == 0)
+    # Two identical rows: the factorization may "succeed" with a pivot at round-off level.
+    x = rng.standard_normal((5, 2))
+    x[1] = x[0]
+    K = np.exp(-((x[:, None, :] - x[None, :, :]) ** 2).sum(-1))
+    assert linalg.cholesky_logdet(_as(xp, K)) == (None, None)
+    assert linalg.cholesky_logdet(_as(xp, -S)) == (None, None)
+    with pytest.raises(ValueError, match="pivot_rtol"):
+        linalg.cholesky_logdet(_as(xp, S), pivot_rtol=-1.0)
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -1.0])
+def test_degenerate_scalars_are_rejected(xp, bad):
+    S = _as(xp, np.eye(3))
+    with pytest.raises(ValueError, match="p must be"):
+        linalg.spd_power(S, bad if bad != -1.0 else math.nan)
+    with pytest.raises(ValueError, match="t must be"):
+        linalg.geometric_mean(S, S, bad)
+    with pytest.raises(ValueError, match="rtol must be"):
+        linalg.loewner_matrix(xp.asarray(np.array([1.0, 2.0])), xp.exp, xp.exp, rtol=bad)

@@ -30,3 +30,9 @@ def test_shape_errors():
         taylor_test(lambda v: float(v.sum()), np.ones(3), np.ones(4))
     with pytest.raises(ValueError, match="direction"):
         taylor_test(lambda v: float(v.sum()), np.ones(4), np.ones(4), direction=np.ones(2))
+
+
+@pytest.mark.parametrize("steps", [[1e-2], [1e-2, 0.0], [1e-2, -1e-3], [1e-3, 1e-2], [1e-2, np.nan], [[1e-2, 1e-3]]])
+def test_degenerate_steps_are_rejected(steps):
+    with pytest.raises(ValueError, match="steps must"):
+        taylor_test(lambda v: float(v @ v), lambda v: 2 * v, np.ones(3), steps=steps)

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import os
 import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sklearn.utils import Bunch
 
-__all__ = ["load_dataset", "list_datasets", "DatasetNotFoundError", "DATA_ENV_VAR"]
+__all__ = [
+    "load_dataset",
+    "list_datasets",
+    "check_dataset",
+    "DatasetNotFoundError",
+    "DatasetFileError",
+    "DATA_ENV_VAR",
+]
 
 #: Environment variable naming the directory of the ``.npz`` data files.
 DATA_ENV_VAR = "SPECTRAL_ML_DATA"
@@ -75,6 +83,20 @@ class DatasetNotFoundError(FileNotFoundError):
     was looked for in, and how to point the loader at the right directory (the ``data_dir``
     argument or the ``SPECTRAL_ML_DATA`` environment variable).
     """
+
+
+class DatasetFileError(ValueError):
+    """Raised when a data set's ``.npz`` file exists but cannot be used.
+
+    A subclass of :class:`ValueError`: the file is empty, not an ``.npz`` archive (random
+    bytes, a truncated download, a single ``.npy`` array), has a corrupt member, lacks the
+    arrays ``X`` and ``y``, or holds them with the wrong shapes, dtypes or values. The
+    message names the file, says what is wrong with it and how to write a usable one.
+    """
+
+
+#: How to write a file that :func:`load_dataset` reads.
+_HOW_TO_WRITE = "write it with numpy.savez(path, X=X, y=y), X 2-D numeric and y 1-D with one label per row of X"
 
 
 def _resolve_data_dir(data_dir) -> tuple[Path | None, str]:
@@ -163,91 +185,154 @@ def _encode_labels(y: np.ndarray, source: str) -> tuple[np.ndarray, list[str] | 
     """Return labels as int64 ``0..c-1`` and, when they had to be re-coded, the original values."""
     if y.dtype.kind == "f":
         if not np.all(np.isfinite(y)) or not np.all(y == np.round(y)):
-            raise ValueError(f"y in {source} must hold class labels; got non-integer floats.")
+            raise DatasetFileError(f"y in {source} must hold class labels; got non-integer floats.")
         y = y.astype(np.int64)
     if y.dtype.kind in "iub":
         values = np.unique(y)
         if values.size and values[0] == 0 and values[-1] == values.size - 1:
             return y.astype(np.int64), None
     elif y.dtype.kind not in "US":
-        raise ValueError(f"y in {source} must hold integer or string labels, got dtype {y.dtype}.")
+        raise DatasetFileError(f"y in {source} must hold integer or string labels, got dtype {y.dtype}.")
     values, codes = np.unique(y, return_inverse=True)
     return codes.astype(np.int64), [str(v) for v in values]
 
 
-def _handle_missing(X: np.ndarray, missing: str, source: str) -> tuple[np.ndarray, np.ndarray]:
-    """Apply the missing-value policy; return ``X`` and the indices of the rows kept."""
+def _handle_missing(X: np.ndarray, missing: str, source: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Apply the missing-value policy; return ``X``, the indices of the rows kept and a note
+    saying what was done (empty when nothing was missing)."""
     rows = np.arange(X.shape[0])
     if X.dtype.kind != "f":
-        return X, rows
+        return X, rows, []
     if np.isinf(X).any():
-        raise ValueError(f"X in {source} contains infinite values.")
+        raise DatasetFileError(f"X in {source} contains infinite values; replace them or mark them missing (NaN).")
     nan = np.isnan(X)
     if not nan.any():
-        return X, rows
+        return X, rows, []
+    n_values, n_rows = int(nan.sum()), int(nan.any(axis=1).sum())
     if missing == "raise":
-        raise ValueError(
-            f"X in {source} has {int(nan.sum())} missing values (NaN) in {int(nan.any(axis=1).sum())} "
+        raise DatasetFileError(
+            f"X in {source} has {n_values} missing values (NaN) in {n_rows} "
             f"rows; choose missing='impute_median' or missing='drop'."
         )
     if missing == "drop":
         keep = ~nan.any(axis=1)
         if not keep.any():
-            raise ValueError(f"X in {source}: every row has a missing value; missing='drop' leaves nothing.")
-        return X[keep], rows[keep]
+            raise DatasetFileError(f"X in {source}: every row has a missing value; missing='drop' leaves nothing.")
+        note = f"{source}: {n_rows} of {X.shape[0]} rows had missing values (NaN) and were dropped."
+        return X[keep], rows[keep], [note]
     empty = nan.all(axis=0)
     if empty.any():
-        raise ValueError(
+        raise DatasetFileError(
             f"X in {source}: column(s) {np.flatnonzero(empty).tolist()} have no observed value to "
             f"impute from; use missing='drop' or fix the file."
         )
     X = X.copy()
     medians = np.nanmedian(X, axis=0)
     X[nan] = np.take(medians, np.nonzero(nan)[1])
-    return X, rows
+    note = (
+        f"{source}: {n_values} missing value(s) (NaN) in {n_rows} row(s) replaced by the median of "
+        f"their column (missing='impute_median')."
+    )
+    return X, rows, [note]
+
+
+def _open_zip(path: Path, source: str) -> zipfile.ZipFile:
+    """The file as a zip archive, or a :class:`DatasetFileError` saying what it is instead."""
+    if path.stat().st_size == 0:
+        raise DatasetFileError(f"{source} is empty (0 bytes); {_HOW_TO_WRITE}.")
+    with open(path, "rb") as fh:
+        magic = fh.read(6)
+    if magic == b"\x93NUMPY":
+        raise DatasetFileError(
+            f"{source} holds a single array (.npy), not an .npz archive with 'X' and 'y'; {_HOW_TO_WRITE}."
+        )
+    try:
+        return zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise DatasetFileError(
+            f"{source} is not an .npz archive (not a zip file: corrupt, truncated or of another "
+            f"format); {_HOW_TO_WRITE}."
+        ) from exc
+
+
+def _npz_headers(path: Path, source: str) -> dict:
+    """Shape and dtype of every array of an ``.npz`` file, read from the array headers only."""
+    headers = {}
+    with _open_zip(path, source) as archive:
+        for info in archive.infolist():
+            if not info.filename.endswith(".npy"):
+                continue
+            key = info.filename[: -len(".npy")]
+            try:
+                with archive.open(info) as fh:
+                    version = np.lib.format.read_magic(fh)
+                    read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                    shape, _, dtype = read(fh)
+            except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+                raise DatasetFileError(
+                    f"array {key!r} of {source} is corrupt ({exc}); {_HOW_TO_WRITE}."
+                ) from exc
+            headers[key] = (tuple(shape), np.dtype(dtype))
+    return headers
+
+
+def _check_headers(headers: dict, split: str, source: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Check the arrays a split needs; return the keys of its feature and label arrays."""
+    keys = set(headers)
+    if split == "all":
+        if {"X", "y"} <= keys:
+            x_keys, y_keys = ("X",), ("y",)
+        elif {"X_train", "y_train", "X_test", "y_test"} <= keys:
+            x_keys, y_keys = ("X_train", "X_test"), ("y_train", "y_test")
+        else:
+            raise DatasetFileError(
+                f"{source} must contain arrays 'X' and 'y'; it has {sorted(keys)}; {_HOW_TO_WRITE}."
+            )
+    else:
+        wanted = {f"X_{split}", f"y_{split}"}
+        if not wanted <= keys:
+            raise DatasetFileError(
+                f"split={split!r} needs arrays {sorted(wanted)} in {source}; it has {sorted(keys)}."
+            )
+        x_keys, y_keys = (f"X_{split}",), (f"y_{split}",)
+    for key in (*x_keys, *y_keys, "feature_names", "class_names"):
+        if key in headers and headers[key][1].hasobject:
+            raise DatasetFileError(
+                f"array {key!r} of {source} holds Python objects, which cannot be loaded without "
+                f"pickle (never enabled); store numbers or fixed-width strings instead."
+            )
+    n_features = None
+    for x_key, y_key in zip(x_keys, y_keys):
+        (x_shape, x_dtype), (y_shape, _) = headers[x_key], headers[y_key]
+        if len(x_shape) != 2:
+            raise DatasetFileError(f"{x_key} in {source} must be 2-D (rows x features), got shape {x_shape}.")
+        if x_dtype.kind not in "fiub":
+            raise DatasetFileError(f"{x_key} in {source} must be numeric, got dtype {x_dtype}.")
+        if len(y_shape) != 1 or y_shape[0] != x_shape[0]:
+            raise DatasetFileError(
+                f"{y_key} in {source} must be 1-D with {x_shape[0]} entries (one label per row of "
+                f"{x_key}), got shape {y_shape}."
+            )
+        if n_features is not None and x_shape[1] != n_features:
+            raise DatasetFileError(f"X_train and X_test in {source} have different numbers of features.")
+        n_features = x_shape[1]
+    if sum(headers[k][0][0] for k in x_keys) == 0:
+        raise DatasetFileError(f"{source} holds no rows; {_HOW_TO_WRITE}.")
+    return x_keys, y_keys
 
 
 def _read_npz(path: Path, split: str):
     """Read ``X``, ``y`` (of the requested split) and the optional name arrays of a file."""
     source = f"file {str(path)!r}"
+    x_keys, y_keys = _check_headers(_npz_headers(path, source), split, source)
     try:
-        archive = np.load(path, allow_pickle=False)
-    except ValueError as exc:
-        raise ValueError(f"{source} is not a readable .npz archive without pickle: {exc}") from exc
-    if not hasattr(archive, "files"):
-        raise ValueError(f"{source} holds a single array, not an .npz archive with 'X' and 'y'.")
-
-    def get(key):
-        try:
-            return archive[key]
-        except ValueError as exc:  # object arrays need pickle, which is never enabled
-            raise ValueError(f"array {key!r} of {source} cannot be loaded without pickle: {exc}") from exc
-
-    with archive:
-        keys = set(archive.files)
-        if split == "all":
-            if {"X", "y"} <= keys:
-                X, y = get("X"), get("y")
-            elif {"X_train", "y_train", "X_test", "y_test"} <= keys:
-                X = np.concatenate([get("X_train"), get("X_test")])
-                y = np.concatenate([get("y_train"), get("y_test")])
-            else:
-                raise ValueError(f"{source} must contain arrays 'X' and 'y'; it has {sorted(keys)}.")
-        else:
-            wanted = {f"X_{split}", f"y_{split}"}
-            if not wanted <= keys:
-                raise ValueError(
-                    f"split={split!r} needs arrays {sorted(wanted)} in {source}; it has {sorted(keys)}."
-                )
-            X, y = get(f"X_{split}"), get(f"y_{split}")
-        feature_names = get("feature_names") if "feature_names" in keys else None
-        class_names = get("class_names") if "class_names" in keys else None
-    if X.ndim != 2:
-        raise ValueError(f"X in {source} must be 2-D, got shape {X.shape}.")
-    if y.ndim != 1 or y.shape[0] != X.shape[0]:
-        raise ValueError(f"y in {source} must be 1-D with {X.shape[0]} entries, got shape {y.shape}.")
-    if X.dtype.kind not in "fiub":
-        raise ValueError(f"X in {source} must be numeric, got dtype {X.dtype}.")
+        with np.load(path, allow_pickle=False) as archive:
+            X = np.concatenate([archive[k] for k in x_keys]) if len(x_keys) > 1 else archive[x_keys[0]]
+            y = np.concatenate([archive[k] for k in y_keys]) if len(y_keys) > 1 else archive[y_keys[0]]
+            feature_names = archive["feature_names"] if "feature_names" in archive.files else None
+            class_names = archive["class_names"] if "class_names" in archive.files else None
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise DatasetFileError(f"{source} is corrupt: {exc}; {_HOW_TO_WRITE}.") from exc
     return X, y, feature_names, class_names
 
 
@@ -334,7 +419,9 @@ def load_dataset(
         With attributes ``X`` (ndarray of ``dtype``, shape (n_samples, n_features)), ``y``
         (int64 ndarray; labels ``0..c-1``), ``feature_names`` and ``class_names`` (lists of
         str; ``class_names[k]`` names label ``k``), ``name``, ``description`` and ``rows``
-        (indices of the returned rows in the file or scikit-learn order). Labels stored in a
+        (indices of the returned rows in the file or scikit-learn order) and ``notes`` (list
+        of str: what the missing-value policy did, empty when nothing was missing; show it to
+        whoever reads the results). Labels stored in a
         file as anything other than ``0..c-1`` are re-coded to ``0..c-1`` in sorted order of
         the original values, whose string forms become ``class_names`` when the file has none.
     (X, y) : tuple of ndarray
@@ -345,12 +432,16 @@ def load_dataset(
     DatasetNotFoundError
         (a ``FileNotFoundError``) when the file or the data directory does not exist; the
         message says which file to put where and how to set ``SPECTRAL_ML_DATA``.
+    DatasetFileError
+        (a ``ValueError``) when the file is empty, corrupt, not an ``.npz`` archive, lacks
+        ``X`` or ``y``, holds them with wrong shapes or values, or has missing values with
+        ``missing="raise"``; the message names the file and what is wrong with it.
     ValueError
-        On an invalid argument, a malformed file, or missing values with ``missing="raise"``.
+        On an invalid argument.
 
     See Also
     --------
-    list_datasets, make_aml_synthetic
+    check_dataset, list_datasets, make_aml_synthetic
 
     Examples
     --------
@@ -393,7 +484,7 @@ def load_dataset(
     if class_names is None:
         class_names = original_values or [str(c) for c in range(int(y.max(initial=-1)) + 1)]
     class_names = [str(c) for c in class_names]
-    X, rows = _handle_missing(X, missing, source)
+    X, rows, notes = _handle_missing(X, missing, source)
     y = y[rows]
     n_samples = _check_n_samples(n_samples, X.shape[0])
     if n_samples is not None and n_samples < X.shape[0]:
@@ -419,6 +510,7 @@ def load_dataset(
         name=name,
         description=description,
         rows=rows,
+        notes=notes,
     )
 
 
@@ -451,3 +543,68 @@ def list_datasets(data_dir=None) -> list[str]:
         )
         names.extend(s for s in stems if s not in EMBEDDED_DATASETS)
     return names
+
+
+def check_dataset(name: str, *, data_dir=None, split: str = "all") -> Bunch:
+    """Check that a data set can be loaded, reading only the array headers of its file.
+
+    Finds the file and checks that it is an ``.npz`` archive with ``X`` and ``y`` of usable
+    shapes and dtypes, without reading the data (a program can check every data set it will
+    need before it starts working). The values (labels, missing values) are checked by
+    :func:`load_dataset`.
+
+    Parameters
+    ----------
+    name : str
+        Data set name, as for :func:`load_dataset`.
+    data_dir : str or path-like, optional
+        Directory of the ``.npz`` files (default: ``SPECTRAL_ML_DATA``).
+    split : {"all", "train", "test"}, default="all"
+        The part that will be loaded.
+
+    Returns
+    -------
+    sklearn.utils.Bunch
+        ``name``, ``n_samples``, ``n_features``, ``n_classes``, ``min_class_count`` (rows of
+        the smallest class) and ``path`` (None for an embedded set).
+
+    Raises
+    ------
+    DatasetNotFoundError
+        When the file or the data directory does not exist.
+    DatasetFileError
+        When the file is empty, corrupt or lacks usable ``X`` and ``y``.
+
+    Examples
+    --------
+    >>> from spectral_ml.datasets import check_dataset
+    >>> info = check_dataset("wine")
+    >>> info.n_samples, info.n_features
+    (178, 13)
+    >>> info.n_classes, info.min_class_count
+    (3, 48)
+    """
+    name = _check_name(name)
+    if split not in _SPLITS:
+        raise ValueError(f"split must be one of {_SPLITS}, got {split!r}.")
+    if name in EMBEDDED_DATASETS:
+        X, y = load_dataset(name, return_X_y=True)
+        counts = np.bincount(y)
+        return Bunch(name=name, n_samples=X.shape[0], n_features=X.shape[1], n_classes=counts.size,
+                     min_class_count=int(counts.min()), path=None)
+    directory, origin = _resolve_data_dir(data_dir)
+    path = None if directory is None else directory / f"{name}.npz"
+    if path is None or not path.is_file():
+        raise _not_found(name, directory, origin)
+    source = f"file {str(path)!r}"
+    headers = _npz_headers(path, source)
+    x_keys, y_keys = _check_headers(headers, split, source)
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            y = np.concatenate([archive[k] for k in y_keys])
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise DatasetFileError(f"{source} is corrupt: {exc}; {_HOW_TO_WRITE}.") from exc
+    counts = np.bincount(_encode_labels(y, source)[0])
+    counts = counts[counts > 0]
+    return Bunch(name=name, n_samples=sum(headers[k][0][0] for k in x_keys), n_features=headers[x_keys[0]][0][1],
+                 n_classes=counts.size, min_class_count=int(counts.min()), path=path)

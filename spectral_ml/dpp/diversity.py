@@ -4,17 +4,10 @@ from __future__ import annotations
 
 import math
 
-from .._backend import get_namespace
-from .exact import _as_float64, _factor, _inverse_from_cholesky, _not_pd_error
-from .kernel import (
-    DEFAULT_SIGMA,
-    _backprop,
-    _center,
-    _check_batch,
-    _check_positive,
-    _exp_neg_sqdist,
-    _inplace_module,
-)
+from .._backend import cast, cholesky_inverse, get_namespace
+from .._validation import check_choice, check_positive
+from .exact import _factor, _not_pd_error
+from .kernel import DEFAULT_SIGMA, _backprop, _center, _check_batch, _check_sigma, _kernel
 from .subgradient import DEFAULT_DELTA, DEFAULT_THETA, _eigh64, _lift_direction
 
 __all__ = ["DPPResult", "dpp_diversity", "DEFAULT_BETA"]
@@ -44,8 +37,8 @@ class _LazyLogdet:
         xp = self.xp
         L = self.L
         if L is None:
-            L = _exp_neg_sqdist(self.Xc, 1.0 / (self.sigma * self.sigma), xp)
-        L64 = _as_float64(L, xp)
+            L = _kernel(self.Xc, self.sigma, xp, allow_identity=True)
+        L64 = cast(L, xp.float64, xp=xp)
         if not self.factor_tried:
             C, logdet = _factor(L64, xp)
             if C is not None:
@@ -147,12 +140,6 @@ class DPPResult:
         )
 
 
-def _check_choice(value, name: str, choices) -> str:
-    if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}.")
-    return value
-
-
 def dpp_diversity(
     X,
     sigma: float = DEFAULT_SIGMA,
@@ -163,6 +150,7 @@ def dpp_diversity(
     beta: float = DEFAULT_BETA,
     delta: float = DEFAULT_DELTA,
     theta: float = DEFAULT_THETA,
+    underflow: str = "raise",
 ) -> DPPResult:
     """DPP diversity of a feature batch, det L or log det L, with an ascent direction.
 
@@ -215,6 +203,13 @@ def dpp_diversity(
         small value". It scales the sub-gradient linearly. For comparison, near L = I the
         off-diagonal of L⁻¹ is about that of I − L, so θ = 1 would match the scale of the
         log det gradient there.
+    underflow : {"raise", "allow"}, default="raise"
+        What to do when ``sigma`` is so small for ``X`` that every off-diagonal entry of L
+        underflows, so that L is the identity matrix and ``grad`` is zero. ``"raise"``: a
+        ``ValueError`` naming ``sigma`` (a width on the wrong scale for the data).
+        ``"allow"``: return that result (log det L = 0, zero direction), for training loops,
+        where a batch whose features lie far apart at width σ is a legitimate state: as
+        diverse as the kernel can tell.
 
     Returns
     -------
@@ -226,7 +221,11 @@ def dpp_diversity(
     ValueError
         For NaN or infinity in ``X``, ``X`` not 2-D or with fewer than 2 rows, ``sigma``,
         ``beta`` or ``delta`` not positive, ``theta`` outside (0, 1], or an unknown
-        ``objective``, ``method`` or ``subgradient``; the message names the argument.
+        ``objective``, ``method`` or ``subgradient``; the message names the argument. Also
+        for a ``sigma`` so small for ``X`` that every off-diagonal entry of L underflows
+        (L would be the identity and the term would have no gradient: the closest two rows
+        must be within about 26.6·σ in float64, 9.3·σ in float32) unless
+        ``underflow="allow"``, or so extreme that 1/σ² leaves the float64 range.
     numpy.linalg.LinAlgError
         With ``method="exact"`` when L is not numerically positive definite: its Cholesky
         factorization fails or leaves a pivot C_jj² ≤ n·ε (ε of float64), within the
@@ -276,40 +275,36 @@ def dpp_diversity(
     >>> dpp_diversity(X, sigma=0.2).method
     'dppsg*'
     """
-    objective = _check_choice(objective, "objective", _OBJECTIVES)
-    method = _check_choice(method, "method", _METHODS)
-    subgradient = _check_choice(subgradient, "subgradient", _SUBGRADIENTS)
-    sigma = _check_positive(sigma, "sigma")
-    beta = _check_positive(beta, "beta")
-    delta = _check_positive(delta, "delta")
-    theta = _check_positive(theta, "theta", upper=1.0)
+    objective = check_choice(objective, "objective", _OBJECTIVES)
+    method = check_choice(method, "method", _METHODS)
+    subgradient = check_choice(subgradient, "subgradient", _SUBGRADIENTS)
+    sigma = _check_sigma(sigma)
+    beta = check_positive(beta, "beta")
+    delta = check_positive(delta, "delta")
+    theta = check_positive(theta, "theta", upper=1.0)
+    allow_identity = check_choice(underflow, "underflow", ("raise", "allow")) == "allow"
     X = _check_batch(X)
     xp = get_namespace(X)
     Xc = _center(X, xp)
-    inv_s2 = 1.0 / (sigma * sigma)
 
     if method == "dppsg*":
         # W = θ(I − L) ∘ L = −θ L∘L off the diagonal, and L∘L is the kernel at σ/√2.
-        E = _exp_neg_sqdist(Xc, 2.0 * inv_s2, xp)
+        E = _kernel(Xc, sigma, xp, power=2.0, allow_identity=allow_identity)
         grad = _backprop(E, Xc, sigma, xp, coef=-theta)
         lazy = _LazyLogdet(xp, Xc, sigma, delta)
         return DPPResult(grad, "dppsg*", objective, lazy=lazy)
 
-    L = _exp_neg_sqdist(Xc, inv_s2, xp)
+    L = _kernel(Xc, sigma, xp, allow_identity=allow_identity)
     C = logdet = None
     if method in ("auto", "exact"):
-        L64 = _as_float64(L, xp)
+        L64 = cast(L, xp.float64, xp=xp)
         C, logdet = _factor(L64, xp)
         if C is None and method == "exact":
             raise _not_pd_error("The kernel matrix L of X")
         if C is not None and (method == "exact" or logdet >= math.log(beta)):
-            W = _inverse_from_cholesky(C, xp)
-            if _inplace_module(xp) is not None:
-                W *= L64
-            else:
-                W = W * L64
-            if W.dtype != X.dtype:
-                W = xp.astype(W, X.dtype)
+            W = cholesky_inverse(C, overwrite=True, xp=xp)
+            W *= L64
+            W = cast(W, X.dtype, xp=xp)
             coef = 1.0 if objective == "logdet" else math.exp(logdet)
             grad = _backprop(W, Xc, sigma, xp, coef=coef)
             return DPPResult(grad, "exact", objective, logdet=logdet, logdet_exact=True)
@@ -321,9 +316,7 @@ def dpp_diversity(
     if path == "dppsg":
         w, U = _eigh64(L, xp)
         D = _lift_direction(w, U, delta, xp)
-        W = D * _as_float64(L, xp)
-        if W.dtype != X.dtype:
-            W = xp.astype(W, X.dtype)
+        W = cast(D * cast(L, xp.float64, xp=xp), X.dtype, xp=xp)
         grad = _backprop(W, Xc, sigma, xp)
         if not known:
             # The eigenvalues are at hand: no factorization is needed for the value.

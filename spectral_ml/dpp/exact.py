@@ -18,89 +18,32 @@ from __future__ import annotations
 
 import math
 
-import array_api_compat
 import numpy as np
 
-from .._backend import check_matrix, cholesky, cholesky_solve, get_namespace
+from .._backend import cast, check_matrix, cholesky_inverse, get_namespace
+from ..linalg import cholesky_logdet
 
 __all__ = ["logdet_gradient", "det_gradient"]
-
-
-def _as_float64(A, xp):
-    return A if A.dtype == xp.float64 else xp.astype(A, xp.float64)
-
-
-def _cholesky_lower(L, xp):
-    """Lower Cholesky factor of symmetric float64 L, or None when the factorization fails.
-
-    On NumPy, LAPACK's potrf is called directly on the upper triangle of L stored in
-    Fortran order (Lᵀ's memory, since L is symmetric): the factor then comes out in the
-    layout potri takes in :func:`_inverse_from_cholesky`, and this skips the layout copies
-    of ``numpy.linalg.cholesky``, which costs 2 to 5 times more at n = 500.
-    """
-    if array_api_compat.is_numpy_namespace(xp):
-        from scipy.linalg import lapack
-
-        U, info = lapack.dpotrf(L.T, lower=0, clean=1)
-        if info != 0:
-            return None
-        return U.T
-    return cholesky(L, xp=xp)
 
 
 def _factor(L, xp):
     """Cholesky factor (float64) and log det of L, or ``(None, None)`` if L is singular.
 
-    Singular means singular to working precision: the factorization fails, or a pivot
-    C_jj² is within its rounding error n·ε·L_jj. A matrix with two identical rows can
-    factor "successfully" with a pivot of 1e-17 either sign, and its computed inverse is
-    then noise of size 1e16.
+    Singular means singular to working precision (see :func:`spectral_ml.linalg.cholesky_logdet`).
     """
-    L = _as_float64(L, xp)
-    C = _cholesky_lower(L, xp)
-    if C is None:
-        return None, None
-    d = xp.linalg.diagonal(C)
-    n = L.shape[0]
-    tol = n * float(xp.finfo(xp.float64).eps)
-    if bool(xp.any(d * d <= tol * xp.linalg.diagonal(L))):
-        return None, None
-    logdet = 2.0 * float(xp.sum(xp.log(d)))
-    return C, logdet
+    return cholesky_logdet(cast(L, xp.float64, xp=xp))
 
 
-def _inverse_from_cholesky(C, xp):
-    """Symmetric L⁻¹ from the lower factor C (float64), consuming C where the library allows.
+class NotPositiveDefiniteError(np.linalg.LinAlgError, ValueError):
+    """Raised where a matrix must be numerically positive definite and is not.
 
-    LAPACK's potri forms the inverse from the factor in n³/3 + n³/3 flops, a third of the
-    2n³ of two triangular solves against the identity; PyTorch exposes the same routine.
-    Other libraries get the two solves. C must be exactly triangular (zeros above the
-    diagonal), as :func:`_cholesky_lower` returns it.
+    A :class:`numpy.linalg.LinAlgError` that is also a :class:`ValueError` on every NumPy
+    release (``LinAlgError`` itself derives from ``ValueError`` only from NumPy 2.0 on).
     """
-    if array_api_compat.is_numpy_namespace(xp):
-        from scipy.linalg import lapack
-
-        # Cᵀ is the upper factor stored in Fortran order, so potri works in place on it.
-        inv, info = lapack.dpotri(C.T, lower=0, overwrite_c=1)
-        if info == 0:
-            # potri fills the upper triangle and leaves the strictly lower one as it was:
-            # zero, since C is triangular. Mirroring is then one addition; the diagonal
-            # counted twice is halved.
-            full = inv + inv.T
-            diag = full.reshape(-1)[:: full.shape[0] + 1]
-            diag *= 0.5
-            return full
-    elif array_api_compat.is_torch_namespace(xp):
-        import torch
-
-        return torch.cholesky_inverse(C, upper=False)
-    eye = xp.eye(C.shape[0], dtype=C.dtype, device=array_api_compat.device(C))
-    Linv = cholesky_solve(C, eye, xp=xp)
-    return (Linv + xp.linalg.matrix_transpose(Linv)) / 2
 
 
-def _not_pd_error(name: str) -> np.linalg.LinAlgError:
-    return np.linalg.LinAlgError(
+def _not_pd_error(name: str) -> NotPositiveDefiniteError:
+    return NotPositiveDefiniteError(
         f"{name} is not numerically positive definite (its Cholesky factorization failed or "
         "left a pivot at round-off level), "
         "so det and log det have no gradient there; use a proper sub-gradient "
@@ -146,8 +89,7 @@ def logdet_gradient(L):
     C, logdet = _factor(L, xp)
     if C is None:
         raise _not_pd_error("L")
-    Linv = _inverse_from_cholesky(C, xp)
-    return logdet, xp.astype(Linv, L.dtype) if Linv.dtype != L.dtype else Linv
+    return logdet, cast(cholesky_inverse(C, overwrite=True, xp=xp), L.dtype, xp=xp)
 
 
 def det_gradient(L):

@@ -21,11 +21,12 @@ grows with ‖x‖², and centring keeps ‖x‖ as small as the batch's spread 
 from __future__ import annotations
 
 import math
-import numbers
+import sys
 
-import array_api_compat
+import numpy as np
 
-from .._backend import as_float_array, check_finite, get_namespace
+from .._backend import all_finite, as_float_array, cast, check_finite, exp_flushed, get_namespace, to_numpy
+from .._validation import check_positive, check_samples
 
 __all__ = ["gaussian_kernel", "kernel_backward"]
 
@@ -33,91 +34,89 @@ __all__ = ["gaussian_kernel", "kernel_backward"]
 DEFAULT_SIGMA = 0.2
 
 
-def _check_positive(value, name: str, *, upper: float | None = None) -> float:
-    """Return ``value`` as a float after checking 0 < value (≤ upper); ValueError otherwise."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        try:
-            value = float(value)  # 0-d arrays and NumPy scalars
-        except (TypeError, ValueError):
-            raise ValueError(f"{name} must be a positive real number, got {value!r}.") from None
-    value = float(value)
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}.")
-    if upper is not None and value > upper:
-        raise ValueError(f"{name} must lie in (0, {upper:g}], got {value!r}.")
-    return value
+def _check_sigma(sigma) -> float:
+    """σ as a float: positive, finite, and with 1/σ² and 4/σ² normal float64 numbers.
+
+    Outside that range (σ below about 1.5e-154 or above about 6.7e153) the kernel's scale
+    1/σ² or the gradient's factor 4/σ² overflows or underflows, whatever the data.
+    """
+    sigma = check_positive(sigma, "sigma")
+    s2 = sigma * sigma
+    if not (s2 >= sys.float_info.min and math.isfinite(4.0 / s2)):
+        raise ValueError(f"sigma={sigma!r} is too small: 1/sigma² overflows float64.")
+    if not (math.isfinite(s2) and 1.0 / s2 >= sys.float_info.min):
+        raise ValueError(f"sigma={sigma!r} is too large: 1/sigma² underflows float64.")
+    return sigma
 
 
 def _check_batch(X, name: str = "X"):
     """Validate a feature batch: 2-D, finite, at least two rows and one column."""
-    X = as_float_array(X, name, ndim=2)
-    if X.shape[0] < 2:
-        raise ValueError(f"{name} must have at least 2 rows (samples), got {X.shape[0]}.")
-    if X.shape[1] < 1:
-        raise ValueError(f"{name} must have at least 1 column (feature), got {X.shape[1]}.")
-    return X
-
-
-def _inplace_module(xp):
-    """NumPy or CuPy module when ``xp`` supports ufuncs with ``out=`` (saves n×n temporaries)."""
-    if array_api_compat.is_numpy_namespace(xp):
-        import numpy
-
-        return numpy
-    if array_api_compat.is_cupy_namespace(xp):
-        import cupy
-
-        return cupy
-    return None
+    return check_samples(X, name, min_samples=2)
 
 
 def _center(X, xp):
     return X - xp.mean(X, axis=0)[None, :]
 
 
-def _exp_neg_sqdist(Xc, scale: float, xp):
-    """exp(−scale·‖x_i − x_j‖²) for a centred batch, with an exactly unit diagonal.
+def _kernel(Xc, sigma: float, xp, *, power: float = 1.0, allow_identity: bool = False):
+    """exp(−power·‖x_i − x_j‖²/σ²) for a centred batch, with an exactly unit diagonal.
 
-    Squared distances come from one symmetric product Y Yᵀ with Y = Xc·√(2·scale), so the
-    exponent is G_ij − G_ii/2 − G_jj/2. Taking the norms from G's own diagonal makes the
-    diagonal exponent exactly zero (a − a/2 − a/2 is exact in IEEE arithmetic), and clipping
-    the exponent at 0 removes the small positive values that cancellation leaves for
-    near-duplicate rows. Entries that would be subnormal are set to exactly 0: libm's
-    exponential is several times slower where it underflows, and subnormal entries slow
-    every later product (Cholesky, inverse) just as much, while a zero costs nothing.
+    Squared distances come from one symmetric product Y Yᵀ with Y = Xc·√(2·power/σ²), so
+    the exponent is G_ij − G_ii/2 − G_jj/2. Taking the norms from G's own diagonal makes
+    the diagonal exponent exactly zero (a − a/2 − a/2 is exact in IEEE arithmetic), and
+    clipping the exponent at 0 removes the small positive values that cancellation leaves
+    for near-duplicate rows. Entries that would be subnormal are set to exactly 0 (see
+    :func:`spectral_ml._backend.exp_flushed`).
+
+    Raises ``ValueError`` naming ``sigma`` when σ is too small for the batch: the scaled
+    squared norms overflow the dtype, or (unless ``allow_identity``) every off-diagonal
+    entry of the kernel (at power 1) underflows, which leaves the identity matrix and a
+    zero gradient.
     """
-    Y = Xc * math.sqrt(2.0 * scale)
-    G = Y @ xp.linalg.matrix_transpose(Y)
+    scale = power * (1.0 / (sigma * sigma))
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported just below
+        Y = Xc * math.sqrt(2.0 * scale)
+        G = Y @ xp.linalg.matrix_transpose(Y)
     r = xp.linalg.diagonal(G) / 2  # a copy: G is overwritten below
-    floor = math.log(float(xp.finfo(G.dtype).smallest_normal))
-    if array_api_compat.is_numpy_namespace(xp):
-        import numpy as np
+    if not all_finite(r, xp=xp):
+        raise ValueError(
+            f"sigma={sigma!r} is too small for the scale of X: the squared distances divided by "
+            f"sigma² overflow {Xc.dtype}. Choose sigma on the scale of the distances between rows."
+        )
+    # r_i + r_j in one addition keeps the result exactly symmetric ((g − r_i) − r_j and
+    # (g − r_j) − r_i round differently).
+    G -= r[:, None] + r[None, :]
+    K = exp_flushed(G, upper=0.0, overwrite=True)
+    n = K.shape[0]
+    if allow_identity or int(xp.count_nonzero(K)) != n:
+        return K
+    if power == 1.0 or int(xp.count_nonzero(_kernel(Xc, sigma, xp))) == n:
+        _raise_underflow(Xc, sigma)
+    return K
 
-        # r_i + r_j in one addition keeps the result exactly symmetric ((g − r_i) − r_j
-        # and (g − r_j) − r_i round differently).
-        np.subtract(G, np.add.outer(r, r), out=G)
-        np.minimum(G, 0.0, out=G)
-        keep = G >= floor
-        np.exp(G, out=G, where=keep)
-        # Entries left out keep their (negative) exponent; clipping at 0 zeroes them.
-        np.maximum(G, 0.0, out=G)
-        return G
-    E = xp.clip(G - (r[:, None] + r[None, :]), max=0.0)
-    return xp.where(E >= floor, xp.exp(E), xp.zeros_like(E))
+
+def _raise_underflow(Xc, sigma: float):
+    from scipy.spatial.distance import pdist
+
+    Xn = np.asarray(to_numpy(Xc))
+    closest = float(pdist(Xn.astype(np.float64)).min())
+    bound = closest / math.sqrt(-math.log(float(np.finfo(Xn.dtype).tiny)))
+    raise ValueError(
+        f"sigma={sigma!r} is too small for X: the closest two rows are {closest:.3g} apart, so "
+        "every off-diagonal entry of the Gaussian kernel exp(-‖x_i − x_j‖²/sigma²) underflows "
+        "to 0, the kernel is the identity matrix and the diversity has no gradient. Choose "
+        f"sigma on the scale of the distances between rows (above {bound:.3g} here)."
+    )
 
 
 def _backprop(W, Xc, sigma: float, xp, coef: float = 1.0):
     """coef·(4/σ²)(W Xc − diag(W 1) Xc) for symmetric W (any diagonal)."""
     WX = W @ Xc
     s = xp.sum(W, axis=1)
-    c = coef * 4.0 / (sigma * sigma)
-    lib = _inplace_module(xp)
-    if lib is not None:
-        # In place on WX's buffer: one n×d temporary fewer.
-        WX -= s[:, None] * Xc
-        WX *= c
-        return WX
-    return c * (WX - s[:, None] * Xc)
+    # In place on WX's buffer: one n×d temporary fewer.
+    WX -= s[:, None] * Xc
+    WX *= coef * 4.0 / (sigma * sigma)
+    return WX
 
 
 def gaussian_kernel(X, sigma: float = DEFAULT_SIGMA):
@@ -146,7 +145,8 @@ def gaussian_kernel(X, sigma: float = DEFAULT_SIGMA):
     ------
     ValueError
         If ``X`` is not a finite 2-D array with at least 2 rows, or ``sigma`` is not a
-        positive finite number.
+        positive finite number, or is so small for ``X`` that every off-diagonal entry
+        underflows (the kernel would be the identity whatever the batch).
 
     Notes
     -----
@@ -166,10 +166,10 @@ def gaussian_kernel(X, sigma: float = DEFAULT_SIGMA):
     array([[1.      , 0.367879],
            [0.367879, 1.      ]])
     """
-    sigma = _check_positive(sigma, "sigma")
+    sigma = _check_sigma(sigma)
     X = _check_batch(X)
     xp = get_namespace(X)
-    return _exp_neg_sqdist(_center(X, xp), 1.0 / (sigma * sigma), xp)
+    return _kernel(_center(X, xp), sigma, xp)
 
 
 def kernel_backward(X, G, sigma: float = DEFAULT_SIGMA, *, L=None):
@@ -198,7 +198,7 @@ def kernel_backward(X, G, sigma: float = DEFAULT_SIGMA, *, L=None):
     ------
     ValueError
         If ``X``, ``G`` or ``L`` have the wrong shape or non-finite values, or ``sigma`` is
-        not positive.
+        not positive or so small for ``X`` that the kernel underflows to the identity.
 
     Examples
     --------
@@ -211,24 +211,22 @@ def kernel_backward(X, G, sigma: float = DEFAULT_SIGMA, *, L=None):
     >>> bool(g[0, 0] > 0 and g[1, 0] < 0)
     True
     """
-    sigma = _check_positive(sigma, "sigma")
+    sigma = _check_sigma(sigma)
     X = _check_batch(X)
     xp = get_namespace(X)
     n = X.shape[0]
     G = as_float_array(G, "G", ndim=2)
     if tuple(G.shape) != (n, n):
         raise ValueError(f"G must have shape ({n}, {n}) to match X, got {tuple(G.shape)}.")
-    if G.dtype != X.dtype:
-        G = xp.astype(G, X.dtype)
+    G = cast(G, X.dtype, xp=xp)
     Xc = _center(X, xp)
     if L is None:
-        L = _exp_neg_sqdist(Xc, 1.0 / (sigma * sigma), xp)
+        L = _kernel(Xc, sigma, xp)
     else:
         L = as_float_array(L, "L", ndim=2)
         if tuple(L.shape) != (n, n):
             raise ValueError(f"L must have shape ({n}, {n}) to match X, got {tuple(L.shape)}.")
         check_finite(L, "L", xp=xp)
-        if L.dtype != X.dtype:
-            L = xp.astype(L, X.dtype)
+        L = cast(L, X.dtype, xp=xp)
     W = (G + xp.linalg.matrix_transpose(G)) / 2 * L
     return _backprop(W, Xc, sigma, xp)

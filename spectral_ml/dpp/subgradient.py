@@ -19,11 +19,9 @@ small a > 0 (their Def. 3.1), and give two:
 
 from __future__ import annotations
 
-import array_api_compat
-
-from .._backend import check_matrix, get_namespace
+from .._backend import cast, check_matrix, device_of, eye_like, get_namespace
+from .._validation import check_positive
 from ..linalg import eigh
-from .kernel import _check_positive
 
 __all__ = ["dppsg", "dppsg_star"]
 
@@ -38,7 +36,7 @@ def _lift_direction(w, U, delta: float, xp):
     k = int(xp.sum(xp.astype(w < delta, xp.int64)))
     n = w.shape[0]
     if k == 0:
-        return xp.zeros((n, n), dtype=U.dtype, device=array_api_compat.device(U))
+        return xp.zeros((n, n), dtype=U.dtype, device=device_of(U))
     # eigh returns ascending eigenvalues, so the lifted ones are the first k.
     Uk = U[:, :k]
     return (Uk * (delta - w[:k])[None, :]) @ xp.linalg.matrix_transpose(Uk)
@@ -51,8 +49,7 @@ def _eigh64(L, xp):
     about 6e-8·λ_max, which is above the paper's Δ = 1e-7 as soon as λ_max > 2: in float32
     the test λ < Δ would read round-off.
     """
-    L64 = L if L.dtype == xp.float64 else xp.astype(L, xp.float64)
-    return eigh(L64, check=False)
+    return eigh(cast(L, xp.float64, xp=xp), check=False)
 
 
 def dppsg(L, delta: float = DEFAULT_DELTA, *, return_eigenvalues: bool = False):
@@ -100,13 +97,11 @@ def dppsg(L, delta: float = DEFAULT_DELTA, *, return_eigenvalues: bool = False):
     >>> [round(float(v), 6) for v in np.linalg.eigvalsh(L + D)]
     [0.001, 2.0]
     """
-    delta = _check_positive(delta, "delta")
+    delta = check_positive(delta, "delta")
     L = check_matrix(L, "L")
     xp = get_namespace(L)
     w, U = _eigh64(L, xp)
-    D = _lift_direction(w, U, delta, xp)
-    if D.dtype != L.dtype:
-        D = xp.astype(D, L.dtype)
+    D = cast(_lift_direction(w, U, delta, xp), L.dtype, xp=xp)
     return (D, w) if return_eigenvalues else D
 
 
@@ -147,8 +142,6 @@ def dppsg_star(L, theta: float = DEFAULT_THETA):
     array([[ 0. , -0.5],
            [-0.5,  0. ]])
     """
-    theta = _check_positive(theta, "theta", upper=1.0)
+    theta = check_positive(theta, "theta", upper=1.0)
     L = check_matrix(L, "L")
-    xp = get_namespace(L)
-    eye = xp.eye(L.shape[0], dtype=L.dtype, device=array_api_compat.device(L))
-    return theta * (eye - L)
+    return theta * (eye_like(L) - L)

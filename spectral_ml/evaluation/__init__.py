@@ -16,7 +16,7 @@ from .verification import (
     roc_auc_from_distances,
     roc_curve_from_distances,
 )
-from .wasserstein import gap_to_reference, uniform_box_sampler, wasserstein_distance
+from .wasserstein import UniformBoxSampler, gap_to_reference, uniform_box_sampler, wasserstein_distance
 
 __all__ = [
     "knn_error",
@@ -34,4 +34,5 @@ __all__ = [
     "wasserstein_distance",
     "gap_to_reference",
     "uniform_box_sampler",
+    "UniformBoxSampler",
 ]

@@ -9,28 +9,24 @@ the work on their device.
 
 from __future__ import annotations
 
-from numbers import Integral
-
 import numpy as np
 
-from .._backend import as_float_array, device_of, from_numpy, get_namespace, is_numpy_namespace, to_numpy
+from .._backend import (
+    any_dask_array,
+    as_float_array,
+    device_of,
+    get_namespace,
+    is_foreign_array,
+    match_namespace,
+    to_numpy,
+)
+from .._validation import check_choice, check_int
+from ..linalg import psd_factor
 
 __all__ = ["knn_predict", "knn_error", "metric_transform"]
 
 # Pairwise-distance block size (test rows × training rows) of the brute-force search.
 _BLOCK_ELEMENTS = 1 << 22
-
-
-def _factor_metric(M, xp):
-    """L with LᵀL = M for a symmetric positive semi-definite M (negative round-off → 0)."""
-    w, U = xp.linalg.eigh((M + xp.linalg.matrix_transpose(M)) / 2)
-    top = float(xp.max(xp.abs(w))) if w.shape[0] else 0.0
-    if float(xp.min(w)) < -1e-8 * max(top, 1e-300):
-        raise ValueError(
-            f"metric must be positive semi-definite; its smallest eigenvalue is {float(xp.min(w)):.3e}."
-        )
-    w = xp.clip(w, min=0.0)
-    return xp.sqrt(w)[:, None] * xp.linalg.matrix_transpose(U)
 
 
 def metric_transform(metric, X):
@@ -62,30 +58,21 @@ def metric_transform(metric, X):
         return X
     xp = get_namespace(X)
     if hasattr(metric, "transform") and callable(metric.transform):
-        Z = metric.transform(X)
-        if get_namespace(Z) is not xp and not (is_numpy_namespace(xp) and isinstance(Z, np.ndarray)):
-            Z = from_numpy(np.asarray(to_numpy(Z)), xp, device_of(X))
+        Z = match_namespace(metric.transform(X), X)
         return as_float_array(Z, "transformed X", ndim=2)
     if hasattr(metric, "get_mahalanobis_matrix"):
         metric = metric.get_mahalanobis_matrix()
-    if not hasattr(metric, "shape"):
-        metric = np.asarray(metric)
-    if get_namespace(metric) is not xp and not (is_numpy_namespace(xp) and isinstance(metric, np.ndarray)):
-        metric = from_numpy(np.asarray(to_numpy(metric)), xp, device_of(X))
-    M = as_float_array(metric, "metric", xp=xp, ndim=2)
+    M = as_float_array(match_namespace(metric, X), "metric", xp=xp, ndim=2)
     d = X.shape[1]
     if tuple(M.shape) != (d, d):
         raise ValueError(f"metric must be a {d}×{d} matrix for {d} features, got shape {tuple(M.shape)}.")
-    L = _factor_metric(xp.astype(M, X.dtype), xp)
-    return X @ xp.linalg.matrix_transpose(L)
+    return X @ psd_factor(xp.astype(M, X.dtype), name="metric")
 
 
 def _check_inputs(X_train, y_train, X_test, k):
     X_train = as_float_array(X_train, "X_train", ndim=2)
     xp = get_namespace(X_train)
-    X_test = as_float_array(X_test, "X_test", ndim=2)
-    if get_namespace(X_test) is not xp:
-        X_test = from_numpy(np.asarray(to_numpy(X_test)), xp, device_of(X_train))
+    X_test = as_float_array(match_namespace(X_test, X_train), "X_test", ndim=2)
     if X_test.shape[1] != X_train.shape[1]:
         raise ValueError(
             f"X_test has {X_test.shape[1]} features, X_train has {X_train.shape[1]}."
@@ -95,11 +82,10 @@ def _check_inputs(X_train, y_train, X_test, k):
             f"y_train must be 1-D with one label per row of X_train ({X_train.shape[0]}), "
             f"got shape {tuple(y_train.shape)}."
         )
-    if isinstance(k, bool) or not isinstance(k, (Integral, np.integer)) or k < 1:
-        raise ValueError(f"k must be a positive integer, got {k!r}.")
+    k = check_int(k, "k", low=1)
     if k > X_train.shape[0]:
         raise ValueError(f"k={k} exceeds the number of training samples ({X_train.shape[0]}).")
-    return X_train, X_test
+    return X_train, X_test, k
 
 
 def _brute_force_predict(Z_train, y_train, Z_test, k, xp):
@@ -123,13 +109,18 @@ def _brute_force_predict(Z_train, y_train, Z_test, k, xp):
     return xp.take(classes, pred_codes, axis=0)
 
 
-def knn_predict(X_train, y_train, X_test, *, metric=None, k: int = 5, method: str = "auto"):
+def knn_predict(
+    X_train, y_train, X_test, *, metric=None, k: int = 5, method: str = "auto", algorithm: str = "auto"
+):
     """Predict labels with a k-NN classifier under a (learned) metric.
 
     Parameters
     ----------
     X_train : array of shape (n_train, d)
-        Training samples, any array-API namespace.
+        Training samples, any array-API namespace. When this, ``y_train`` or ``X_test`` is
+        a Dask array, the search is exact and blockwise whatever ``method``: each task
+        holds one test block, one training block and a distance tile, and the k nearest
+        of every block are merged (ties in training order, as with ``"brute"``).
     y_train : array of shape (n_train,)
         Training labels, same namespace as ``X_train``.
     X_test : array of shape (n_test, d)
@@ -143,11 +134,16 @@ def knn_predict(X_train, y_train, X_test, *, metric=None, k: int = 5, method: st
         ``"brute"``: exact search with array-API operations in the namespace of the
         inputs (ties of the vote go to the smallest label, as in scikit-learn).
         ``"auto"``: scikit-learn for NumPy inputs, brute force otherwise.
+    algorithm : {"auto", "ball_tree", "kd_tree", "brute"}, default="auto"
+        Neighbour search of :class:`~sklearn.neighbors.KNeighborsClassifier` on the
+        scikit-learn path (all are exact; they may break ties between equidistant
+        neighbours differently).
 
     Returns
     -------
     y_pred : array of shape (n_test,)
-        Predicted labels, in the namespace of the inputs.
+        Predicted labels, in the namespace of the inputs (a lazy Dask array for Dask
+        inputs).
 
     Raises
     ------
@@ -162,28 +158,40 @@ def knn_predict(X_train, y_train, X_test, *, metric=None, k: int = 5, method: st
     >>> knn_predict(X, np.array([0, 0, 1, 1]), np.array([[1.0, 0.5]]), k=1)
     array([0])
     """
-    if method not in ("auto", "sklearn", "brute"):
-        raise ValueError(f"method must be 'auto', 'sklearn' or 'brute', got {method!r}.")
+    check_choice(method, "method", ("auto", "sklearn", "brute"))
+    check_choice(algorithm, "algorithm", ("auto", "ball_tree", "kd_tree", "brute"))
+    if any_dask_array(X_train, y_train, X_test):
+        from ._blockwise import dask_knn_predict
+
+        return dask_knn_predict(X_train, y_train, X_test, metric, check_int(k, "k", low=1))
     if isinstance(y_train, (list, tuple)):
         y_train = np.asarray(y_train)
-    X_train, X_test = _check_inputs(X_train, y_train, X_test, k)
+    X_train, X_test, k = _check_inputs(X_train, y_train, X_test, k)
     xp = get_namespace(X_train)
     if method == "auto":
-        method = "sklearn" if is_numpy_namespace(xp) else "brute"
+        method = "brute" if is_foreign_array(X_train) else "sklearn"
     Z_train = metric_transform(metric, X_train)
     Z_test = metric_transform(metric, X_test)
     if method == "sklearn":
         from sklearn.neighbors import KNeighborsClassifier
 
-        clf = KNeighborsClassifier(n_neighbors=k).fit(to_numpy(Z_train), to_numpy(y_train))
-        pred = clf.predict(to_numpy(Z_test))
-        return pred if is_numpy_namespace(xp) else from_numpy(pred, xp, device_of(X_train))
-    if get_namespace(y_train) is not xp and not (is_numpy_namespace(xp) and isinstance(y_train, np.ndarray)):
-        y_train = from_numpy(np.asarray(to_numpy(y_train)), xp, device_of(X_train))
-    return _brute_force_predict(Z_train, y_train, Z_test, k, xp)
+        clf = KNeighborsClassifier(n_neighbors=k, algorithm=algorithm).fit(to_numpy(Z_train), to_numpy(y_train))
+        return match_namespace(clf.predict(to_numpy(Z_test)), X_train)
+    return _brute_force_predict(Z_train, match_namespace(y_train, X_train), Z_test, k, xp)
 
 
-def knn_error(X_train, y_train, X_test, y_test, *, metric=None, k: int = 5, method: str = "auto") -> float:
+def knn_error(
+    X_train,
+    y_train,
+    X_test,
+    y_test,
+    *,
+    metric=None,
+    k: int = 5,
+    method: str = "auto",
+    algorithm: str = "auto",
+    normalize: bool = True,
+):
     """Error rate of a k-NN classifier under a (learned) Mahalanobis metric.
 
     The evaluation of the AML paper (Sec. 3.2, k = 5): fit the metric on the training
@@ -193,7 +201,8 @@ def knn_error(X_train, y_train, X_test, y_test, *, metric=None, k: int = 5, meth
     Parameters
     ----------
     X_train : array of shape (n_train, d)
-        Training samples, any array-API namespace.
+        Training samples, any array-API namespace; Dask arrays here or in the other
+        arguments are searched blockwise (see :func:`knn_predict`).
     y_train : array of shape (n_train,)
         Training labels.
     X_test : array of shape (n_test, d)
@@ -207,11 +216,17 @@ def knn_error(X_train, y_train, X_test, y_test, *, metric=None, k: int = 5, meth
         Number of neighbours.
     method : {"auto", "sklearn", "brute"}, default="auto"
         Search backend, see :func:`knn_predict`.
+    algorithm : {"auto", "ball_tree", "kd_tree", "brute"}, default="auto"
+        scikit-learn's neighbour search, see :func:`knn_predict`.
+    normalize : bool, default=True
+        Return the fraction misclassified; with ``False``, their number (as
+        :func:`sklearn.metrics.zero_one_loss` does).
 
     Returns
     -------
-    float
-        Misclassification rate in [0, 1].
+    float or int
+        Misclassification rate in [0, 1], or the number of misclassified test samples
+        with ``normalize=False``.
 
     Examples
     --------
@@ -228,17 +243,23 @@ def knn_error(X_train, y_train, X_test, y_test, *, metric=None, k: int = 5, meth
     >>> knn_error(Xtr, ytr, Xte, yte, metric=aml) <= knn_error(Xtr, ytr, Xte, yte)
     True
     """
+    if not isinstance(normalize, (bool, np.bool_)):
+        raise ValueError(f"normalize must be True or False, got {normalize!r}.")
+    if any_dask_array(X_train, y_train, X_test, y_test):
+        from ._blockwise import dask_knn_error
+
+        check_choice(method, "method", ("auto", "sklearn", "brute"))
+        return dask_knn_error(X_train, y_train, X_test, y_test, metric, check_int(k, "k", low=1), normalize)
     if isinstance(y_test, (list, tuple)):
         y_test = np.asarray(y_test)
-    pred = knn_predict(X_train, y_train, X_test, metric=metric, k=k, method=method)
+    pred = knn_predict(X_train, y_train, X_test, metric=metric, k=k, method=method, algorithm=algorithm)
     if tuple(y_test.shape) != (pred.shape[0],):
         raise ValueError(
             f"y_test must be 1-D with one label per row of X_test ({pred.shape[0]}), "
             f"got shape {tuple(y_test.shape)}."
         )
     xp = get_namespace(pred)
-    if get_namespace(y_test) is not xp and not (is_numpy_namespace(xp) and isinstance(y_test, np.ndarray)):
-        y_test = from_numpy(np.asarray(to_numpy(y_test)), xp, device_of(pred))
     if pred.shape[0] == 0:
         raise ValueError("X_test is empty.")
-    return float(xp.mean(xp.astype(pred != y_test, xp.float64)))
+    wrong = xp.astype(pred != match_namespace(y_test, pred), xp.float64)
+    return float(xp.mean(wrong)) if normalize else int(xp.sum(wrong))

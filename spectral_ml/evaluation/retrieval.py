@@ -32,13 +32,21 @@ A query with no relevant item at all (R = 0) contributes 0 to every mean.
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from .._backend import as_float_array, get_namespace, is_numpy_namespace, to_python_float
+from .._backend import (
+    any_dask_array,
+    as_float_array,
+    device_of,
+    get_namespace,
+    leading_indices,
+    to_namespace,
+    to_python_float,
+)
+from .._validation import check_int
 
 __all__ = [
     "mean_average_precision_at_k",
@@ -53,9 +61,9 @@ _DIVISORS = ("hits", "R", "min(K,R)")
 _BLOCK_ENTRIES = 2**22
 
 
-def _as_labels(labels: Any, name: str, xp, n: int):
-    if isinstance(labels, (list, tuple)):
-        labels = xp.asarray(np.asarray(labels))
+def _as_labels(labels: Any, name: str, xp, device, n: int):
+    if isinstance(labels, (list, tuple)) or hasattr(labels, "shape"):
+        labels = to_namespace(labels, xp, device)
     if labels is None or not hasattr(labels, "shape"):
         raise ValueError(f"{name} must be a 1-D array of labels, got {type(labels).__name__}.")
     if labels.ndim != 1:
@@ -79,7 +87,7 @@ def _check_inputs(queries, query_labels, database, database_labels):
     Q = as_float_array(queries, "queries", xp=xp, ndim=2)
     if Q.shape[0] < 1:
         raise ValueError("queries must contain at least one row.")
-    q_labels = _as_labels(query_labels, "query_labels", xp, Q.shape[0])
+    q_labels = _as_labels(query_labels, "query_labels", xp, device_of(Q), Q.shape[0])
     if database is None:
         if Q.shape[0] < 2:
             raise ValueError("queries needs at least 2 rows for leave-one-out retrieval.")
@@ -95,7 +103,7 @@ def _check_inputs(queries, query_labels, database, database_labels):
         # Promote both to the wider floating type instead of failing on mixed precision.
         Q = xp.astype(Q, xp.float64)
         D = xp.astype(D, xp.float64)
-    d_labels = _as_labels(database_labels, "database_labels", xp, D.shape[0])
+    d_labels = _as_labels(database_labels, "database_labels", xp, device_of(D), D.shape[0])
     return xp, Q, q_labels, D, d_labels, False
 
 
@@ -107,14 +115,7 @@ def _check_ks(k: Any, n_database: int) -> tuple[list[int], bool]:
         raise ValueError("k must be a positive int or a non-empty sequence of ints.")
     ks = []
     for value in values:
-        if isinstance(value, bool):
-            raise ValueError(f"k must be a positive int, got {value!r}.")
-        try:
-            value = operator.index(value)
-        except TypeError:
-            raise ValueError(f"k must be a positive int, got {value!r}.") from None
-        if value < 1:
-            raise ValueError(f"k must be >= 1, got {value}.")
+        value = check_int(value, "k", low=1)
         if value > n_database:
             raise ValueError(
                 f"k={value} exceeds the number of database items a query can retrieve "
@@ -127,15 +128,7 @@ def _check_ks(k: Any, n_database: int) -> tuple[list[int], bool]:
 def _check_batch_size(batch_size: Any, n_queries: int, n_database: int) -> int:
     if batch_size is None:
         return max(1, min(n_queries, _BLOCK_ENTRIES // max(n_database, 1)))
-    if isinstance(batch_size, bool):
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}.")
-    try:
-        batch_size = operator.index(batch_size)
-    except TypeError:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}.") from None
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
-    return batch_size
+    return check_int(batch_size, "batch_size", low=1)
 
 
 def _relevant_counts(xp, q_labels, d_labels, leave_one_out: bool, batch_size: int):
@@ -169,32 +162,10 @@ def _ranked_relevance(xp, Q, q_labels, D, d_labels, leave_one_out, depth, batch_
             own = xp.arange(start, stop, dtype=xp.int64)[:, None] == db_index[None, :]
             # Pushing the query itself to +inf puts it after every finite distance.
             dist = xp.where(own, xp.full_like(dist, xp.inf), dist)
-        order = _leading_indices(xp, dist, depth)
+        order = leading_indices(dist, depth)
         ranked = xp.reshape(xp.take(d_labels, xp.reshape(order, (-1,))), order.shape)
         rel = xp.astype(ranked == q_labels[start:stop, None], xp.float64)
         yield start, stop, rel
-
-
-def _leading_indices(xp, dist, depth):
-    """Column indices of the ``depth`` smallest entries of each row, ties in column order."""
-    if is_numpy_namespace(xp) and 4 * depth < dist.shape[1]:
-        return _leading_indices_numpy(np.asarray(dist), depth)
-    return xp.argsort(dist, axis=1, stable=True)[:, :depth]
-
-
-def _leading_indices_numpy(dist: np.ndarray, depth: int) -> np.ndarray:
-    # A full stable sort of every row dominates the cost when depth << n_database; select
-    # first, then sort only the candidates. argpartition breaks ties arbitrarily, so every
-    # item tied with the depth-th distance is kept as a candidate and the order is decided
-    # by (distance, index) among the candidates.
-    part = np.argpartition(dist, depth - 1, axis=1)[:, :depth]
-    threshold = np.take_along_axis(dist, part, axis=1).max(axis=1)
-    rows, cols = np.nonzero(dist <= threshold[:, None])
-    order = np.lexsort((cols, dist[rows, cols], rows))
-    cols = cols[order]
-    counts = np.bincount(rows, minlength=dist.shape[0])
-    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    return cols[starts[:, None] + np.arange(depth)[None, :]]
 
 
 def _precision_sums(xp, rel):
@@ -209,6 +180,21 @@ def _precision_sums(xp, rel):
 def _safe_ratio(xp, num, den):
     positive = den > 0
     return xp.where(positive, num / xp.where(positive, den, xp.ones_like(den)), xp.zeros_like(num))
+
+
+def _average_precision_sums(xp, rel, R_block, ks, divisor):
+    """Σ over a block of queries of AP@K for each K of ``ks`` (``R_block``: float R, or None)."""
+    hits, weighted = _precision_sums(xp, rel)
+    sums = []
+    for kk in ks:
+        if divisor == "hits":
+            den = hits[:, kk - 1]
+        elif divisor == "R":
+            den = R_block
+        else:
+            den = xp.where(R_block < kk, R_block, xp.full_like(R_block, float(kk)))
+        sums.append(to_python_float(xp.sum(_safe_ratio(xp, weighted[:, kk - 1], den))))
+    return sums
 
 
 def mean_average_precision_at_k(
@@ -234,7 +220,10 @@ def mean_average_precision_at_k(
     Parameters
     ----------
     queries : array of shape (n_queries, n_features)
-        Query embeddings; their namespace decides where the computation runs.
+        Query embeddings; their namespace decides where the computation runs. Dask arrays
+        (here, in ``database`` or in the labels) are searched exactly, block by block: each
+        task holds one query block, one database block and a distance tile, and the top K
+        of the blocks are merged (``batch_size`` does not apply).
     query_labels : array of shape (n_queries,)
         Class label of each query.
     k : int or sequence of int
@@ -281,6 +270,10 @@ def mean_average_precision_at_k(
     """
     if divisor not in _DIVISORS:
         raise ValueError(f"divisor must be one of {_DIVISORS}, got {divisor!r}.")
+    if any_dask_array(queries, query_labels, database, database_labels):
+        from ._blockwise import dask_mean_average_precision
+
+        return dask_mean_average_precision(queries, query_labels, k, database, database_labels, divisor)
     xp, Q, q_labels, D, d_labels, loo = _check_inputs(queries, query_labels, database, database_labels)
     n, m = Q.shape[0], D.shape[0]
     ks, single = _check_ks(k, m - 1 if loo else m)
@@ -288,17 +281,9 @@ def mean_average_precision_at_k(
     R = _relevant_counts(xp, q_labels, d_labels, loo, batch) if divisor != "hits" else None
     totals = {kk: 0.0 for kk in ks}
     for start, stop, rel in _ranked_relevance(xp, Q, q_labels, D, d_labels, loo, max(ks), batch):
-        hits, weighted = _precision_sums(xp, rel)
-        if R is not None:
-            R_block = xp.astype(R[start:stop], xp.float64)
-        for kk in ks:
-            if divisor == "hits":
-                den = hits[:, kk - 1]
-            elif divisor == "R":
-                den = R_block
-            else:
-                den = xp.where(R_block < kk, R_block, xp.full_like(R_block, float(kk)))
-            totals[kk] += to_python_float(xp.sum(_safe_ratio(xp, weighted[:, kk - 1], den)))
+        R_block = None if R is None else xp.astype(R[start:stop], xp.float64)
+        for kk, value in zip(ks, _average_precision_sums(xp, rel, R_block, ks, divisor)):
+            totals[kk] += value
     result = {kk: totals[kk] / n for kk in ks}
     return result[ks[0]] if single else result
 

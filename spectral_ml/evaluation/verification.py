@@ -4,7 +4,9 @@ A verification system declares a pair "same" when its distance is at most a thre
 Sweeping the threshold traces the ROC curve (false positive rate against true positive
 rate, positives being the similar pairs); the AML paper (Sec. 3.3, Fig. 4) reports it
 with its area. The false positive rate at 95 % true positive rate is the usual single
-number of patch matching (Brown et al. 2011).
+number of patch matching (Brown et al. 2011). The curve and its area come from
+:mod:`sklearn.metrics` (distances enter as negated scores); the equal error rate and the
+FPR at a target TPR are read off that curve.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from sklearn.metrics import auc, roc_curve
 
 from .._backend import to_numpy
+from .._validation import check_positive
 
 __all__ = [
     "roc_curve_from_distances",
@@ -83,18 +87,10 @@ def roc_curve_from_distances(distances, labels):
     ([0.0, 0.0, 0.0, 0.5, 1.0], [0.0, 0.5, 1.0, 1.0, 1.0])
     """
     d, pos = _check(distances, labels)
-    order = np.argsort(d, kind="stable")
-    d_sorted = d[order]
-    pos_sorted = pos[order]
-    # One ROC point per distinct distance: ties enter together.
-    last_of_run = np.r_[np.flatnonzero(np.diff(d_sorted)), d_sorted.size - 1]
-    tp = np.cumsum(pos_sorted)[last_of_run]
-    fp = np.cumsum(~pos_sorted)[last_of_run]
-    n_pos, n_neg = int(pos.sum()), int((~pos).sum())
-    tpr = np.r_[0.0, tp / n_pos]
-    fpr = np.r_[0.0, fp / n_neg]
-    thresholds = np.r_[-np.inf, d_sorted[last_of_run]]
-    return fpr, tpr, thresholds
+    # Scores are negated distances; keeping every point gives one per distinct distance,
+    # tied distances entering together.
+    fpr, tpr, thresholds = roc_curve(pos, -d, drop_intermediate=False)
+    return fpr, tpr, -thresholds
 
 
 def roc_auc_from_distances(distances, labels) -> float:
@@ -120,7 +116,7 @@ def roc_auc_from_distances(distances, labels) -> float:
     1.0
     """
     fpr, tpr, _ = roc_curve_from_distances(distances, labels)
-    return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
+    return float(auc(fpr, tpr))
 
 
 def fpr_at_tpr(distances, labels, tpr: float = 0.95) -> float:
@@ -145,9 +141,16 @@ def fpr_at_tpr(distances, labels, tpr: float = 0.95) -> float:
     >>> fpr_at_tpr([0.1, 0.2, 0.3, 0.4], [1, -1, 1, -1])
     0.5
     """
-    if isinstance(tpr, bool) or not isinstance(tpr, (int, float)) or not (0 < tpr <= 1):
-        raise ValueError(f"tpr must lie in (0, 1], got {tpr!r}.")
+    tpr = _check_tpr(tpr)
     fpr, tprs, _ = roc_curve_from_distances(distances, labels)
+    return _fpr_at(fpr, tprs, tpr)
+
+
+def _check_tpr(tpr) -> float:
+    return check_positive(tpr, "tpr", upper=1.0)
+
+
+def _fpr_at(fpr, tprs, tpr: float) -> float:
     # Guard the comparison against round-off in tp / n_pos (e.g. 19/20 vs 0.95).
     i = int(np.argmax(tprs >= tpr - 1e-12))
     return float(fpr[i])
@@ -229,12 +232,12 @@ def pair_verification_report(distances, labels, *, tpr: float = 0.95) -> Verific
     >>> rep.auc > 0.95 and rep.fpr_at_tpr < 0.2
     True
     """
-    fpr, tprs, thr = roc_curve_from_distances(distances, labels)
+    tpr = _check_tpr(tpr)
     d, pos = _check(distances, labels)
-    auc = float(np.sum(np.diff(fpr) * (tprs[1:] + tprs[:-1]) / 2))
+    fpr, tprs, thr = roc_curve_from_distances(d, pos)
     return VerificationReport(
-        auc=auc,
-        fpr_at_tpr=fpr_at_tpr(distances, labels, tpr),
+        auc=float(auc(fpr, tprs)),
+        fpr_at_tpr=_fpr_at(fpr, tprs, tpr),
         tpr_target=float(tpr),
         eer=_equal_error_rate(fpr, tprs),
         fpr=fpr,

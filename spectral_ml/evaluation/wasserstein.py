@@ -10,7 +10,6 @@ protocol on top of :func:`wasserstein_distance`, which is exact for two samples 
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable
 
 import numpy as np
@@ -18,8 +17,9 @@ from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist
 
 from .._backend import as_float_array, to_numpy
+from .._validation import check_generator, check_int, check_real
 
-__all__ = ["wasserstein_distance", "gap_to_reference", "uniform_box_sampler"]
+__all__ = ["wasserstein_distance", "gap_to_reference", "uniform_box_sampler", "UniformBoxSampler"]
 
 
 def _as_points(x, name: str) -> np.ndarray:
@@ -37,23 +37,21 @@ def _as_points(x, name: str) -> np.ndarray:
 
 
 def _check_p(p) -> float:
-    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not math.isfinite(p) or p < 1:
-        raise ValueError(f"p must be a finite real number >= 1, got {p!r}.")
-    return float(p)
-
-
-def _check_int(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an int, got {value!r}.")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}.")
-    return int(value)
+    return check_real(p, "p", low=1.0)
 
 
 def _assignment_distance(x: np.ndarray, y: np.ndarray, p: float) -> float:
     cost = cdist(x, y, metric="euclidean")
     if p != 1.0:
-        cost = cost**p
+        top = float(cost.max())
+        with np.errstate(over="ignore", under="ignore"):
+            cost = cost**p
+        if not np.isfinite(cost).all() or (top > 0 and not cost.max() > 0):
+            raise ValueError(
+                f"p={p:g} is too large for distances up to {top:.3g}: their p-th powers "
+                f"{'overflow' if top > 1 else 'underflow'} in float64. Use a smaller p or "
+                "rescale the points."
+            )
     rows, cols = linear_sum_assignment(cost)
     return float(np.mean(cost[rows, cols]) ** (1.0 / p))
 
@@ -110,7 +108,44 @@ def wasserstein_distance(features, samples, p: float = 2) -> float:
     return _assignment_distance(x, y, p)
 
 
-def uniform_box_sampler(low: float = -1.0, high: float = 1.0) -> Callable:
+class UniformBoxSampler:
+    """Sampler of the uniform distribution on the box ``[low, high]^d``.
+
+    ``sampler(n, d, rng)`` returns ``rng.uniform(low, high, size=(n, d))``, the signature
+    :func:`gap_to_reference` and the WGAN critic of :mod:`spectral_ml.nn` expect. A
+    module-level class rather than a closure, so that estimators holding one pickle.
+
+    Parameters
+    ----------
+    low, high : float, default=-1, 1
+        Bounds of every coordinate, ``low < high``, both finite.
+
+    Raises
+    ------
+    ValueError
+        If the bounds are not finite or ``low >= high``.
+    """
+
+    def __init__(self, low: float = -1.0, high: float = 1.0):
+        low, high = check_real(low, "low"), check_real(high, "high")
+        if not low < high:
+            raise ValueError(f"low must be < high (both finite), got low={low}, high={high}.")
+        self.low, self.high = low, high
+
+    def __call__(self, n: int, d: int, rng: np.random.Generator) -> np.ndarray:
+        return rng.uniform(self.low, self.high, size=(n, d))
+
+    def __repr__(self) -> str:
+        return f"UniformBoxSampler(low={self.low!r}, high={self.high!r})"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, UniformBoxSampler) and (self.low, self.high) == (other.low, other.high)
+
+    def __hash__(self) -> int:
+        return hash((UniformBoxSampler, self.low, self.high))
+
+
+def uniform_box_sampler(low: float = -1.0, high: float = 1.0) -> UniformBoxSampler:
     """Return a sampler of the uniform distribution on the box ``[low, high]^d``.
 
     Parameters
@@ -120,18 +155,16 @@ def uniform_box_sampler(low: float = -1.0, high: float = 1.0) -> Callable:
 
     Returns
     -------
-    callable
+    UniformBoxSampler
         ``sampler(n, d, rng) -> ndarray of shape (n, d)``, the signature
-        :func:`gap_to_reference` expects.
+        :func:`gap_to_reference` expects; it pickles.
+
+    Raises
+    ------
+    ValueError
+        If the bounds are not finite or ``low >= high``.
     """
-    low, high = float(low), float(high)
-    if not (math.isfinite(low) and math.isfinite(high) and low < high):
-        raise ValueError(f"low must be < high (both finite), got low={low}, high={high}.")
-
-    def sampler(n: int, d: int, rng: np.random.Generator) -> np.ndarray:
-        return rng.uniform(low, high, size=(n, d))
-
-    return sampler
+    return UniformBoxSampler(low, high)
 
 
 def gap_to_reference(
@@ -197,14 +230,14 @@ def gap_to_reference(
     True
     """
     x = _as_points(features, "features")
-    n_samples = _check_int(n_samples, "n_samples", 1)
-    n_repeats = _check_int(n_repeats, "n_repeats", 1)
+    n_samples = check_int(n_samples, "n_samples", low=1)
+    n_repeats = check_int(n_repeats, "n_repeats", low=1)
     p = _check_p(p)
     if sampler is None:
         sampler = uniform_box_sampler()
     elif not callable(sampler):
         raise ValueError(f"sampler must be callable as sampler(n, d, rng), got {sampler!r}.")
-    rng = np.random.default_rng(random_state)
+    rng = check_generator(random_state)
     n, d = x.shape
     m = min(n_samples, n)
     distances = np.empty(n_repeats)

@@ -8,12 +8,14 @@
 * :func:`run_roc` — Fig. 4's kind: ROC curves and AUC of pair verification on held-out pairs.
 * :func:`run_sensitivity` — Fig. 5: train / test error against α and against β.
 
-Each function writes CSV + Markdown tables and PNG figures into ``out_dir`` and returns a
-dict describing what it wrote (used by the report of ``spectral-ml reproduce``).
+Each ``*_records`` function runs a protocol and returns its
+:class:`~spectral_ml.experiments.Records`; each ``run_*`` function also writes the tables and
+figures through :mod:`spectral_ml.experiments.report` and returns what it wrote.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 import warnings
 
@@ -25,15 +27,26 @@ from sklearn.neighbors import KNeighborsClassifier, NeighborhoodComponentsAnalys
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from spectral_ml.evaluation import knn_error
 from spectral_ml.metric import SingularStatisticsWarning
 
-from ._io import Progress, Table, format_mean_std, save_figure
+from . import report
+from ._progress import keep_alive, progress_bar
+from ._records import Records
 
 __all__ = [
     "PAPER_TABLE1",
+    "PAPER_GRID",
+    "TABLE1_METHODS",
+    "NCA_MAX_ROWS",
     "prepare_features",
     "preprocess_split",
     "split_standardized",
+    "choose_preprocessing",
+    "table1_records",
+    "synthetic_records",
+    "roc_records",
+    "sensitivity_records",
     "run_table1",
     "run_synthetic",
     "run_roc",
@@ -52,9 +65,49 @@ PAPER_TABLE1 = {
 #: The paper's tuning grid for α and β (Sec. 3.2).
 PAPER_GRID = tuple(10.0**k for k in range(-3, 4))
 
-# MNIST has 784 pixels, 65 of them constant: the metric is learned on 50 principal
-# components (a common preprocessing for Mahalanobis learners; the paper does not say).
-_PCA_COMPONENTS = {"mnist": 50}
+#: Learners of Table 1, in the order of its columns (ITML and LMNN need metric-learn).
+TABLE1_METHODS = ("Euclidean", "GMML", "AML (pgd)", "AML (riemannian)", "NCA", "ITML", "LMNN")
+
+#: NCA's memory and time grow with the square of the training rows: above this many (2000
+#: in quick mode) it is fitted on a stratified subsample (said in the table's notes).
+NCA_MAX_ROWS = 5000
+_QUICK_NCA_MAX_ROWS = 2000
+
+#: The AML paper evaluates on this many MNIST images (a stratified subset).
+MNIST_SUBSET = 4000
+
+# MNIST has 784 pixels, 65 of them constant: by default its metric is learned on 50
+# principal components (a common preprocessing for Mahalanobis learners; the paper does not
+# say). Any preprocessing can be chosen per data set by inner cross-validation instead.
+_DEFAULT_PCA = {"mnist": 50}
+
+#: PCA dimensions tried by the inner cross-validation of the preprocessing (those below the
+#: number of features).
+PCA_CANDIDATES = (50, 100)
+
+
+@contextlib.contextmanager
+def _suppress_fit_warnings():
+    """Silence the warnings of the compared learners that the protocols tolerate."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", SingularStatisticsWarning)
+        yield
+
+
+def _load(name, *, data_dir, seed):
+    """A data set as float64 features without constant columns, labels, and the load's notes."""
+    from spectral_ml.datasets import load_dataset
+
+    kwargs = {"n_samples": MNIST_SUBSET, "random_state": seed} if name == "mnist" else {}
+    data = load_dataset(name, data_dir=data_dir, **kwargs)
+    X, keep = prepare_features(name, np.asarray(data.X, dtype=np.float64))
+    notes = list(data.notes)
+    if (~keep).any():
+        notes.append(f"{name}: dropped {int((~keep).sum())} constant feature(s).")
+    if name == "mnist":
+        notes.append(f"mnist: a stratified subset of {MNIST_SUBSET} images, as in the AML paper.")
+    return X, np.asarray(data.y), notes
 
 
 def prepare_features(name, X):
@@ -63,28 +116,97 @@ def prepare_features(name, X):
     return X[:, keep], keep
 
 
-def preprocess_split(name, X_train, X_test, *, seed=0):
+def _describe(standardize: bool, pca) -> str:
+    parts = ["standardized" if standardize else "raw scale"]
+    if pca:
+        parts.append(f"PCA {pca}")
+    return ", ".join(parts)
+
+
+def preprocess_split(name, X_train, X_test, *, seed=0, standardize=True, pca="default"):
     """Preprocess one split with statistics of its training part only.
 
-    Columns constant on the training part are dropped, features are standardized with the
-    training mean and deviation, and for MNIST projected on the training part's leading
-    principal components (``_PCA_COMPONENTS``).
+    Columns constant on the training part are dropped; features are standardized with the
+    training mean and deviation (``standardize``), then projected on the training part's
+    leading principal components (``pca``).
+
+    Parameters
+    ----------
+    name : str
+        Data set name (sets the default ``pca``).
+    X_train, X_test : ndarray
+        The split.
+    seed : int, default=0
+        Seed of the PCA solver.
+    standardize : bool, default=True
+        Standardize the features.
+    pca : int, None or "default", default="default"
+        Number of principal components (capped at the number of features), None for no
+        projection, ``"default"``: 50 for MNIST, none otherwise.
+
+    Returns
+    -------
+    X_train, X_test : ndarray
     """
+    if pca == "default":
+        pca = _DEFAULT_PCA.get(name)
     keep = np.ptp(X_train, axis=0) > 0
     X_train, X_test = X_train[:, keep], X_test[:, keep]
-    scaler = StandardScaler().fit(X_train)
-    X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
-    if name in _PCA_COMPONENTS:
-        pca = PCA(_PCA_COMPONENTS[name], random_state=seed).fit(X_train)
+    if standardize:
+        scaler = StandardScaler().fit(X_train)
+        X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+    if pca:
+        pca = PCA(min(int(pca), X_train.shape[1], X_train.shape[0]), random_state=seed).fit(X_train)
         X_train, X_test = pca.transform(X_train), pca.transform(X_test)
     return X_train, X_test
 
 
-def split_standardized(name, X, y, *, seed, test_size=0.2):
+def split_standardized(name, X, y, *, seed, test_size=0.2, standardize=True, pca="default"):
     """One stratified split, preprocessed by :func:`preprocess_split` on its training part."""
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=test_size, stratify=y, random_state=seed)
-    X_tr, X_te = preprocess_split(name, X_tr, X_te, seed=seed)
+    X_tr, X_te = preprocess_split(name, X_tr, X_te, seed=seed, standardize=standardize, pca=pca)
     return X_tr, X_te, y_tr, y_te
+
+
+def _candidates(name, n_features, standardize, pca):
+    """(standardize, pca) settings to compare; "cv" in either argument tries its options."""
+    scales = (True, False) if standardize == "cv" else (bool(standardize),)
+    if pca == "cv":
+        dims = (None, *(k for k in PCA_CANDIDATES if k < n_features))
+    else:
+        dims = (_DEFAULT_PCA.get(name) if pca == "default" else pca,)
+    return [(s, p) for s in scales for p in dims]
+
+
+def choose_preprocessing(name, X, y, *, standardize="cv", pca="cv", seed=0, cv=3):
+    """Pick the preprocessing of a training part by inner cross-validation of GMML.
+
+    Each candidate (standardize on / off, no PCA or each of :data:`PCA_CANDIDATES` below the
+    number of features) is scored by the mean 5-NN error of GMML (its closed form, t = 0.5)
+    over ``cv`` stratified folds of the training part, every fold preprocessed with
+    statistics of its own training folds. Ties go to the earlier candidate (standardized,
+    no PCA first).
+
+    Returns
+    -------
+    (standardize, pca) : (bool, int or None)
+    """
+    from spectral_ml.metric import GMMLMetric
+
+    candidates = _candidates(name, X.shape[1], standardize, pca)
+    if len(candidates) == 1:
+        return candidates[0]
+    folds = list(StratifiedKFold(cv, shuffle=True, random_state=seed).split(X, y))
+    scores = []
+    with _suppress_fit_warnings():
+        for s, p in candidates:
+            errs = []
+            for tr, va in folds:
+                A, B = preprocess_split(name, X[tr], X[va], seed=seed, standardize=s, pca=p)
+                model = GMMLMetric(random_state=seed).fit(A, y[tr])
+                errs.append(knn_error(A, y[tr], B, y[va], metric=model))
+            scores.append(float(np.mean(errs)))
+    return candidates[int(np.argmin(scores))]
 
 
 def _metric_learn():
@@ -100,19 +222,18 @@ def _metric_learn():
         return None, f"metric-learn unavailable ({type(exc).__name__}: {exc})"
 
 
-def _knn_error(transformer, X_tr, y_tr, X_te, y_te, k=5):
-    Z_tr = X_tr if transformer is None else transformer.transform(X_tr)
-    Z_te = X_te if transformer is None else transformer.transform(X_te)
-    clf = KNeighborsClassifier(n_neighbors=k).fit(Z_tr, y_tr)
-    return float(np.mean(clf.predict(Z_te) != y_te))
-
-
 def _learners(quick, seed, n_jobs=None):
-    """Factories of the compared learners: name -> callable(X_tr, y_tr) -> fitted transformer."""
+    """Factories of the compared learners: name -> callable(X_tr, y_tr) -> fitted transformer.
+
+    The two AML columns share one tuning per training part: both solvers minimize the same
+    D(M), so (α, β) is chosen once by :class:`AMLMetricCV` (PGD) and the Riemannian column
+    refits with it.
+    """
     from spectral_ml.metric import AMLMetric, AMLMetricCV, GMMLMetric
 
     grid = (1e-2, 1.0, 1e2) if quick else PAPER_GRID
     inner = 3
+    tuned = {}
 
     def gmml(X, y):
         params = {"gmmlmetric__t": [0.1, 0.3, 0.5, 0.7, 0.9], "gmmlmetric__reg": [1e-3, 1e-1]}
@@ -123,19 +244,17 @@ def _learners(quick, seed, n_jobs=None):
         search = GridSearchCV(pipe, params, cv=cv, n_jobs=n_jobs).fit(X, y)
         return search.best_estimator_[0]
 
-    def aml_cv(solver):
-        def fit(X, y):
-            cv_model = AMLMetricCV(
-                alphas=grid, betas=grid, cv=inner, solver="pgd", random_state=seed
-            ).fit(X, y)
-            if solver == "pgd":
-                return cv_model
-            # Both solvers minimize the same D(M): tune once, refit with the other solver.
-            return AMLMetric(
-                alpha=cv_model.alpha_, beta=cv_model.beta_, solver=solver, random_state=seed
-            ).fit(X, y)
+    def aml_tuned(X, y):
+        key = (id(X), X.shape)
+        if key not in tuned:
+            tuned.clear()
+            tuned[key] = AMLMetricCV(alphas=grid, betas=grid, cv=inner, solver="pgd", random_state=seed).fit(X, y)
+        return tuned[key]
 
-        return fit
+    def aml_riemannian(X, y):
+        cv_model = aml_tuned(X, y)
+        return AMLMetric(alpha=cv_model.alpha_, beta=cv_model.beta_, solver="riemannian",
+                         random_state=seed).fit(X, y)
 
     def nca(X, y):
         return NeighborhoodComponentsAnalysis(random_state=seed, max_iter=50 if quick else 200).fit(X, y)
@@ -143,15 +262,121 @@ def _learners(quick, seed, n_jobs=None):
     learners = {
         "Euclidean": lambda X, y: None,
         "GMML": gmml,
-        "AML (pgd)": aml_cv("pgd"),
-        "AML (riemannian)": aml_cv("riemannian"),
+        "AML (pgd)": aml_tuned,
+        "AML (riemannian)": aml_riemannian,
         "NCA": nca,
     }
     ml, reason = _metric_learn()
-    if ml is not None and not quick:
+    if ml is not None:
         learners["ITML"] = lambda X, y: ml["ITML"](random_state=seed).fit(X, y)
         learners["LMNN"] = lambda X, y: ml["LMNN"](random_state=seed).fit(X, y)
     return learners, reason
+
+
+def _check_methods(methods, quick, reason):
+    """The learners to run, in table order; the default leaves metric-learn out of ``quick``."""
+    if methods is None:
+        methods = [m for m in TABLE1_METHODS if m not in ("ITML", "LMNN") or (not quick and reason is None)]
+    else:
+        methods = list(methods)
+        unknown = [m for m in methods if m not in TABLE1_METHODS]
+        if not methods or unknown:
+            raise ValueError(f"methods must be a non-empty subset of {TABLE1_METHODS}, got {methods!r}.")
+        if reason is not None and {"ITML", "LMNN"} & set(methods):
+            raise ValueError(f"methods ITML and LMNN need metric-learn: {reason}.")
+        methods = [m for m in TABLE1_METHODS if m in methods]
+    return methods
+
+
+def _check_preprocessing(standardize, pca):
+    if standardize not in (True, False, "cv"):
+        raise ValueError(f"standardize must be True, False or 'cv', got {standardize!r}.")
+    if not (pca in (None, "default", "cv") or (isinstance(pca, (int, np.integer)) and not isinstance(pca, bool)
+                                               and pca >= 1)):
+        raise ValueError(f"pca must be a positive int, None, 'default' or 'cv', got {pca!r}.")
+
+
+def _nca_rows(quick):
+    return min(NCA_MAX_ROWS, _QUICK_NCA_MAX_ROWS) if quick else NCA_MAX_ROWS
+
+
+def _nca_subsample(X, y, seed, quick):
+    """At most :data:`NCA_MAX_ROWS` rows (fewer in quick mode), class proportions kept."""
+    n = _nca_rows(quick)
+    if X.shape[0] <= n:
+        return X, y
+    X_sub, _, y_sub, _ = train_test_split(X, y, train_size=n, stratify=y, random_state=seed)
+    return X_sub, y_sub
+
+
+def table1_records(datasets, *, n_splits=20, quick=False, seed=0, data_dir=None, methods=None,
+                   standardize=True, pca="default", progress=True) -> Records:
+    """Measure the Table 1 protocol (see :func:`run_table1`); return its records.
+
+    Returns
+    -------
+    Records
+        One row per data set, split and learner: ``dataset``, ``split``, ``method``,
+        ``error`` (5-NN test error; NaN if the learner failed), ``time`` (fit and tuning,
+        s) and ``preprocessing`` (what the split used).
+    """
+    if isinstance(n_splits, bool) or not isinstance(n_splits, (int, np.integer)) or n_splits < 1:
+        raise ValueError(f"n_splits must be at least 1, got {n_splits}.")
+    _check_preprocessing(standardize, pca)
+    learners, reason = _learners(quick, seed)
+    methods = _check_methods(methods, quick, reason)
+    datasets = list(datasets)
+    notes = []
+    if not {"ITML", "LMNN"} & set(methods) and reason:
+        notes.append(f"ITML / LMNN skipped: {reason}.")
+    elif not {"ITML", "LMNN"} & set(methods) and quick:
+        notes.append("ITML / LMNN skipped in --quick mode.")
+    rows = []
+    bar = progress_bar(len(datasets) * n_splits * len(methods), "aml-table1", enabled=progress, unit="fit")
+    with bar, keep_alive(bar):
+        for name in datasets:
+            bar.set_description_str(f"aml-table1 {name}: loading")
+            X, y, load_notes = _load(name, data_dir=data_dir, seed=seed)
+            notes += load_notes
+            subsampled = False
+            for split in range(n_splits):
+                X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.2, stratify=y, random_state=seed + split)
+                bar.set_description_str(f"aml-table1 {name} split {split + 1}/{n_splits}: preprocessing")
+                choice = choose_preprocessing(name, X_tr, y_tr, standardize=standardize, pca=pca, seed=seed + split)
+                X_tr, X_te = preprocess_split(name, X_tr, X_te, seed=seed + split, standardize=choice[0], pca=choice[1])
+                for method in methods:
+                    bar.set_description_str(f"aml-table1 {name} split {split + 1}/{n_splits}: {method}")
+                    start = time.perf_counter()
+                    with _suppress_fit_warnings():
+                        try:
+                            X_fit, y_fit = X_tr, y_tr
+                            if method == "NCA":
+                                X_fit, y_fit = _nca_subsample(X_tr, y_tr, seed + split, quick)
+                                subsampled |= X_fit.shape[0] < X_tr.shape[0]
+                            model = learners[method](X_fit, y_fit)
+                            err = knn_error(X_tr, y_tr, X_te, y_te, metric=model)
+                        except Exception as exc:  # a baseline failing must not sink the table
+                            notes.append(f"{name} split {split}: {method} failed ({type(exc).__name__}: {exc}).")
+                            err = float("nan")
+                    rows.append({"dataset": name, "split": split, "method": method, "error": err,
+                                 "time": time.perf_counter() - start, "preprocessing": _describe(*choice)})
+                    bar.update()
+            if subsampled:
+                notes.append(
+                    f"{name}: NCA fitted on a stratified subsample of {_nca_rows(quick)} of the "
+                    f"{X_tr.shape[0]} training rows of each split (its memory grows with the square "
+                    f"of the rows); evaluated on every row."
+                )
+    how = {True: "standardized", False: "not standardized", "cv": "standardized or not"}[standardize]
+    if standardize == "cv" or pca == "cv":
+        notes.append(
+            f"Preprocessing ({how}; PCA: {pca}) chosen on each split's training part by 3-fold "
+            f"cross-validation of GMML's 5-NN error (candidates: {', '.join(('none', *map(str, PCA_CANDIDATES)))} "
+            f"PCA dimensions below the number of features); the column 'preprocessing' says what was used."
+        )
+    settings = {"datasets": datasets, "methods": methods, "n_splits": int(n_splits), "quick": quick,
+                "seed": seed, "standardize": standardize, "pca": pca}
+    return Records("aml-table1", rows=rows, settings=settings, notes=notes)
 
 
 def run_table1(
@@ -163,13 +388,17 @@ def run_table1(
     seed=0,
     data_dir=None,
     progress=True,
+    methods=None,
+    standardize=True,
+    pca="default",
 ):
     """AML paper Table 1 protocol: 5-NN error over random 80/20 splits.
 
-    For each dataset and split: stratified 80/20 split, features standardized on the
-    training part, each learner tuned by inner 3-fold cross-validation on the training part
-    (AML: α, β on the paper's grid {10⁻³, …, 10³} through :class:`~spectral_ml.metric.AMLMetricCV`;
-    GMML: t and its regularizer), then the 5-NN error on the test part.
+    For each dataset and split: stratified 80/20 split, features preprocessed on the
+    training part (``standardize``, ``pca``), each learner tuned by inner 3-fold
+    cross-validation on the training part (AML: α, β on the paper's grid {10⁻³, …, 10³}
+    through :class:`~spectral_ml.metric.AMLMetricCV`; GMML: t and its regularizer), then
+    the 5-NN error on the test part.
 
     Parameters
     ----------
@@ -180,113 +409,80 @@ def run_table1(
     n_splits : int, default=20
         Random splits (the paper's protocol uses 20).
     quick : bool, default=False
-        Smaller grids, no metric-learn baselines.
+        Smaller grids, fewer NCA iterations, no metric-learn baselines unless ``methods``
+        names them.
     seed : int, default=0
         Seed of splits, pairs and learners.
     data_dir : path-like, optional
         Data directory for the ``.npz`` datasets.
     progress : bool, default=True
-        Show a progress bar on standard error.
+        Show a progress bar on standard error (when it is a terminal) naming the data set,
+        split and learner at work.
+    methods : sequence of str, optional
+        Learners to compare, a subset of :data:`TABLE1_METHODS` (default: all that are
+        available; ITML and LMNN not in ``quick`` mode). NCA is fitted on a stratified
+        subsample of :data:`NCA_MAX_ROWS` rows (2000 with ``quick``) when a training part is
+        larger, and said so in the notes.
+    standardize : bool or "cv", default=True
+        Standardize the features (on the training part), or let 3-fold cross-validation of
+        GMML on each training part choose (:func:`choose_preprocessing`).
+    pca : int, None, "default" or "cv", default="default"
+        Principal components kept after standardizing; ``"default"``: 50 for MNIST, none
+        otherwise; ``"cv"``: chosen with ``standardize`` by cross-validation.
 
     Returns
     -------
     dict
-        ``{"table": Table, "files": [...], "errors": {dataset: {method: [errors]}}, "notes": [...]}``.
+        ``{"table": Table, "timing": Table, "files": [...], "errors": {dataset: {method:
+        [errors]}}, "notes": [...], "records": Records}``.
     """
-    from spectral_ml.datasets import load_dataset
-
-    if n_splits < 1:
-        raise ValueError(f"n_splits must be at least 1, got {n_splits}.")
-    learners, reason = _learners(quick, seed)
-    notes = []
-    if reason:
-        notes.append(f"ITML / LMNN skipped: {reason}.")
-    elif quick:
-        notes.append("ITML / LMNN skipped in --quick mode.")
-    methods = list(learners)
-    errors = {}
-    times = {}
-    bar = Progress(len(datasets) * n_splits, "aml-table1", enabled=progress)
-    for name in datasets:
-        kwargs = {"n_samples": 4000, "random_state": seed} if name == "mnist" else {}
-        data = load_dataset(name, data_dir=data_dir, **kwargs)
-        X, keep = prepare_features(name, np.asarray(data.X, dtype=np.float64))
-        y = np.asarray(data.y)
-        if (~keep).any():
-            notes.append(f"{name}: dropped {int((~keep).sum())} constant feature(s).")
-        errors[name] = {m: [] for m in methods}
-        times[name] = {m: 0.0 for m in methods}
-        for split in range(n_splits):
-            X_tr, X_te, y_tr, y_te = split_standardized(name, X, y, seed=seed + split)
-            for method, fit in learners.items():
-                start = time.perf_counter()
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", ConvergenceWarning)
-                    warnings.simplefilter("ignore", SingularStatisticsWarning)
-                    try:
-                        model = fit(X_tr, y_tr)
-                        err = _knn_error(model, X_tr, y_tr, X_te, y_te)
-                    except Exception as exc:  # a baseline failing must not sink the table
-                        notes.append(f"{name} split {split}: {method} failed ({type(exc).__name__}: {exc}).")
-                        err = float("nan")
-                times[name][method] += time.perf_counter() - start
-                errors[name][method].append(err)
-            bar.update(info=name)
-    paper_cols = ["paper AML", "paper GMML", "paper ITML", "paper LMNN"]
-    table = Table(["dataset", *methods, *paper_cols], title=f"5-NN error, {n_splits} random 80/20 splits (mean ± std)")
-    for name in datasets:
-        paper = PAPER_TABLE1.get(name, {})
-        table.add_row(
-            name,
-            *(format_mean_std(errors[name][m]) for m in methods),
-            *(f"{paper[k]:.3f}" if k in paper else "—" for k in ("AML", "GMML", "ITML", "LMNN")),
-        )
-    timing = Table(["dataset", *methods], title="Total fit + tuning time per dataset (s)")
-    for name in datasets:
-        timing.add_row(name, *(f"{times[name][m]:.1f}" for m in methods))
-    files = list(table.save(out_dir, "aml_table1")) + list(timing.save(out_dir, "aml_table1_time"))
-    return {"table": table, "timing": timing, "files": files, "errors": errors, "notes": notes}
+    records = table1_records(datasets, n_splits=n_splits, quick=quick, seed=seed, data_dir=data_dir,
+                             methods=methods, standardize=standardize, pca=pca, progress=progress)
+    return report.write_table1(records, out_dir)
 
 
-def run_synthetic(out_dir, *, seed=0, alpha=1.0, beta=1.0):
+def synthetic_records(*, seed=0, alpha=1.0, beta=1.0, progress=True) -> Records:
+    """Measure Fig. 3 (see :func:`run_synthetic`); return its records."""
+    from spectral_ml.datasets import make_aml_synthetic
+    from spectral_ml.metric import AMLMetric, GMMLMetric
+
+    data = make_aml_synthetic(random_state=seed)
+    makers = {
+        "GMML": lambda: GMMLMetric(random_state=seed),
+        "AML": lambda: AMLMetric(alpha=alpha, beta=beta, random_state=seed),
+    }
+    pca = PCA(2).fit(data.X_train)
+    panels = {"input": {"train": (pca.transform(data.X_train), data.y_train),
+                        "test": (pca.transform(data.X_test), data.y_test)}}
+    rows = []
+    bar = progress_bar(len(makers), "aml-synthetic", enabled=progress, unit="fit")
+    with bar, keep_alive(bar):
+        for name, make in makers.items():
+            bar.set_description_str(f"aml-synthetic: {name}")
+            model = make().fit(data.X_train, data.y_train)
+            Z_tr, Z_te = model.transform(data.X_train), model.transform(data.X_test)
+            p2 = PCA(2).fit(Z_tr)
+            panels[name] = {"train": (p2.transform(Z_tr), data.y_train), "test": (p2.transform(Z_te), data.y_test)}
+            rows.append({
+                "method": name,
+                "train error": knn_error(data.X_train, data.y_train, data.X_train, data.y_train, metric=model),
+                "test error": knn_error(data.X_train, data.y_train, data.X_test, data.y_test, metric=model),
+            })
+            bar.update()
+    return Records("aml-synthetic", rows=rows, settings={"seed": seed, "alpha": alpha, "beta": beta},
+                   figures={"panels": panels})
+
+
+def run_synthetic(out_dir, *, seed=0, alpha=1.0, beta=1.0, progress=True):
     """AML paper Fig. 3: GMML vs AML on the synthetic set, train and test, first two PCs.
 
     Returns
     -------
     dict
-        ``{"figure": path, "table": Table, "files": [...]}`` with the 5-NN errors.
+        ``{"figure": path, "table": Table, "files": [...], "notes": [], "records": Records}``
+        with the 5-NN errors.
     """
-    from spectral_ml.datasets import make_aml_synthetic
-    from spectral_ml.metric import AMLMetric, GMMLMetric
-    from spectral_ml.plotting import plot_feature_grid
-
-    data = make_aml_synthetic(random_state=seed)
-    models = {
-        "GMML": GMMLMetric(random_state=seed).fit(data.X_train, data.y_train),
-        "AML": AMLMetric(alpha=alpha, beta=beta, random_state=seed).fit(data.X_train, data.y_train),
-    }
-    pca = PCA(2).fit(data.X_train)
-    panels = {}
-    table = Table(["method", "train 5-NN error", "test 5-NN error"], title="Synthetic set (Fig. 3)")
-    for name, model in models.items():
-        Z_tr = model.transform(data.X_train)
-        Z_te = model.transform(data.X_test)
-        p2 = PCA(2).fit(Z_tr)
-        panels[name] = {
-            "train": (p2.transform(Z_tr), data.y_train),
-            "test": (p2.transform(Z_te), data.y_test),
-        }
-        table.add_row(
-            name,
-            _knn_error(model, data.X_train, data.y_train, data.X_train, data.y_train),
-            _knn_error(model, data.X_train, data.y_train, data.X_test, data.y_test),
-        )
-    panels = {"input": {"train": (pca.transform(data.X_train), data.y_train),
-                        "test": (pca.transform(data.X_test), data.y_test)}, **panels}
-    fig = plot_feature_grid(panels, title="Synthetic data, first two principal components")
-    fig_path = save_figure(fig, out_dir, "aml_synthetic")
-    files = [fig_path, *table.save(out_dir, "aml_synthetic")]
-    return {"figure": fig_path, "table": table, "files": files}
+    return report.write_synthetic(synthetic_records(seed=seed, alpha=alpha, beta=beta, progress=progress), out_dir)
 
 
 def _held_out_pairs(y, n_pairs, rng):
@@ -296,7 +492,44 @@ def _held_out_pairs(y, n_pairs, rng):
     return np.asarray(idx), np.asarray(labels)
 
 
-def run_roc(datasets, out_dir, *, seed=0, quick=False, data_dir=None, alpha=1.0, beta=1.0):
+def roc_records(datasets, *, seed=0, quick=False, data_dir=None, alpha=1.0, beta=1.0, progress=True) -> Records:
+    """Measure pair verification (see :func:`run_roc`); return its records.
+
+    One row per data set and method: ``dataset``, ``method``, ``auc``, ``fpr_at_tpr`` (at
+    95 % TPR), ``eer`` and the curve ``fpr``, ``tpr``.
+    """
+    from spectral_ml.evaluation.verification import pair_verification_report
+    from spectral_ml.metric import AMLMetric, GMMLMetric
+
+    datasets = list(datasets)
+    rows, notes = [], []
+    bar = progress_bar(len(datasets), "aml-roc", enabled=progress, unit="dataset")
+    with bar, keep_alive(bar):
+        for name in datasets:
+            bar.set_description_str(f"aml-roc: {name}")
+            X, y, load_notes = _load(name, data_dir=data_dir, seed=seed)
+            notes += [n for n in load_notes if not n.startswith("mnist: a stratified")]
+            X_tr, X_te, y_tr, y_te = split_standardized(name, X, y, seed=seed)
+            with _suppress_fit_warnings():
+                models = {
+                    "Euclidean": None,
+                    "GMML": GMMLMetric(random_state=seed).fit(X_tr, y_tr),
+                    "AML": AMLMetric(alpha=alpha, beta=beta, random_state=seed).fit(X_tr, y_tr),
+                }
+            idx, labels = _held_out_pairs(y_te, 2000 if quick else 10000, seed + 1)
+            for method, model in models.items():
+                Z = X_te if model is None else model.transform(X_te)
+                dist = np.sqrt(np.sum((Z[idx[:, 0]] - Z[idx[:, 1]]) ** 2, axis=1))
+                rep = pair_verification_report(dist, labels)
+                rows.append({"dataset": name, "method": method, "auc": float(rep.auc),
+                             "fpr_at_tpr": float(rep.fpr_at_tpr), "eer": float(rep.eer),
+                             "fpr": np.asarray(rep.fpr), "tpr": np.asarray(rep.tpr)})
+            bar.update()
+    return Records("aml-roc", rows=rows, settings={"datasets": datasets, "seed": seed, "quick": quick,
+                                                   "alpha": alpha, "beta": beta}, notes=notes)
+
+
+def run_roc(datasets, out_dir, *, seed=0, quick=False, data_dir=None, alpha=1.0, beta=1.0, progress=True):
     """ROC curves and AUC of pair verification on held-out pairs (AML paper Fig. 4's kind).
 
     The paper uses face and patch-matching pairs that are not distributed with this
@@ -306,81 +539,53 @@ def run_roc(datasets, out_dir, *, seed=0, quick=False, data_dir=None, alpha=1.0,
     Returns
     -------
     dict
-        ``{"figures": [...], "table": Table, "files": [...]}``.
+        ``{"figures": [...], "table": Table, "files": [...], "notes": [...], "records": Records}``.
     """
-    from spectral_ml.datasets import load_dataset
-    from spectral_ml.evaluation.verification import pair_verification_report
-    from spectral_ml.metric import AMLMetric, GMMLMetric
-    from spectral_ml.plotting import plot_roc
-
-    table = Table(["dataset", "method", "AUC", "FPR at 95% TPR", "EER"], title="Pair verification on held-out pairs")
-    files, figures = [], []
-    for name in datasets:
-        data = load_dataset(name, data_dir=data_dir)
-        X, _ = prepare_features(name, np.asarray(data.X, dtype=np.float64))
-        y = np.asarray(data.y)
-        X_tr, X_te, y_tr, y_te = split_standardized(name, X, y, seed=seed)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", SingularStatisticsWarning)
-            models = {
-                "Euclidean": None,
-                "GMML": GMMLMetric(random_state=seed).fit(X_tr, y_tr),
-                "AML": AMLMetric(alpha=alpha, beta=beta, random_state=seed).fit(X_tr, y_tr),
-            }
-        idx, labels = _held_out_pairs(y_te, 2000 if quick else 10000, seed + 1)
-        curves = {}
-        for method, model in models.items():
-            Z = X_te if model is None else model.transform(X_te)
-            dist = np.sqrt(np.sum((Z[idx[:, 0]] - Z[idx[:, 1]]) ** 2, axis=1))
-            rep = pair_verification_report(dist, labels)
-            curves[method] = (rep.fpr, rep.tpr, rep.auc)
-            table.add_row(name, method, f"{rep.auc:.4f}", f"{rep.fpr_at_tpr:.4f}", f"{rep.eer:.4f}")
-        fig = plot_roc(curves, title=f"Pair verification: {name}")
-        path = save_figure(fig, out_dir, f"aml_roc_{name}")
-        figures.append(path)
-        files.append(path)
-    files += list(table.save(out_dir, "aml_roc"))
-    return {"figures": figures, "table": table, "files": files}
+    records = roc_records(datasets, seed=seed, quick=quick, data_dir=data_dir, alpha=alpha, beta=beta,
+                          progress=progress)
+    return report.write_roc(records, out_dir)
 
 
-def run_sensitivity(dataset, out_dir, *, seed=0, quick=False, data_dir=None, n_splits=None):
+def sensitivity_records(dataset, *, seed=0, quick=False, data_dir=None, n_splits=None, progress=True) -> Records:
+    """Measure Fig. 5 (see :func:`run_sensitivity`); return its records.
+
+    One row per parameter and value: ``parameter``, ``value``, ``train error`` and ``test
+    error`` (means over the splits).
+    """
+    from spectral_ml.metric import AMLMetric
+
+    X, y, notes = _load(dataset, data_dir=data_dir, seed=seed)
+    grid = [1e-3, 1e-1, 1e1, 1e3] if quick else list(PAPER_GRID)
+    n_splits = n_splits or (1 if quick else 5)
+    splits = [split_standardized(dataset, X, y, seed=seed + split) for split in range(n_splits)]
+    rows = []
+    bar = progress_bar(2 * len(grid) * n_splits, f"aml-sensitivity ({dataset})", enabled=progress, unit="fit")
+    with bar, keep_alive(bar):
+        for param in ("alpha", "beta"):
+            for value in grid:
+                bar.set_description_str(f"aml-sensitivity ({dataset}): {param} = {value:g}")
+                tr_errs, te_errs = [], []
+                for X_tr, X_te, y_tr, y_te in splits:
+                    params = {"alpha": 1.0, "beta": 1.0, param: value}
+                    with _suppress_fit_warnings():
+                        model = AMLMetric(**params, random_state=seed).fit(X_tr, y_tr)
+                    tr_errs.append(knn_error(X_tr, y_tr, X_tr, y_tr, metric=model))
+                    te_errs.append(knn_error(X_tr, y_tr, X_te, y_te, metric=model))
+                    bar.update()
+                rows.append({"parameter": param, "value": value, "train error": float(np.mean(tr_errs)),
+                             "test error": float(np.mean(te_errs))})
+    return Records("aml-sensitivity", rows=rows, settings={"dataset": dataset, "grid": grid, "n_splits": n_splits,
+                                                           "seed": seed}, notes=notes)
+
+
+def run_sensitivity(dataset, out_dir, *, seed=0, quick=False, data_dir=None, n_splits=None, progress=True):
     """Train / test 5-NN error against α (β = 1) and against β (α = 1): AML paper Fig. 5.
 
     Returns
     -------
     dict
-        ``{"figures": [...], "table": Table, "files": [...]}``.
+        ``{"figures": [...], "table": Table, "files": [...], "notes": [...], "records": Records}``.
     """
-    from spectral_ml.datasets import load_dataset
-    from spectral_ml.metric import AMLMetric
-    from spectral_ml.plotting import plot_sensitivity
-
-    kwargs = {"n_samples": 4000, "random_state": seed} if dataset == "mnist" else {}
-    data = load_dataset(dataset, data_dir=data_dir, **kwargs)
-    X, _ = prepare_features(dataset, np.asarray(data.X, dtype=np.float64))
-    y = np.asarray(data.y)
-    grid = [1e-3, 1e-1, 1e1, 1e3] if quick else list(PAPER_GRID)
-    n_splits = n_splits or (1 if quick else 5)
-    results = {"alpha": ([], []), "beta": ([], [])}
-    table = Table(["parameter", "value", "train error", "test error"], title=f"Sensitivity on {dataset}")
-    for param in ("alpha", "beta"):
-        for value in grid:
-            tr_errs, te_errs = [], []
-            for split in range(n_splits):
-                X_tr, X_te, y_tr, y_te = split_standardized(dataset, X, y, seed=seed + split)
-                params = {"alpha": 1.0, "beta": 1.0, param: value}
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", ConvergenceWarning)
-                    warnings.simplefilter("ignore", SingularStatisticsWarning)
-                    model = AMLMetric(**params, random_state=seed).fit(X_tr, y_tr)
-                tr_errs.append(_knn_error(model, X_tr, y_tr, X_tr, y_tr))
-                te_errs.append(_knn_error(model, X_tr, y_tr, X_te, y_te))
-            results[param][0].append(float(np.mean(tr_errs)))
-            results[param][1].append(float(np.mean(te_errs)))
-            table.add_row(param, value, results[param][0][-1], results[param][1][-1])
-    figures = []
-    for param, symbol in (("alpha", "α (β = 1)"), ("beta", "β (α = 1)")):
-        fig = plot_sensitivity(grid, *results[param], param_name=symbol, title=f"{dataset}: error against {symbol}")
-        figures.append(save_figure(fig, out_dir, f"aml_sensitivity_{param}"))
-    files = figures + list(table.save(out_dir, "aml_sensitivity"))
-    return {"figures": figures, "table": table, "files": files}
+    records = sensitivity_records(dataset, seed=seed, quick=quick, data_dir=data_dir, n_splits=n_splits,
+                                  progress=progress)
+    return report.write_sensitivity(records, out_dir)

@@ -8,8 +8,9 @@
 * :func:`run_dpp_overhead` — Table 6: time of the DPP term against the whole training step,
   per batch size.
 
-Each function writes CSV + Markdown tables and PNG figures into ``out_dir`` and returns a
-dict describing what it wrote.
+Each ``*_records`` function runs a protocol and returns its
+:class:`~spectral_ml.experiments.Records`; each ``run_*`` function also writes the tables and
+figures through :mod:`spectral_ml.experiments.report` and returns what it wrote.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from pathlib import Path
 
 import numpy as np
 
-from ._io import Progress, Table, format_mean_std, save_figure
+from . import report
+from ._progress import keep_alive, progress_bar
+from ._records import Records
 
 __all__ = [
     "PAPER_TABLE1",
@@ -29,8 +31,11 @@ __all__ = [
     "VARIANTS",
     "ALL_VARIANTS",
     "RETRIEVAL_KS",
+    "NETWORKS",
     "dpp_variant_params",
     "load_retrieval_data",
+    "retrieval_records",
+    "overhead_records",
     "run_dpp_retrieval",
     "run_dpp_overhead",
 ]
@@ -58,6 +63,11 @@ ALL_VARIANTS = VARIANTS + ("WGAN",)
 
 #: Cut-offs K of mAP@K.
 RETRIEVAL_KS = (10, 20, 50, 100)
+
+#: Networks of :func:`run_dpp_retrieval`: the NumPy perceptron, or the paper's CNN in PyTorch.
+NETWORKS = ("perceptron", "paper-cnn")
+# Training images of the paper's CNN with quick=True (a stratified subset of MNIST's training set).
+_CNN_QUICK_TRAIN = 5000
 
 # Training set-up per data set: the paper's MNIST settings (Appendix A.1: batch 200,
 # RMSprop, σ = 0.2, Δ = 1e-7, margin 0.8, α = 5, 2000 reference points per critic step) on a
@@ -105,8 +115,8 @@ def dpp_variant_params(variant: str, *, dataset: str = "mnist", quick: bool = Fa
     --------
     >>> from spectral_ml.experiments.dpp import dpp_variant_params
     >>> p = dpp_variant_params("DPPSG*+WGAN")
-    >>> p["dpp"]["method"], p["wgan"]["n_reference"]
-    ('dppsg*', 2000)
+    >>> p["dpp"], p["dpp_sigma"], p["wgan"], p["wgan_n_reference"]
+    ('dppsg*', 0.2, True, 2000)
     """
     if variant not in ALL_VARIANTS:
         raise ValueError(f"variant must be one of {ALL_VARIANTS}, got {variant!r}.")
@@ -118,18 +128,18 @@ def dpp_variant_params(variant: str, *, dataset: str = "mnist", quick: bool = Fa
         method = "dppsg*"
     elif variant.startswith("DPPSG"):
         method = "dppsg"
-    params["dpp"] = None if method is None else {
-        "method": method, "sigma": 0.2, "weight": _DPP_WEIGHT[method], "delta": 1e-7, "theta": 0.1,
-    }
-    params["wgan"] = None
-    if variant.endswith("WGAN"):
-        params["wgan"] = {
-            "weight": _WGAN_WEIGHT,
-            "n_critic": 5,
-            "clip_value": 0.01,
-            "hidden": (64, 64),
-            "n_reference": _QUICK_N_REFERENCE if quick else _N_REFERENCE,
-        }
+    params["dpp"] = method
+    if method is not None:
+        params.update(dpp_sigma=0.2, dpp_weight=_DPP_WEIGHT[method], dpp_delta=1e-7, dpp_theta=0.1)
+    params["wgan"] = variant.endswith("WGAN")
+    if params["wgan"]:
+        params.update(
+            wgan_weight=_WGAN_WEIGHT,
+            wgan_n_critic=5,
+            wgan_clip_value=0.01,
+            wgan_hidden=(64, 64),
+            wgan_n_reference=_QUICK_N_REFERENCE if quick else _N_REFERENCE,
+        )
     return params
 
 
@@ -155,17 +165,22 @@ def load_retrieval_data(dataset: str, *, data_dir=None, quick: bool = False, see
         float32 inputs and int64 labels.
     class_names : list of str
     """
+    return _load_retrieval(dataset, data_dir=data_dir, quick=quick, seed=seed)[:5]
+
+
+def _load_retrieval(dataset, *, data_dir, quick, seed, quick_train=10000):
+    """:func:`load_retrieval_data` and the notes of the load (missing values handled)."""
     from sklearn.model_selection import train_test_split
 
     from ..datasets import load_dataset
 
     if dataset == "mnist":
-        n_tr, n_te = (10000, 2000) if quick else (None, None)
+        n_tr, n_te = (quick_train, 2000) if quick else (None, None)
         tr = load_dataset("mnist", data_dir=data_dir, split="train", n_samples=n_tr, random_state=seed,
                           dtype=np.float32)
         te = load_dataset("mnist", data_dir=data_dir, split="test", n_samples=n_te, random_state=seed,
                           dtype=np.float32)
-        return tr.X, tr.y, te.X, te.y, tr.class_names
+        return tr.X, tr.y, te.X, te.y, tr.class_names, tr.notes + te.notes
     data = load_dataset(dataset, data_dir=data_dir, dtype=np.float32)
     X, y = data.X, data.y
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=1 / 3, stratify=y, random_state=seed)
@@ -173,7 +188,7 @@ def load_retrieval_data(dataset: str, *, data_dir=None, quick: bool = False, see
         X_tr, X_te = X_tr / np.float32(16.0), X_te / np.float32(16.0)
     else:
         X_tr, X_te = _minmax(X_tr, X_te)
-    return (X_tr.astype(np.float32), y_tr, X_te.astype(np.float32), y_te, data.class_names)
+    return (X_tr.astype(np.float32), y_tr, X_te.astype(np.float32), y_te, data.class_names, data.notes)
 
 
 def _blas_limit(blas_threads):
@@ -193,14 +208,6 @@ def _subsample(Z, y, n, rng):
         return Z, y
     idx = rng.choice(Z.shape[0], size=n, replace=False)
     return Z[idx], y[idx]
-
-
-def _mean_std(values, digits):
-    """``mean ± std`` over the seeds; the value alone for a single seed."""
-    if len(values) == 1:
-        v = float(values[0])
-        return "n/a" if math.isnan(v) else f"{v:.{digits}f}"
-    return format_mean_std(values, digits)
 
 
 def _check_seeds(seeds):
@@ -224,6 +231,7 @@ def run_dpp_retrieval(
     variants=VARIANTS,
     blas_threads=1,
     progress=True,
+    network="perceptron",
 ):
     """DPP paper Table 1 and Fig. 1: retrieval with learned 2-D features, per variant.
 
@@ -266,12 +274,20 @@ def run_dpp_retrieval(
         batch of 200 are too small to gain from threads, and on a busy machine threads that
         spin in wait make them slower.
     progress : bool, default=True
-        Progress bar on standard error.
+        Progress bar on standard error (drawn only on a terminal).
+    network : {"perceptron", "paper-cnn"}, default="perceptron"
+        ``"perceptron"``: :class:`~spectral_ml.nn.DPPFeatureLearner` (no PyTorch needed).
+        ``"paper-cnn"``: the paper's convolutional network in PyTorch
+        (:class:`spectral_ml.torch.PaperCNNLearner`, the optional ``torch`` extra) with the
+        paper's settings (:func:`spectral_ml.torch.paper_cnn_variant_params`: 5 epochs, 1 with
+        ``quick``, where the training set is a stratified subset of 5000 images and the gap to
+        P uses 1000 points); MNIST only.
+        Its files are named ``dpp_retrieval_mnist_paper_cnn*``.
 
     Returns
     -------
     dict
-        ``"table"`` (:class:`~spectral_ml.experiments._io.Table`: mean ± std over the seeds
+        ``"table"`` (:class:`~spectral_ml.experiments.report.Table`: mean ± std over the seeds
         of mAP@K in %, gap to P, fraction of batches on the sub-gradient path, training
         time, and the paper's mAP@10), ``"files"`` (paths written: the table and the
         per-run table as CSV and Markdown, the figures), ``"figure"`` (path of the Fig. 1
@@ -310,9 +326,24 @@ def run_dpp_retrieval(
     >>> [row[0] for row in out["table"].rows]  # doctest: +SKIP
     ['baseline', 'DPPSG*']
     """
+    records = retrieval_records(dataset, seeds=seeds, quick=quick, data_dir=data_dir, epochs=epochs,
+                                variants=variants, blas_threads=blas_threads, progress=progress,
+                                network=network)
+    return report.write_dpp_retrieval(records, out_dir)
+
+
+def retrieval_records(dataset, *, seeds=(0, 1, 2), quick=False, data_dir=None, epochs=None, variants=VARIANTS,
+                      blas_threads=1, progress=True, network="perceptron") -> Records:
+    """Measure DPP Table 1 (see :func:`run_dpp_retrieval`); return its records.
+
+    One row per variant and seed: ``variant``, ``seed``, ``map`` (dict K → mAP@K in %),
+    ``gap`` (gap to P), ``time`` (training, s), ``subgradient`` (fraction of batches on a
+    sub-gradient path; NaN without the DPP term) and ``history`` (the learner's). The
+    figures' data (features of the first seed, loss curves, class names) are in
+    ``figures``; the learner settings of each variant in ``settings["learner"]``.
+    """
     from ..evaluation import gap_to_reference, mean_average_precision_at_k
     from ..nn import DPPFeatureLearner
-    from ..plotting import plot_feature_grid, plot_loss_curves
 
     seeds = _check_seeds(seeds)
     variants = list(variants)
@@ -320,93 +351,125 @@ def run_dpp_retrieval(
         raise ValueError(f"variants must be a non-empty subset of {ALL_VARIANTS}, got {variants!r}.")
     if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1):
         raise ValueError(f"epochs must be a positive int or None, got {epochs!r}.")
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"dpp_retrieval_{dataset}"
     gap_repeats = 3 if quick else 10
-    settings = {v: dpp_variant_params(v, dataset=dataset, quick=quick, epochs=epochs) for v in variants}
-    results = {v: {"map": [], "gap": [], "time": [], "subgradient": [], "history": []} for v in variants}
+    if network not in NETWORKS:
+        raise ValueError(f"network must be one of {NETWORKS}, got {network!r}.")
+    quick_train, gap_points = 10000, 2000
+    if network == "paper-cnn":
+        if dataset != "mnist":
+            raise ValueError(f"network='paper-cnn' trains on 28 x 28 MNIST images: dataset must be 'mnist', "
+                             f"got {dataset!r}.")
+        from ..torch import PaperCNNLearner as Learner
+        from ..torch import paper_cnn_variant_params
+
+        settings = {v: paper_cnn_variant_params(v, quick=quick, epochs=epochs) for v in variants}
+        quick_train = _CNN_QUICK_TRAIN
+        if quick:
+            # The exact distance between 2000-point clouds costs seconds per draw, the bulk of a
+            # quick run of the CNN; 1000 points cost an eighth.
+            gap_points = 1000
+    else:
+        Learner = DPPFeatureLearner
+        settings = {v: dpp_variant_params(v, dataset=dataset, quick=quick, epochs=epochs) for v in variants}
+    rows, notes = [], []
     panels, curves = {}, {}
-    runs = Table(["method", "seed"] + [f"mAP@{k}" for k in RETRIEVAL_KS]
-                 + ["gap to P", "sub-gradient batches", "train time (s)"],
-                 title=f"DPP retrieval on {dataset}: every run")
-    bar = Progress(len(variants) * len(seeds), desc=f"DPP retrieval ({dataset})", enabled=progress)
-    with _blas_limit(blas_threads):
+    bar = progress_bar(len(variants) * len(seeds), f"dpp-retrieval ({dataset})", enabled=progress, unit="run")
+    with _blas_limit(blas_threads), bar, keep_alive(bar):
         data_cache = {}
         for seed in seeds:
             key = seed if dataset != "mnist" or quick else 0
             if key not in data_cache:
                 data_cache.clear()
-                data_cache[key] = load_retrieval_data(dataset, data_dir=data_dir, quick=quick, seed=seed)
+                bar.set_description_str(f"dpp-retrieval ({dataset}): loading")
+                *data_cache[key], load_notes = _load_retrieval(dataset, data_dir=data_dir, quick=quick, seed=seed,
+                                                               quick_train=quick_train)
+                notes += [n for n in load_notes if n not in notes]
             X_tr, y_tr, X_te, y_te, class_names = data_cache[key]
             for variant in variants:
+                bar.set_description_str(f"dpp-retrieval ({dataset}): {variant} seed {seed}")
                 # A small user data set gets one batch of all its samples, not a warning per run.
                 params = dict(settings[variant], batch_size=min(settings[variant]["batch_size"], X_tr.shape[0]))
-                model = DPPFeatureLearner(**params, random_state=seed).fit(X_tr, y_tr)
+                model = Learner(**params, random_state=seed).fit(X_tr, y_tr)
                 Z_tr, Z_te = model.transform(X_tr), model.transform(X_te)
                 ks = [k for k in RETRIEVAL_KS if k <= Z_tr.shape[0]]
                 maps = mean_average_precision_at_k(Z_te, y_te, ks, Z_tr, y_tr)
                 maps = {k: 100.0 * maps[k] if k in maps else math.nan for k in RETRIEVAL_KS}
-                gap = gap_to_reference(Z_te, n_samples=2000, n_repeats=gap_repeats, random_state=seed)
+                gap = gap_to_reference(Z_te, n_samples=gap_points, n_repeats=gap_repeats, random_state=seed)
                 hist = model.history_
                 sub = float(np.mean(np.add(hist["path_dppsg"], hist["path_dppsg*"]))) if "path_dppsg" in hist \
                     else math.nan
-                r = results[variant]
-                r["map"].append(maps)
-                r["gap"].append(gap)
-                r["time"].append(model.train_time_)
-                r["subgradient"].append(sub)
-                r["history"].append({k: list(v) for k, v in hist.items()})
-                runs.add_row(variant, seed, *[round(maps[k], 2) for k in RETRIEVAL_KS], round(gap, 4),
-                             "n/a" if math.isnan(sub) else f"{sub:.0%}", round(model.train_time_, 2))
+                rows.append({"variant": variant, "seed": seed, "map": maps, "gap": float(gap),
+                             "time": float(model.train_time_), "subgradient": sub,
+                             "history": {k: list(v) for k, v in hist.items()}})
                 if seed == seeds[0]:
                     rng = np.random.default_rng(seed)
                     panels[variant] = {"train": _subsample(Z_tr, y_tr, 3000, rng),
                                        "test": _subsample(Z_te, y_te, 3000, rng)}
                     curves[variant] = hist["contrastive"]
-                bar.update(info=f"{variant} seed {seed}: mAP@10 {maps[10]:.2f}")
-
-    table = Table(["method"] + [f"mAP@{k}" for k in RETRIEVAL_KS]
-                  + ["gap to P", "sub-gradient batches", "train time (s)", "paper mAP@10"],
-                  title=f"DPP retrieval on {dataset} (test queries, training database; mean ± std over "
-                        f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''}; mAP in %)")
-    for variant in variants:
-        r = results[variant]
-        cells = [_mean_std([m[k] for m in r["map"]], 2) for k in RETRIEVAL_KS]
-        sub = r["subgradient"]
-        sub_cell = "n/a" if all(math.isnan(s) for s in sub) else f"{float(np.mean(sub)):.0%}"
-        paper = f"{PAPER_TABLE1[variant][0]:.2f}" if dataset == "mnist" and variant in PAPER_TABLE1 else "–"
-        table.add_row(variant, *cells, _mean_std(r["gap"], 3), sub_cell, _mean_std(r["time"], 1), paper)
-    files = list(table.save(out_dir, stem))
-    files += list(runs.save(out_dir, f"{stem}_runs"))
-    fig = plot_feature_grid(panels, reference_box=True, class_names=class_names,
-                            title=f"2-D features on {dataset} (seed {seeds[0]})", panel_size=2.6)
-    figure = save_figure(fig, out_dir, f"{stem}_features")
-    files.append(figure)
-    fig = plot_loss_curves(curves, xlabel="epoch", ylabel="contrastive loss L_C",
-                           title=f"Training on {dataset} (seed {seeds[0]})")
-    files.append(save_figure(fig, out_dir, f"{stem}_loss"))
-    notes = [
+                bar.update()
+    notes += [
         "Protocol: every test image queries the training set (the database) by Euclidean distance "
         "between the 2-D features; AP@K divides by the hits within the top K (the paper's "
         "Appendix A.2). Gap to P: mean 2-Wasserstein distance between the test features and "
-        f"uniform samples of [-1, 1]^2 ({gap_repeats} draws).",
-        "Network: a perceptron with one hidden layer of 200 units (the paper uses a convolutional "
-        "network), RMSprop, batch 200, sigma 0.2, Delta 1e-7, margin 0.8, alpha 5; lambda_1 and "
-        "lambda_2 chosen on a validation split of MNIST's training set (see run_dpp_retrieval's Notes).",
-        "The paper's mAP@10 column is its MNIST Table 1; our levels are higher because of the "
-        "network and training, so compare the differences between the rows.",
+        f"uniform samples of [-1, 1]^2 ({gap_repeats} draws of {gap_points} points).",
     ]
-    return {"table": table, "files": files, "figure": figure, "results": results, "settings": settings,
-            "notes": notes}
+    if network == "paper-cnn":
+        epochs_used = settings[variants[0]]["epochs"]
+        notes += [
+            "Network: the paper's CNN in PyTorch (conv 5x5 32-32-64 with batch normalization, max then "
+            "average pooling, FC 200 and 2; no 10-unit layer, see spectral_ml.torch.PaperMNISTNet) with the "
+            "paper's settings: summed contrastive loss (margin 0.8, alpha 5), -lambda_1 det L with "
+            "lambda_1 = 1e3 (exact gradient while det L >= 1e-7, else the sub-gradient; sigma 0.2, Delta "
+            "1e-7), WGAN lambda_2 = 1e6 (critic 2-64-64-1, clip 0.01, 5 critic steps), RMSprop 1e-4, "
+            f"batch 200, {epochs_used} epoch(s)"
+            + (f", trained on a stratified subset of {_CNN_QUICK_TRAIN} images." if quick else "."),
+        ]
+    else:
+        notes += [
+            "Network: a perceptron with one hidden layer of 200 units (the paper uses a convolutional "
+            "network), RMSprop, batch 200, sigma 0.2, Delta 1e-7, margin 0.8, alpha 5; lambda_1 and "
+            "lambda_2 chosen on a validation split of MNIST's training set (see run_dpp_retrieval's Notes).",
+            "The paper's mAP@10 column is its MNIST Table 1; our levels are higher because of the "
+            "network and training, so compare the differences between the rows.",
+        ]
+    return Records("dpp-retrieval", rows=rows,
+                   settings={"dataset": dataset, "seeds": seeds, "variants": variants, "quick": quick,
+                             "learner": settings, "network": network},
+                   notes=notes, figures={"panels": panels, "curves": curves, "class_names": class_names})
 
 
-def _median_ms(values):
-    return 1e3 * float(np.median(values))
+def run_dpp_overhead(out_dir, **settings):
+    """DPP paper Table 6: measure with :func:`overhead_records` and write table and figure.
+
+    Parameters
+    ----------
+    out_dir : str or path-like
+        Directory for ``dpp_overhead.csv`` / ``.md`` and ``dpp_overhead.png``.
+    **settings
+        Keyword arguments of :func:`overhead_records` (batch sizes, repeats, network, ...).
+
+    Returns
+    -------
+    dict
+        ``"table"`` (per batch size: overhead-all and overhead-DPP in ms, the DPP share, the
+        path taken, the DPP term without its value, the stand-alone times of the three
+        paths, and the paper's DPP share on its GPU), ``"files"``, ``"figure"`` (the
+        :func:`~spectral_ml.plotting.plot_overhead` bars), ``"results"`` (the raw
+        timings, in seconds), ``"notes"`` and ``"records"``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from spectral_ml.experiments.dpp import run_dpp_overhead
+    >>> out = run_dpp_overhead(tempfile.mkdtemp(), batch_sizes=(100, 200), quick=True,
+    ...                        progress=False)  # doctest: +SKIP
+    >>> len(out["table"].rows)  # doctest: +SKIP
+    2
+    """
+    return report.write_dpp_overhead(overhead_records(**settings), out_dir)
 
 
-def run_dpp_overhead(
-    out_dir,
+def overhead_records(
     *,
     batch_sizes=(100, 200, 250, 400, 500),
     quick=False,
@@ -419,7 +482,7 @@ def run_dpp_overhead(
     random_state=0,
     blas_threads=1,
     progress=True,
-):
+) -> Records:
     """DPP paper Table 6: time of the DPP term against the whole training step, per batch size.
 
     For every batch size, a perceptron ``n_features → hidden → n_components`` (784-200-2 by
@@ -439,8 +502,6 @@ def run_dpp_overhead(
 
     Parameters
     ----------
-    out_dir : str or path-like
-        Directory for the table and the figure.
     batch_sizes : sequence of int, default=(100, 200, 250, 400, 500)
         The paper's batch sizes.
     quick : bool, default=False
@@ -459,29 +520,17 @@ def run_dpp_overhead(
     blas_threads : int or None, default=1
         BLAS threads during the timings (None: leave the setting alone).
     progress : bool, default=True
-        Progress bar on standard error.
+        Progress bar on standard error (drawn only on a terminal).
 
     Returns
     -------
-    dict
-        ``"table"`` (per batch size: overhead-all and overhead-DPP in ms, the DPP share, the
-        path taken, the DPP term without its value, the stand-alone times of the three
-        paths, and the paper's DPP share on its GPU), ``"files"``, ``"figure"`` (the
-        :func:`~spectral_ml.plotting.plot_overhead` bars), ``"results"`` (the raw
-        timings, in seconds) and ``"notes"``.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from spectral_ml.experiments.dpp import run_dpp_overhead
-    >>> out = run_dpp_overhead(tempfile.mkdtemp(), batch_sizes=(100, 200), quick=True,
-    ...                        progress=False)  # doctest: +SKIP
-    >>> len(out["table"].rows)  # doctest: +SKIP
-    2
+    Records
+        One row per batch size: ``batch size`` and the raw timings in seconds, ``all``
+        (training steps), ``dpp`` (the DPP term in them), ``dpp_no_value``, ``alone`` (dict
+        path → times) and ``paths`` (dict path → number of steps that took it).
     """
     from ..dpp import dpp_diversity
-    from ..nn import MLP, BalancedBatchSampler, RMSprop, contrastive_loss, dpp_loss
-    from ..nn.learner import _dpp_call_args, _resolve_dpp
+    from ..nn import MLP, BalancedBatchSampler, FeatureObjective, RMSprop, TrainingStep, dpp_loss
     from ..plotting import plot_overhead
 
     default_sizes = tuple(batch_sizes) == (100, 200, 250, 400, 500)
@@ -494,43 +543,38 @@ def run_dpp_overhead(
         n_repeats = 8 if quick else 30
     if isinstance(n_repeats, bool) or not isinstance(n_repeats, int) or n_repeats < 1:
         raise ValueError(f"n_repeats must be a positive int, got {n_repeats!r}.")
-    dpp_args = _dpp_call_args(_resolve_dpp(method))
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    # The learner's objective (its defaults), contrastive + DPP.
+    objective = FeatureObjective(dpp=method)
     rng = np.random.default_rng(random_state)
     np_dtype = np.float32 if dtype == "float32" else np.float64
     n_pool = 10 * max(sizes)
     X = rng.random((n_pool, n_features)).astype(np_dtype)
     y = np.arange(n_pool) % 10
     results = {}
-    bar = Progress(len(sizes), desc="DPP overhead", enabled=progress)
-    with _blas_limit(blas_threads):
+    bar = progress_bar(len(sizes), "dpp-overhead", enabled=progress, unit="batch size")
+    with _blas_limit(blas_threads), bar, keep_alive(bar):
         for n in sizes:
+            bar.set_description_str(f"dpp-overhead: batch {n}")
             net = MLP([n_features, *hidden, n_components], random_state=random_state, dtype=dtype)
-            opt = RMSprop(net, lr=1e-4)
+            step = TrainingStep(net, RMSprop(net, lr=1e-4), objective)
             sampler = BalancedBatchSampler(y, batch_size=n, random_state=random_state)
             all_t, dpp_t, bare_t, paths = [], [], [], []
             for rep in range(n_repeats + 3):
                 idx = sampler.next_batch()
-                t0 = time.perf_counter()
+                # The features the step will see, for timing the DPP term without its value.
                 F = net.forward(X[idx])
-                _, dF = contrastive_loss(F, y[idx])
-                t1 = time.perf_counter()
-                _, d_dF, info = dpp_loss(F, **dpp_args)
-                t2 = time.perf_counter()
-                dF += d_dF
-                opt.zero_grad()
-                net.backward(dF, input_grad=False)
-                opt.step()
+                times = {}
+                t0 = time.perf_counter()
+                terms = step(X[idx], y[idx], times=times)
                 t3 = time.perf_counter()
                 if rep >= 3:
                     all_t.append(t3 - t0)
-                    dpp_t.append(t2 - t1)
-                    paths.append(info["method"])
+                    dpp_t.append(times["dpp"])
+                    paths.append(terms["path"])
                     # The same term without its value, which on a singular batch costs an
                     # eigendecomposition that the direction does not need.
                     t4 = time.perf_counter()
-                    dpp_loss(F, compute_value=False, **dpp_args)
+                    dpp_loss(F, compute_value=False, **objective.dpp_args)
                     bare_t.append(time.perf_counter() - t4)
             # Stand-alone paths: features on a grid of spacing 3σ keep L well conditioned.
             side = int(math.ceil(math.sqrt(n)))
@@ -548,34 +592,18 @@ def run_dpp_overhead(
                 alone[name] = times
             counts = {p: paths.count(p) for p in set(paths)}
             results[n] = {"all": all_t, "dpp": dpp_t, "dpp_no_value": bare_t, "paths": counts, "alone": alone}
-            bar.update(info=f"batch {n}")
+            bar.update()
 
-    table = Table(
-        ["batch size", "overhead-all (ms)", "overhead-DPP (ms)", "DPP share", "DPP path",
-         "DPP without value (ms)", "DPPSG* alone (ms)", "DPPSG alone (ms)", "exact alone (ms)",
-         "paper DPP share (GPU)"],
-        title=f"Time per training step, {n_features}-{'-'.join(map(str, hidden))}-{n_components} "
-              f"perceptron, contrastive + DPP ({method}), {dtype}, median of {n_repeats}",
-    )
-    for n in sizes:
-        r = results[n]
-        a, d = _median_ms(r["all"]), _median_ms(r["dpp"])
-        path = ", ".join(f"{k} {v / sum(r['paths'].values()):.0%}" for k, v in sorted(r["paths"].items()))
-        paper = PAPER_TABLE6.get(n)
-        table.add_row(n, round(a, 3), round(d, 3), f"{d / a:.0%}", path, round(_median_ms(r["dpp_no_value"]), 3),
-                      round(_median_ms(r["alone"]["dppsg*"]), 3), round(_median_ms(r["alone"]["dppsg"]), 3),
-                      round(_median_ms(r["alone"]["exact"]), 3),
-                      "–" if paper is None else f"{paper[1] / paper[0]:.0%}")
-    files = list(table.save(out_dir, "dpp_overhead"))
-    fig = plot_overhead(sizes, [_median_ms(results[n]["dpp"]) for n in sizes],
-                        [_median_ms(results[n]["all"]) for n in sizes], unit="ms",
-                        title="Time per training step: all vs DPP term")
-    figure = save_figure(fig, out_dir, "dpp_overhead")
-    files.append(figure)
     notes = [
-        "Times on this machine's CPU with the stated BLAS threads; the paper's Table 6 was timed on "
+        "Times on this machine's CPU with "
+        + (f"{blas_threads} BLAS thread(s)" if blas_threads is not None else "the BLAS threads of the run")
+        + "; the paper's Table 6 was timed on "
         "a GTX 1080 GPU with a CIFAR-10 hashing network, so only the DPP shares are comparable.",
         "The DPP term of a training step includes its value (on a singular batch the lifted log "
         "det, an eigendecomposition); 'DPP without value' is the direction alone.",
     ]
-    return {"table": table, "files": files, "figure": figure, "results": results, "notes": notes}
+    network = f"{n_features}-{'-'.join(map(str, hidden))}-{n_components}"
+    return Records("dpp-overhead", rows=[{"batch size": n, **results[n]} for n in sizes],
+                   settings={"batch_sizes": sizes, "n_repeats": n_repeats, "network": network, "method": method,
+                             "dtype": dtype, "random_state": random_state},
+                   notes=notes)

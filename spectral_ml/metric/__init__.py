@@ -10,6 +10,7 @@ objective D(M) and its gradient.
 from ._aml import AMLMetric
 from ._aml_cv import AMLMetricCV
 from ._base import MahalanobisMixin
+from ._class_statistics import all_pair_statistics
 from ._gmml import GMMLMetric
 from ._objective import (
     adversarial_pairs,
@@ -31,6 +32,7 @@ __all__ = [
     "SingularStatisticsWarning",
     "adversarial_pairs",
     "adversarial_weight",
+    "all_pair_statistics",
     "aml_gradient",
     "aml_objective",
     "default_n_pairs",

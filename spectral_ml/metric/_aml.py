@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import warnings
 from numbers import Integral, Real
 
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from .._backend import is_numpy_namespace
 from ._base import _BasePairMetric
-from ._objective import _Problem, inverse_sharp
-from ._solvers import solve_pgd, solve_riemannian
+from ._objective import _Problem
+from ._solvers import SOLVERS, solve_aml, warn_host_copy, warn_not_converged
 
 __all__ = ["AMLMetric"]
 
@@ -40,29 +37,37 @@ class AMLMetric(_BasePairMetric):
     beta : float, default=0.8
         β > 0, the weight of the distance between original and adversarial pairs in the
         confusion stage: larger β keeps the adversarial pairs closer to the originals.
-    n_pairs : int, optional
+    n_pairs : int or "all", optional
         Number of random pairs drawn by :meth:`fit`, half similar and half dissimilar.
         Default 1000·c(c−1) for c classes (the paper's protocol).
+        ``"all"``: every pair of distinct samples, exactly, in one pass over the rows
+        (O(N d²) time, O(d²) memory, no pair formed); A and B are then the mean scatter
+        of a similar and of a dissimilar pair times half the default number of pairs,
+        the expectation of the default sampled statistics, so that the other parameters
+        mean the same with both pair sets. Dask input is always fitted on all pairs.
     reg : float, default=1e-3
         Relative weight of the regularizer λ·(tr(M M₀⁻¹) + tr(M⁻¹ M₀)) toward the prior
         M₀ (Zadeh et al. 2016), with λ = reg · (tr(A M₀) + tr(B M₀⁻¹)) / (2d). ``reg=0``
         is allowed when A and B are SPD.
-    solver : {"pgd", "riemannian"}, default="pgd"
+    solver : {"lbfgs", "pgd", "riemannian"}, default="lbfgs"
+        ``"lbfgs"``: limited-memory BFGS in coordinates where the GMML part of D has a
+        diagonal Hessian (exact Newton on it), with one eigendecomposition per
+        iteration; the fastest, above all at large d or on ill-conditioned data.
         ``"pgd"``: projected gradient descent (paper Alg. 1) with an eigenvalue floor,
-        Barzilai–Borwein steps and non-monotone Armijo backtracking; it runs in the
-        namespace of the data (e.g. on the GPU with CuPy). ``"riemannian"``: pymanopt's
-        conjugate gradient on the SPD manifold with the same hand-derived gradient,
-        preconditioned by the inverse Riemannian Hessian of the GMML part of D; it
-        needs far fewer iterations on ill-conditioned data or with a large ``alpha``
-        (≳ 10), where PGD may reach ``max_iter``. pymanopt works on NumPy only, so the
-        d×d statistics of other libraries are copied to the host for this solver (a
-        ``UserWarning`` says so).
+        Barzilai–Borwein steps and non-monotone Armijo backtracking; with
+        ``step_size`` it is the paper's fixed-step iteration. ``"riemannian"``:
+        pymanopt's conjugate gradient on the SPD manifold with the same hand-derived
+        gradient, preconditioned by the inverse Riemannian Hessian of the GMML part of
+        D. ``"lbfgs"`` and ``"pgd"`` run in the namespace of the data (e.g. on the GPU
+        with CuPy); pymanopt works on NumPy only, so the d×d statistics of other
+        libraries are copied to the host for ``"riemannian"`` (a ``UserWarning`` says
+        so).
     max_iter : int, default=1000
         Maximum number of iterations.
     tol : float, default=1e-6
         Stopping tolerance on the relative Riemannian gradient norm
-        ‖M^{1/2}∇D M^{1/2}‖_F / D(M); the solvers also stop when an iteration decreases D
-        by less than ``tol**2`` relative to D. Both measures are scale free.
+        ‖√M ∇D √M‖_F / D(M), a scale-free stationarity measure: the fit has converged
+        when it is at most ``tol``, and a ``ConvergenceWarning`` says when it is not.
     random_state : int, RandomState instance or None, default=None
         Seed of the pair sampling.
     verbose : bool, default=False
@@ -70,8 +75,9 @@ class AMLMetric(_BasePairMetric):
     prior : array-like of shape (n_features, n_features), optional
         SPD prior M₀ of the regularizer; the identity when omitted.
     step_size : float, optional
-        Fixed step of ``solver="pgd"`` (the paper uses 0.001 on its data). By default
-        the step is chosen by Barzilai–Borwein guesses and Armijo backtracking.
+        Fixed step of ``solver="pgd"`` (the paper uses 0.001 on its data); other
+        solvers refuse it. By default the step is chosen by Barzilai–Borwein guesses
+        and Armijo backtracking.
     floor : float, default=1e-10
         Eigenvalue floor of the PGD projection, relative to the largest eigenvalue (the
         paper clips at 0, but D needs M⁻¹).
@@ -79,7 +85,7 @@ class AMLMetric(_BasePairMetric):
     Attributes
     ----------
     components_ : ndarray of shape (n_features, n_features)
-        L = M^{1/2} (symmetric square root), so that M = LᵀL.
+        L = √M (symmetric square root), so that M = LᵀL.
     mahalanobis_matrix_ : ndarray of shape (n_features, n_features)
         The learned metric M.
     n_iter_ : int
@@ -91,7 +97,7 @@ class AMLMetric(_BasePairMetric):
     regularization_ : float
         The absolute weight λ used.
     n_pairs_ : int
-        Number of pairs the metric was learned from.
+        Number of pairs the metric was learned from (N(N − 1)/2 with ``n_pairs="all"``).
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (``n_features_in_``,)
@@ -100,7 +106,8 @@ class AMLMetric(_BasePairMetric):
     Warns
     -----
     ConvergenceWarning
-        When the solver stops at ``max_iter`` (or stalls) before the tolerance is met.
+        When the solver stops above the tolerance: at ``max_iter``, or when its line
+        search finds no decrease (round-off level).
     SingularStatisticsWarning
         When the pairs leave A or B singular and only the regularizer makes them SPD.
 
@@ -135,7 +142,7 @@ class AMLMetric(_BasePairMetric):
         **_BasePairMetric._parameter_constraints,
         "alpha": [Interval(Real, 0, None, closed="left")],
         "beta": [Interval(Real, 0, None, closed="neither")],
-        "solver": [StrOptions({"pgd", "riemannian"})],
+        "solver": [StrOptions(set(SOLVERS))],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "verbose": ["verbose"],
@@ -149,7 +156,7 @@ class AMLMetric(_BasePairMetric):
         beta=0.8,
         n_pairs=None,
         reg=1e-3,
-        solver="pgd",
+        solver="lbfgs",
         max_iter=1000,
         tol=1e-6,
         random_state=None,
@@ -174,39 +181,18 @@ class AMLMetric(_BasePairMetric):
 
     def _solve(self, A, B, lam, prior):
         prob = _Problem(A, B, alpha=self.alpha, beta=self.beta, reg=lam, prior=prior)
-        # Start at the closed-form minimizer of the GMML part of D (all but the h₊ term):
-        # the exact answer when alpha = 0, and the optimum of every direction the h₊ term
-        # does not see (e.g. constant features, where only the regularizer acts).
-        M0 = inverse_sharp(prob.A1, prob.B1, 0.5)
-        if self.solver == "pgd":
-            res = solve_pgd(
-                prob,
-                M0,
-                max_iter=self.max_iter,
-                tol=self.tol,
-                step_size=self.step_size,
-                floor=self.floor,
-                verbose=bool(self.verbose),
-            )
-        else:
-            if not is_numpy_namespace(prob.xp):
-                warnings.warn(
-                    "solver='riemannian' runs pymanopt, which supports NumPy only: the d×d "
-                    "statistics are copied to NumPy and the result is moved back. Use "
-                    "solver='pgd' to stay on the device.",
-                    UserWarning,
-                    stacklevel=5,
-                )
-            res = solve_riemannian(prob, M0, max_iter=self.max_iter, tol=self.tol, verbose=bool(self.verbose))
+        warn_host_copy(self.solver, A, stacklevel=5)
+        res = solve_aml(
+            prob,
+            solver=self.solver,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            step_size=self.step_size,
+            floor=self.floor,
+            verbose=bool(self.verbose),
+        )
         self.n_iter_ = int(res.n_iter)
         self.loss_curve_ = [float(v) for v in res.loss_curve]
         self.grad_norm_ = float(res.grad_norm)
-        if not res.converged:
-            warnings.warn(
-                f"AMLMetric (solver={self.solver!r}) did not converge: {res.message} after "
-                f"{res.n_iter} iterations, relative gradient norm {res.grad_norm:.3e} > "
-                f"tol={self.tol:g}. Increase max_iter, or tol.",
-                ConvergenceWarning,
-                stacklevel=5,
-            )
+        warn_not_converged(res, f"AMLMetric (solver={self.solver!r})", self.tol, stacklevel=5)
         return res.M

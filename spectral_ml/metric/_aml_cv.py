@@ -16,17 +16,19 @@ from numbers import Integral, Real
 
 import numpy as np
 from joblib import Parallel, delayed
+from scipy.stats import rankdata
 from sklearn.base import _fit_context
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import check_cv
-from sklearn.neighbors import KNeighborsClassifier
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from .._backend import device_of, from_numpy, get_namespace, is_numpy_namespace, to_numpy
+from .._backend import device_of, get_namespace, is_dask_array, is_foreign_array, take_rows, to_numpy
+from .._validation import check_grid, check_labels
+from ..evaluation import knn_error
 from ._base import _BasePairMetric
-from ._objective import _Problem, inverse_sharp
-from ._pairs import SingularStatisticsWarning, make_pairs, pair_statistics
-from ._solvers import solve_pgd, solve_riemannian
+from ._class_statistics import all_pairs_fit_statistics, check_dask_rows, resolve_n_pairs
+from ._objective import _Problem
+from ._pairs import SingularStatisticsWarning, _encode_labels, pair_statistics, pairs_of_codes
+from ._solvers import SOLVERS, solve_aml, warn_host_copy, warn_not_converged
 
 __all__ = ["AMLMetricCV"]
 
@@ -38,106 +40,25 @@ _PAPER_GRID = (0.001, 0.01, 0.1, 1.0, 10.0, 100.0, 1000.0)
 _TIE_TOL = 1e-12
 
 
-def _check_grid(values, name, *, positive):
-    """Sorted, de-duplicated float grid; ValueError naming ``name`` on bad values."""
-    try:
-        grid = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a 1-D sequence of numbers, got {values!r}.") from None
-    if grid.ndim == 0:
-        grid = grid.reshape(1)
-    if grid.ndim != 1:
-        raise ValueError(f"{name} must be a 1-D sequence of numbers, got shape {grid.shape}.")
-    if grid.size == 0:
-        raise ValueError(f"{name} is empty: give at least one value.")
-    if not np.all(np.isfinite(grid)):
-        raise ValueError(f"{name} contains NaN or infinity.")
-    bad = grid[grid <= 0] if positive else grid[grid < 0]
-    if bad.size:
-        kind = "positive" if positive else "non-negative"
-        raise ValueError(f"{name} must be {kind}, got {bad[:5].tolist()}.")
-    return np.unique(grid)
-
-
-def _take_rows(X, rows, xp):
-    if is_numpy_namespace(xp):
-        return X[rows]
-    return xp.take(X, from_numpy(np.asarray(rows, dtype=np.int64), xp, device_of(X)), axis=0)
-
-
-class _KNNScorer:
-    """Number of validation samples a k-NN classifier under M misclassifies.
-
-    Mahalanobis k-NN is Euclidean k-NN after x ↦ Fᵀx with F Fᵀ = M. NumPy data go through
-    scikit-learn's brute-force ``KNeighborsClassifier`` (uniform votes, ties to the
-    smallest class), the classifier a ``GridSearchCV`` over a pipeline would use; other
-    namespaces through the exact search of :func:`spectral_ml.evaluation.knn_predict`.
-    """
-
-    def __init__(self, X_train, codes_train, X_val, codes_val, k):
-        self.X_train, self.X_val = X_train, X_val
-        self.codes_train, self.codes_val = codes_train, codes_val
-        self.k = int(k)
-        self.numpy = is_numpy_namespace(get_namespace(X_train))
-
-    def __call__(self, M):
-        if not self.numpy:
-            from ..evaluation.knn import knn_predict
-
-            pred = knn_predict(self.X_train, self.codes_train, self.X_val, metric=M, k=self.k, method="brute")
-            return int(np.count_nonzero(np.asarray(to_numpy(pred)) != self.codes_val))
-        w, U = np.linalg.eigh((M + M.T) / 2)
-        F = U * np.sqrt(np.clip(w, 0.0, None))
-        clf = KNeighborsClassifier(n_neighbors=self.k, algorithm="brute").fit(self.X_train @ F, self.codes_train)
-        return int(np.count_nonzero(clf.predict(self.X_val @ F) != self.codes_val))
-
-
-def _gmml_start(A, B, lam, prior):
-    """GMML's closed form on the regularized statistics: the AML solution at α = 0."""
-    prob = _Problem(A, B, alpha=0.0, beta=1.0, reg=lam, prior=prior)
-    return inverse_sharp(prob.A1, prob.B1, 0.5)
-
-
-def _solve_point(est, A, B, lam, prior, alpha, beta, M0, tol, verbose):
-    """One AML solve; ``M0=None`` starts where :class:`AMLMetric` starts."""
-    prob = _Problem(A, B, alpha=float(alpha), beta=float(beta), reg=lam, prior=prior)
-    if M0 is None:
-        M0 = inverse_sharp(prob.A1, prob.B1, 0.5)
-    if est.solver == "pgd":
-        return solve_pgd(
-            prob, M0, max_iter=est.max_iter, tol=tol, step_size=est.step_size, floor=est.floor, verbose=verbose
-        )
-    return solve_riemannian(prob, M0, max_iter=est.max_iter, tol=tol, verbose=verbose)
-
-
-def _statistics(est, X, y, seed, prior, *, quiet):
-    """Pairs of (X, y) → (A, B, λ, number of pairs), as :class:`AMLMetric` draws them."""
-    xp = get_namespace(X)
-    indices, labels = make_pairs(y, est.n_pairs, random_state=seed)
-    A, B = pair_statistics(X, labels, indices)
-    lam = est._absolute_reg(A, B, prior, xp)
-    with warnings.catch_warnings():
-        if quiet:
-            # Once per fit is enough: the refit on all the data says it if it applies.
-            warnings.simplefilter("ignore", SingularStatisticsWarning)
-        for name, S in (("A", A), ("B", B)):
-            est._check_singular(name, S, lam, xp)
-    return A, B, lam, int(labels.shape[0])
-
-
-def _search_fold(est, X, y, codes, train, val, *, seed, prior, alphas, betas, search_tol, fold):
+def _search_fold(data, stats, *, alphas, betas, settings, search_tol, warm_path, n_neighbors, verbose, fold):
     """Solve and score the whole (α, β) grid on one fold.
+
+    ``data`` is (X_train, codes_train, X_val, codes_val), ``stats`` the fold's problem
+    inputs (A, B, λ, prior) and ``settings`` the keyword arguments of :func:`solve_aml`
+    other than the tolerance. A grid point's score is the number of validation samples
+    a k-NN classifier under its metric misclassifies (:func:`~spectral_ml.evaluation.knn_error`).
 
     Returns a dict of (n_alphas, n_betas) arrays: misclassified validation samples,
     solver iterations, convergence flags, solve and scoring times, plus the size of the
     validation part.
     """
-    xp = get_namespace(X)
-    verbose = int(est.verbose)
+    X_tr, codes_tr, X_va, codes_va = data
+    A, B, lam, prior = stats
     t_start = time.perf_counter()
-    X_tr, X_va = _take_rows(X, train, xp), _take_rows(X, val, xp)
-    A, B, lam, _ = _statistics(est, X_tr, y[train], seed, prior, quiet=True)
-    scorer = _KNNScorer(X_tr, codes[train], X_va, codes[val], est.n_neighbors)
+
+    def mistakes_of(M):
+        return knn_error(X_tr, codes_tr, X_va, codes_va, metric=M, k=n_neighbors, algorithm="brute", normalize=False)
+
     shape = (alphas.shape[0], betas.shape[0])
     out = {
         "mistakes": np.zeros(shape, dtype=np.int64),
@@ -145,33 +66,34 @@ def _search_fold(est, X, y, codes, train, val, *, seed, prior, alphas, betas, se
         "converged": np.ones(shape, dtype=bool),
         "fit_time": np.zeros(shape),
         "score_time": np.zeros(shape),
-        "n_val": int(len(val)),
+        "n_val": int(codes_va.shape[0]),
     }
-    M_gmml = _gmml_start(A, B, lam, prior) if est.warm_path else None
+    M_gmml = _Problem(A, B, alpha=0.0, beta=1.0, reg=lam, prior=prior).gmml_start() if warm_path else None
     gmml_mistakes = None
     for j, beta in enumerate(betas):
         M, M_mistakes = M_gmml, gmml_mistakes
         for i, alpha in enumerate(alphas):
             t0 = time.perf_counter()
-            res = _solve_point(est, A, B, lam, prior, alpha, beta, M, search_tol, verbose > 1)
+            prob = _Problem(A, B, alpha=float(alpha), beta=float(beta), reg=lam, prior=prior)
+            res = solve_aml(prob, M, tol=search_tol, verbose=verbose > 1, **settings)
             t1 = time.perf_counter()
             out["n_iter"][i, j] = res.n_iter
             out["converged"][i, j] = res.converged
             out["fit_time"][i, j] = t1 - t0
-            if est.warm_path and res.n_iter == 0:
+            if warm_path and res.n_iter == 0:
                 # The previous solution already meets the tolerance here: keep it (exactly)
                 # and its score, so that unchanged metrics are scored once.
                 if M_mistakes is None:
-                    M_mistakes = scorer(M)
+                    M_mistakes = mistakes_of(M)
                     if M is M_gmml:
                         gmml_mistakes = M_mistakes
                     out["score_time"][i, j] = time.perf_counter() - t1
                 out["mistakes"][i, j] = M_mistakes
                 continue
-            mistakes = scorer(res.M)
+            mistakes = mistakes_of(res.M)
             out["score_time"][i, j] = time.perf_counter() - t1
             out["mistakes"][i, j] = mistakes
-            if est.warm_path:
+            if warm_path:
                 M, M_mistakes = res.M, mistakes
     if verbose:
         err = out["mistakes"] / out["n_val"]
@@ -218,13 +140,18 @@ class AMLMetricCV(_BasePairMetric):
         gives 5 folds. Every class needs at least 2 samples in each training part.
     n_neighbors : int, default=5
         k of the k-NN classifier that scores each candidate (the paper uses 5).
-    n_pairs : int, optional
+    n_pairs : int or "all", optional
         Pairs drawn from each fold's training part and for the refit, half similar and
         half dissimilar. Default 1000·c(c−1) for c classes, as :class:`AMLMetric`.
+        ``"all"``: every pair of distinct samples, exactly, in one pass over the rows (one pass for all the folds and the refit)
+        (O(N d²) time, O(d²) memory, no pair formed); A and B are then the mean scatter
+        of a similar and of a dissimilar pair times half the default number of pairs,
+        the expectation of the default sampled statistics, so that the other parameters
+        mean the same with both pair sets. Dask input is always fitted on all pairs.
     reg : float, default=1e-3
         Relative weight of the regularizer toward the prior (see :class:`AMLMetric`),
         applied to each fold's statistics.
-    solver : {"pgd", "riemannian"}, default="pgd"
+    solver : {"lbfgs", "pgd", "riemannian"}, default="lbfgs"
         Solver of every grid point and of the refit (see :class:`AMLMetric`).
     max_iter : int, default=1000
         Maximum iterations of each solve.
@@ -283,7 +210,7 @@ class AMLMetricCV(_BasePairMetric):
     n_splits_ : int
         Number of inner folds.
     components_ : ndarray of shape (n_features, n_features)
-        L = M^{1/2} of the refitted metric, so that M = LᵀL.
+        L = √M (symmetric square root) of the refitted metric, so that M = LᵀL.
     mahalanobis_matrix_ : ndarray of shape (n_features, n_features)
         The refitted metric M.
     n_iter_ : int
@@ -304,7 +231,7 @@ class AMLMetricCV(_BasePairMetric):
     Warns
     -----
     ConvergenceWarning
-        When the refit stops at ``max_iter`` before ``tol`` is met. Grid points of the
+        When the refit stops above ``tol`` (see :class:`AMLMetric`). Grid points of the
         search that stop early do not warn; ``cv_results_["split{k}_converged"]`` records
         them.
     SingularStatisticsWarning
@@ -323,9 +250,8 @@ class AMLMetricCV(_BasePairMetric):
     ``search_tol``, then the selected α to ``tol``) so that it reproduces the metric that
     was validated. Warm starts are also the more reliable route at large α: there the
     start :class:`AMLMetric` uses (GMML's closed form with the dissimilar term weighted
-    by c = 1 + αβ²/(2 + β)²) can lie far from the solution, and projected gradient
-    descent may reach ``max_iter`` from it where the path converges in a few dozen
-    iterations. The selected pair is the one with the lowest mean validation error;
+    by c = 1 + αβ²/(2 + β)²) can lie far from the solution, and ``solver="pgd"`` may
+    reach ``max_iter`` from it where the path converges in a few dozen iterations. The selected pair is the one with the lowest mean validation error;
     ties (within 1e-12) go to the smallest α, then the smallest β: the metric closest to
     GMML's, and the first in ``GridSearchCV``'s order.
 
@@ -356,7 +282,7 @@ class AMLMetricCV(_BasePairMetric):
         "betas": ["array-like"],
         "cv": ["cv_object"],
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
-        "solver": [StrOptions({"pgd", "riemannian"})],
+        "solver": [StrOptions(set(SOLVERS))],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "search_tol": [Interval(Real, 0, None, closed="left"), None],
@@ -375,7 +301,7 @@ class AMLMetricCV(_BasePairMetric):
         n_neighbors=5,
         n_pairs=None,
         reg=1e-3,
-        solver="pgd",
+        solver="lbfgs",
         max_iter=1000,
         tol=1e-6,
         search_tol=1e-3,
@@ -417,61 +343,75 @@ class AMLMetricCV(_BasePairMetric):
             Training samples (NumPy-compatible, or an array of another array-API
             library, which keeps the computation in that library). Nothing is
             standardized: put a ``StandardScaler`` first where features have different
-            units.
+            units. A ``dask.array`` chunked by rows is fitted on all pairs: the
+            statistics of every training part and of the refit come from one Dask
+            reduction over the row blocks, and each grid point is scored by the exact
+            blockwise k-NN of :func:`~spectral_ml.evaluation.knn_error`.
         y : array-like of shape (n_samples,)
             Class labels: at least two classes, each with enough samples for every
-            training part of ``cv`` to hold two of them.
+            training part of ``cv`` to hold two of them. A Dask ``y`` is computed (the
+            folds are drawn from the labels in memory).
 
         Returns
         -------
         self : object
             Fitted estimator.
         """
-        X, y = self._validate_labelled(X, y)
-        xp = get_namespace(X)
-        alphas = _check_grid(self.alphas, "alphas", positive=False)
-        betas = _check_grid(self.betas, "betas", positive=True)
-        classes, codes = np.unique(y, return_inverse=True)
-        if classes.shape[0] < 2:
-            raise ValueError(f"y must contain at least 2 classes, got 1 class ({classes[0]!r}).")
+        n_pairs = resolve_n_pairs(self.n_pairs, X)
+        dask_input = is_dask_array(X)
+        if dask_input:
+            X = check_dask_rows(X)
+            y = check_labels(to_numpy(y.compute() if is_dask_array(y) else y), n_samples=X.shape[0])
+            xp = get_namespace()  # the statistics of a Dask array are NumPy arrays
+        else:
+            X, y = self._validate_labelled(X, y)
+            xp = get_namespace(X)
+            warn_host_copy(self.solver, X, stacklevel=3)
+        alphas = check_grid(self.alphas, "alphas", positive=False)
+        betas = check_grid(self.betas, "betas", positive=True)
+        # The labels are encoded once; folds and refit draw their pairs from the codes.
+        codes, counts, classes = _encode_labels(y)
         splits = self._splits(X, y, codes, classes)
-        if self.solver == "riemannian" and not is_numpy_namespace(xp):
-            warnings.warn(
-                "solver='riemannian' runs pymanopt, which supports NumPy only: the d×d "
-                "statistics are copied to NumPy and the results are moved back. Use "
-                "solver='pgd' to stay on the device.",
-                UserWarning,
-                stacklevel=3,
-            )
+        # All pairs: the statistics of every training part and of the refit in one pass.
+        exact = all_pairs_fit_statistics(X, y, train_parts=[tr for tr, _ in splits]) if n_pairs == "all" else None
+        if dask_input:
+            self._reset_features(X.shape[1])
         seed = self.random_state
         if isinstance(seed, np.random.RandomState):
             seed = int(seed.randint(np.iinfo(np.int32).max))
-        prior = self._validated_prior(X.shape[1], xp, device_of(X))
+        prior = self._validated_prior(X.shape[1], xp, None if dask_input else device_of(X))
         search_tol = self.tol if self.search_tol is None else float(self.search_tol)
+        n_classes = classes.shape[0]
 
+        jobs = []
+        rows_of = (lambda rows: X[rows]) if dask_input else (lambda rows: take_rows(X, rows))
+        for k, (train, val) in enumerate(splits):
+            X_tr = rows_of(train)
+            fold_exact = None if exact is None else exact[k]
+            A, B, lam, _ = self._statistics(X_tr, codes[train], n_classes, seed, prior, quiet=True, exact=fold_exact)
+            data = (X_tr, codes[train], rows_of(val), codes[val])
+            jobs.append((data, (A, B, lam, prior)))
         folds = Parallel(n_jobs=self.n_jobs)(
             delayed(_search_fold)(
-                self,
-                X,
-                y,
-                codes,
-                train,
-                val,
-                seed=seed,
-                prior=prior,
+                data,
+                stats,
                 alphas=alphas,
                 betas=betas,
+                settings=self._solver_settings(),
                 search_tol=search_tol,
+                warm_path=self.warm_path,
+                n_neighbors=self.n_neighbors,
+                verbose=int(self.verbose),
                 fold=k,
             )
-            for k, (train, val) in enumerate(splits)
+            for k, (data, stats) in enumerate(jobs)
         )
         self.alphas_, self.betas_ = alphas, betas
         self.n_splits_ = len(splits)
         self.cv_results_ = self._results(folds, alphas, betas)
         mean = self.cv_results_["mean_test_error"]
-        # α-major order: the first minimum has the smallest α, then the smallest β.
-        best = int(np.flatnonzero(mean <= mean.min() + _TIE_TOL)[0])
+        # α-major order: the first of the best has the smallest α, then the smallest β.
+        best = int(np.flatnonzero(self.cv_results_["rank_test_error"] == 1)[0])
         self.best_index_ = best
         self.alpha_ = float(self.cv_results_["param_alpha"][best])
         self.beta_ = float(self.cv_results_["param_beta"][best])
@@ -482,7 +422,7 @@ class AMLMetricCV(_BasePairMetric):
                 f"[AMLMetricCV] selected alpha={self.alpha_:g}, beta={self.beta_:g} "
                 f"(mean validation error {self.best_error_:.4f} over {self.n_splits_} folds)"
             )
-        self._refit(X, y, seed, prior, alphas, search_tol)
+        self._refit(X, codes, n_classes, seed, prior, alphas, search_tol, exact=None if exact is None else exact[-1])
         return self
 
     def fit_pairs(self, pairs, y):
@@ -520,7 +460,7 @@ class AMLMetricCV(_BasePairMetric):
                     f"number of folds; every class needs at least cv samples. Lower cv."
                 )
         splitter = check_cv(self.cv, y, classifier=True)
-        X_split = X if isinstance(X, np.ndarray) else np.zeros((X.shape[0], 1))
+        X_split = np.zeros((X.shape[0], 1)) if is_foreign_array(X) else X
         splits = [(np.asarray(tr, dtype=np.int64), np.asarray(va, dtype=np.int64)) for tr, va in splitter.split(X_split, y)]
         if len(splits) < 2:
             raise ValueError(f"cv must give at least 2 splits, got {len(splits)}.")
@@ -552,14 +492,12 @@ class AMLMetricCV(_BasePairMetric):
         n_iter, converged = flat("n_iter"), flat("converged")
         fit_time, score_time = flat("fit_time"), flat("score_time")
         mean = errors.mean(axis=0)
+        # Ranks as GridSearchCV gives them (ties share the lowest), with means closer
+        # than the tolerance to the next smaller one counted as tied.
         order = np.argsort(mean, kind="stable")
-        rank = np.empty(mean.shape[0], dtype=np.int32)
-        # Ranks as GridSearchCV gives them: ties (within the tolerance) share the lowest.
-        r = 0
-        for pos, idx in enumerate(order):
-            if pos == 0 or mean[idx] > mean[order[pos - 1]] + _TIE_TOL:
-                r = pos + 1
-            rank[idx] = r
+        level = np.empty(mean.shape[0], dtype=np.int64)
+        level[order] = np.cumsum(np.r_[0, np.diff(mean[order]) > _TIE_TOL])
+        rank = rankdata(level, method="min").astype(np.int32)
         param_alpha = np.repeat(alphas, n_b)
         param_beta = np.tile(betas, n_a)
         results = {
@@ -583,32 +521,54 @@ class AMLMetricCV(_BasePairMetric):
         results["std_score_time"] = score_time.std(axis=0)
         return results
 
-    def _refit(self, X, y, seed, prior, alphas, search_tol):
-        A, B, lam, n_pairs = _statistics(self, X, y, seed, prior, quiet=False)
+    def _solver_settings(self):
+        """Keyword arguments of :func:`solve_aml` shared by every solve of a fit."""
+        return {"solver": self.solver, "max_iter": self.max_iter, "step_size": self.step_size, "floor": self.floor}
+
+    def _statistics(self, X, codes, n_classes, seed, prior, *, quiet, exact=None):
+        """Pairs of (X, codes) → (A, B, λ, number of pairs), as :class:`AMLMetric` draws them.
+
+        ``exact``: the all-pairs (A, B, number of pairs) of these rows, computed already.
+        """
+        if exact is not None:
+            A, B, n_pairs = exact
+            xp = get_namespace(A)
+        else:
+            xp = get_namespace(X)
+            counts = np.bincount(codes, minlength=n_classes)
+            indices, labels = pairs_of_codes(codes, counts, self.n_pairs, random_state=seed)
+            A, B = pair_statistics(X, labels, indices)
+            n_pairs = int(labels.shape[0])
+        lam = self._absolute_reg(A, B, prior, xp)
+        with warnings.catch_warnings():
+            if quiet:
+                # Once per fit is enough: the refit on all the data says it if it applies.
+                warnings.simplefilter("ignore", SingularStatisticsWarning)
+            for name, S in (("A", A), ("B", B)):
+                self._check_singular(name, S, lam, xp)
+        return A, B, lam, n_pairs
+
+    def _refit(self, X, codes, n_classes, seed, prior, alphas, search_tol, exact=None):
+        A, B, lam, n_pairs = self._statistics(X, codes, n_classes, seed, prior, quiet=False, exact=exact)
         self.regularization_ = lam
         self.n_pairs_ = n_pairs
         verbose = int(self.verbose) > 1
+        settings = self._solver_settings()
+        M = None
         if self.warm_path:
             # The path the search validated: α increasing up to the selection at the
             # search tolerance, then the selected α to the full tolerance.
-            M = _gmml_start(A, B, lam, prior)
+            M = _Problem(A, B, alpha=0.0, beta=1.0, reg=lam, prior=prior).gmml_start()
             for alpha in alphas[alphas < self.alpha_]:
-                res = _solve_point(self, A, B, lam, prior, alpha, self.beta_, M, search_tol, verbose)
+                prob = _Problem(A, B, alpha=float(alpha), beta=self.beta_, reg=lam, prior=prior)
+                res = solve_aml(prob, M, tol=search_tol, verbose=verbose, **settings)
                 if res.n_iter > 0:
                     M = res.M
-        else:
-            M = None
-        res = _solve_point(self, A, B, lam, prior, self.alpha_, self.beta_, M, self.tol, verbose)
+        prob = _Problem(A, B, alpha=self.alpha_, beta=self.beta_, reg=lam, prior=prior)
+        res = solve_aml(prob, M, tol=self.tol, verbose=verbose, **settings)
         self.n_iter_ = int(res.n_iter)
         self.loss_curve_ = [float(v) for v in res.loss_curve]
         self.grad_norm_ = float(res.grad_norm)
-        if not res.converged:
-            warnings.warn(
-                f"AMLMetricCV (solver={self.solver!r}) refit at alpha={self.alpha_:g}, "
-                f"beta={self.beta_:g} did not converge: {res.message} after {res.n_iter} "
-                f"iterations, relative gradient norm {res.grad_norm:.3e} > tol={self.tol:g}. "
-                f"Increase max_iter, or tol.",
-                ConvergenceWarning,
-                stacklevel=4,
-            )
+        what = f"AMLMetricCV (solver={self.solver!r}) refit at alpha={self.alpha_:g}, beta={self.beta_:g}"
+        warn_not_converged(res, what, self.tol, stacklevel=4)
         self._set_metric(res.M)

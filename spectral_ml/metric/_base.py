@@ -12,31 +12,30 @@ from __future__ import annotations
 import warnings
 from numbers import Integral, Real
 
-import array_api_compat
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._backend import as_float_array, device_of, from_numpy, get_namespace, is_numpy_namespace, to_numpy
-from ..linalg import eigh
+from .._backend import (
+    as_float_array,
+    check_matrix,
+    device_of,
+    get_namespace,
+    is_dask_array,
+    is_foreign_array,
+    match_namespace,
+    to_namespace,
+    to_numpy,
+)
+from .._validation import check_labels
+from ..linalg import psd_sqrt, spd_eigh, sym
 from ._objective import numerical_rank
+from ._class_statistics import all_pairs_fit_statistics, check_dask_rows, dask_transform, resolve_n_pairs
 from ._pairs import SingularStatisticsWarning, make_pairs, pair_statistics
 
 __all__ = ["MahalanobisMixin"]
-
-
-def _is_foreign_array(X) -> bool:
-    """True for array-API arrays of another library than NumPy (CuPy, torch, strict)."""
-    return array_api_compat.is_array_api_obj(X) and not isinstance(X, np.ndarray)
-
-
-def _to_namespace(a, xp, device):
-    """``a`` (any namespace) as an array of ``xp`` on ``device``."""
-    if get_namespace(a) is xp or (is_numpy_namespace(xp) and isinstance(a, np.ndarray)):
-        return a
-    return from_numpy(np.asarray(to_numpy(a)), xp, device)
 
 
 class _MahalanobisDistance:
@@ -79,7 +78,7 @@ class MahalanobisMixin:
         """
         check_is_fitted(self, "mahalanobis_matrix_")
         M = self.mahalanobis_matrix_
-        return M.copy() if isinstance(M, np.ndarray) else get_namespace(M).asarray(M, copy=True)
+        return get_namespace(M).asarray(M, copy=True)
 
     def _check_features(self, X, name):
         if X.shape[-1] != self.n_features_in_:
@@ -95,7 +94,8 @@ class MahalanobisMixin:
         ----------
         X : array-like of shape (n_samples, n_features)
             Samples; NumPy-compatible input is validated by scikit-learn, arrays of other
-            array-API libraries stay in their namespace.
+            array-API libraries stay in their namespace. A Dask array gives a lazy Dask
+            array with the same row chunks, transformed block by block.
 
         Returns
         -------
@@ -103,16 +103,20 @@ class MahalanobisMixin:
             ‖X_new[i] − X_new[j]‖₂ is the learned distance between samples i and j.
         """
         check_is_fitted(self, "components_")
-        if _is_foreign_array(X):
+        if is_dask_array(X):
+            X = check_dask_rows(X)
+            self._check_features(X, "X")
+            return dask_transform(X, to_numpy(self.components_))
+        if is_foreign_array(X):
             X = as_float_array(X, "X", ndim=2)
             self._check_features(X, "X")
             xp = get_namespace(X)
-            L = _to_namespace(self.components_, xp, device_of(X))
+            L = match_namespace(self.components_, X)
             if X.dtype != L.dtype:
                 X = xp.astype(X, L.dtype)
             return X @ xp.linalg.matrix_transpose(L)
         X = validate_data(self, X, reset=False, dtype=np.float64)
-        return X @ np.asarray(to_numpy(self.components_)).T
+        return X @ to_numpy(self.components_).T
 
     def _pair_differences(self, pairs):
         check_is_fitted(self, "components_")
@@ -121,7 +125,7 @@ class MahalanobisMixin:
             raise ValueError(f"pairs must have shape (n_pairs, 2, n_features), got {tuple(pairs.shape)}.")
         self._check_features(pairs, "pairs")
         xp = get_namespace(pairs)
-        L = _to_namespace(self.components_, xp, device_of(pairs))
+        L = match_namespace(self.components_, pairs)
         if pairs.dtype != L.dtype:
             pairs = xp.astype(pairs, L.dtype)
         return (pairs[:, 0, :] - pairs[:, 1, :]) @ xp.linalg.matrix_transpose(L), xp
@@ -177,7 +181,7 @@ class _BasePairMetric(ClassNamePrefixFeaturesOutMixin, MahalanobisMixin, Transfo
     """Fit logic shared by GMML and AML: samples or pairs → (A, B) → M."""
 
     _parameter_constraints: dict = {
-        "n_pairs": [Interval(Integral, 2, None, closed="left"), None],
+        "n_pairs": [Interval(Integral, 2, None, closed="left"), StrOptions({"all"}), None],
         "reg": [Interval(Real, 0, None, closed="left")],
         "prior": ["array-like", None],
         "random_state": ["random_state"],
@@ -192,33 +196,56 @@ class _BasePairMetric(ClassNamePrefixFeaturesOutMixin, MahalanobisMixin, Transfo
     def _n_features_out(self):
         return self.components_.shape[0]
 
+    # scikit-learn's set_output wraps only the transform a TransformerMixin subclass
+    # defines itself: naming the mixin's method here puts transform (and not only the
+    # inherited fit_transform) under set_output(transform="pandas").
+    transform = MahalanobisMixin.transform
+
     # -- fitting -----------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Learn the metric from labelled samples.
 
         Draws ``n_pairs`` random pairs (half similar, half dissimilar; default
-        1000·c(c−1) for c classes), reduces them to the scatter matrices A and B, and
-        computes M. Nothing is standardized: put a ``StandardScaler`` before the
-        estimator in a ``Pipeline`` where features have different units.
+        1000·c(c−1) for c classes), or takes every pair with ``n_pairs="all"``, reduces
+        them to the scatter matrices A and B, and computes M. Nothing is standardized:
+        put a ``StandardScaler`` before the estimator in a ``Pipeline`` where features
+        have different units.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
             Training samples (NumPy-compatible, or an array of another array-API
-            library, which keeps the computation in that library).
+            library, which keeps the computation in that library), or a ``dask.array``
+            chunked by rows: its statistics are one Dask reduction over the row blocks
+            (on the active ``dask.distributed`` Client, if any), always over all pairs
+            (the default ``n_pairs`` switches to ``"all"`` with a warning; an explicit
+            number of pairs raises ``ValueError``). NaN or infinity in a block raise
+            ``ValueError`` when the block is computed, and nothing is fitted.
         y : array-like of shape (n_samples,)
-            Class labels: at least two classes, each with at least two samples.
+            Class labels: at least two classes, each with at least two samples. With a
+            Dask ``X``, a Dask or NumPy array.
 
         Returns
         -------
         self : object
             Fitted estimator.
         """
-        X, y = self._validate_labelled(X, y)
-        indices, labels = make_pairs(y, self.n_pairs, random_state=self.random_state)
-        A, B = pair_statistics(X, labels, indices)
-        self.n_pairs_ = int(labels.shape[0])
+        n_pairs = resolve_n_pairs(self.n_pairs, X)
+        if is_dask_array(X):
+            # Everything is computed before any attribute is set: a failed pass (NaN in a
+            # block, say) leaves the estimator as it was.
+            A, B, n_pairs_ = all_pairs_fit_statistics(X, y)
+            self._reset_features(X.shape[1])
+        else:
+            X, y = self._validate_labelled(X, y)
+            if n_pairs == "all":
+                A, B, n_pairs_ = all_pairs_fit_statistics(X, y)
+            else:
+                indices, labels = make_pairs(y, n_pairs, random_state=self.random_state)
+                A, B = pair_statistics(X, labels, indices)
+                n_pairs_ = int(labels.shape[0])
+        self.n_pairs_ = n_pairs_
         self._fit_statistics(A, B)
         return self
 
@@ -239,7 +266,7 @@ class _BasePairMetric(ClassNamePrefixFeaturesOutMixin, MahalanobisMixin, Transfo
         self : object
             Fitted estimator.
         """
-        if not _is_foreign_array(pairs):
+        if not is_foreign_array(pairs):
             pairs = np.asarray(pairs)
             if pairs.dtype.kind not in "biuf":
                 raise ValueError(f"pairs must be numeric, got dtype {pairs.dtype}.")
@@ -258,11 +285,9 @@ class _BasePairMetric(ClassNamePrefixFeaturesOutMixin, MahalanobisMixin, Transfo
         NumPy-compatible input goes through scikit-learn's validation; an array of another
         array-API library keeps its namespace and device (labels are small and go to NumPy).
         """
-        if _is_foreign_array(X):
+        if is_foreign_array(X):
             X = as_float_array(X, "X", ndim=2)
-            y = np.asarray(to_numpy(y))
-            if y.ndim != 1 or y.shape[0] != X.shape[0]:
-                raise ValueError(f"y must be 1-D with one label per row of X ({X.shape[0]}), got shape {y.shape}.")
+            y = check_labels(y, n_samples=X.shape[0])
             self._reset_features(X.shape[1])
             xp = get_namespace(X)
             if X.dtype != xp.float64:
@@ -291,21 +316,27 @@ class _BasePairMetric(ClassNamePrefixFeaturesOutMixin, MahalanobisMixin, Transfo
     def _validated_prior(self, d, xp, device):
         if self.prior is None:
             return None
-        P = np.asarray(to_numpy(self.prior), dtype=np.float64)
+        P = check_matrix(to_numpy(self.prior), "prior")
         if P.shape != (d, d):
             raise ValueError(f"prior must be a {d}×{d} matrix, got shape {P.shape}.")
-        if not np.all(np.isfinite(P)):
-            raise ValueError("prior contains NaN or infinity.")
+        P = np.asarray(P, dtype=np.float64)
         if not np.allclose(P, P.T, rtol=1e-10, atol=1e-12 * np.abs(P).max()):
             raise ValueError("prior must be symmetric.")
-        w = np.linalg.eigvalsh((P + P.T) / 2)
-        if not w[0] > 0:
-            raise ValueError(f"prior must be positive definite; its smallest eigenvalue is {w[0]:.3e}.")
-        return from_numpy((P + P.T) / 2, xp, device)
+        P = sym(P)
+        spd_eigh(P, name="prior")
+        return to_namespace(P, xp, device)
 
     def _absolute_reg(self, A, B, prior, xp):
         """λ = reg · (tr(A M₀) + tr(B M₀⁻¹)) / (2d): ``reg`` is relative to the pairs."""
+        # Checked whatever reg is: with reg=0 the singular-statistics error would advise reg > 0,
+        # which cannot help when there is nothing to learn from.
+        if not float(xp.sum(xp.linalg.diagonal(A)) + xp.sum(xp.linalg.diagonal(B))) > 0:
+            raise ValueError(
+                "All pair differences are zero (the paired rows of X, or the two members of every "
+                "pair in pairs, are identical): the pairs carry no information about the metric."
+            )
         if self.reg == 0:
+            self._check_conditioning_without_reg(A, B, xp)
             return 0.0
         d = A.shape[0]
         if prior is None:
@@ -313,10 +344,31 @@ class _BasePairMetric(ClassNamePrefixFeaturesOutMixin, MahalanobisMixin, Transfo
         else:
             Pinv = xp.linalg.inv(prior)
             scale = float(xp.sum(A * prior) + xp.sum(B * Pinv))
-        scale /= 2 * d
-        if not scale > 0:
-            raise ValueError("All pair differences are zero: the pairs carry no information about the metric.")
-        return float(self.reg) * scale
+        return float(self.reg) * scale / (2 * d)
+
+    def _check_conditioning_without_reg(self, A, B, xp):
+        """With reg=0, refuse A and B too ill-conditioned together for A⁻¹ #ₜ B in floating point.
+
+        The closed form (and the solvers' start) is a congruence whose inner matrix has a
+        condition number up to cond(A)·cond(B); beyond 1/eps its small eigenvalues are
+        round-off, and the result can be off by many orders of magnitude or indefinite.
+        Numerically singular A or B are left to :meth:`_check_singular`, which says more.
+        """
+        d = A.shape[0]
+        eps = float(xp.finfo(A.dtype).eps)
+        conds = []
+        for S in (A, B):
+            w = xp.linalg.eigvalsh(sym(S))
+            if not float(w[0]) > d * eps * float(w[-1]):
+                return
+            conds.append(float(w[-1]) / float(w[0]))
+        if conds[0] * conds[1] * eps >= 1.0:
+            raise ValueError(
+                f"With reg=0 the pair statistics are too ill-conditioned to solve in floating point: "
+                f"the condition numbers of A and B ({conds[0]:.1e} and {conds[1]:.1e}) multiply to more "
+                f"than 1/eps ({1 / eps:.1e}), typically from features on very different scales. Set "
+                f"reg > 0 or standardize the features (e.g. StandardScaler)."
+            )
 
     def _check_singular(self, name, S, lam, xp):
         d = S.shape[0]
@@ -338,12 +390,8 @@ class _BasePairMetric(ClassNamePrefixFeaturesOutMixin, MahalanobisMixin, Transfo
         )
 
     def _set_metric(self, M):
-        xp = get_namespace(M)
-        M = (M + xp.linalg.matrix_transpose(M)) / 2
-        w, U = eigh(M, check=False)
+        M = sym(M)
+        self.mahalanobis_matrix_ = M
         # L = M^{1/2} (symmetric square root): LᵀL = M and transformed features stay
         # aligned with the input features.
-        w = xp.clip(w, min=0.0)
-        L = (U * xp.sqrt(w)[None, :]) @ xp.linalg.matrix_transpose(U)
-        self.mahalanobis_matrix_ = M
-        self.components_ = L
+        self.components_ = psd_sqrt(M)

@@ -7,17 +7,17 @@ from numbers import Real
 from sklearn.utils._param_validation import Interval
 
 from ._base import _BasePairMetric
-from ._objective import _Problem, inverse_sharp
+from ._objective import _Problem
 
 __all__ = ["GMMLMetric"]
 
 
 class GMMLMetric(_BasePairMetric):
-    """Geometric Mean Metric Learning: the closed form M = A⁻¹ #_t B.
+    """Geometric Mean Metric Learning: the closed form M = A⁻¹ #ₜ B.
 
     Minimizes the geometric-mean loss tr(MA) + tr(M⁻¹B) over SPD matrices, where A and B
     are the scatter matrices of the similar and dissimilar pair differences; for t = 1/2
-    the unique minimizer is the midpoint A⁻¹ #_{1/2} B of the geodesic between A⁻¹ and B,
+    the unique minimizer is the midpoint A⁻¹ #½ B of the geodesic between A⁻¹ and B,
     and other t move along that geodesic (t → 1 weights the dissimilar pairs more). The
     regularizer λ·(tr(M M₀⁻¹) + tr(M⁻¹ M₀)) toward a prior M₀ adds λM₀⁻¹ to A and λM₀ to
     B, which keeps both SPD when the pairs span fewer than d directions.
@@ -26,9 +26,14 @@ class GMMLMetric(_BasePairMetric):
     ----------
     t : float, default=0.5
         Position on the geodesic, in [0, 1].
-    n_pairs : int, optional
+    n_pairs : int or "all", optional
         Number of random pairs drawn by :meth:`fit`, half similar and half dissimilar.
         Default 1000·c(c−1) for c classes, as in the GMML and AML papers.
+        ``"all"``: every pair of distinct samples, exactly, in one pass over the rows
+        (O(N d²) time, O(d²) memory, no pair formed); A and B are then the mean scatter
+        of a similar and of a dissimilar pair times half the default number of pairs,
+        the expectation of the default sampled statistics, so that the other parameters
+        mean the same with both pair sets. Dask input is always fitted on all pairs.
     reg : float, default=1e-3
         Relative weight of the prior. The absolute weight is
         λ = reg · (tr(A M₀) + tr(B M₀⁻¹)) / (2d), the pairs' mean energy per direction, so
@@ -42,13 +47,13 @@ class GMMLMetric(_BasePairMetric):
     Attributes
     ----------
     components_ : ndarray of shape (n_features, n_features)
-        L = M^{1/2} (symmetric square root), so that M = LᵀL.
+        L = √M (symmetric square root), so that M = LᵀL.
     mahalanobis_matrix_ : ndarray of shape (n_features, n_features)
         The learned metric M.
     regularization_ : float
         The absolute weight λ used.
     n_pairs_ : int
-        Number of pairs the metric was learned from.
+        Number of pairs the metric was learned from (N(N − 1)/2 with ``n_pairs="all"``).
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (``n_features_in_``,)
@@ -94,5 +99,4 @@ class GMMLMetric(_BasePairMetric):
         self.prior = prior
 
     def _solve(self, A, B, lam, prior):
-        prob = _Problem(A, B, alpha=0.0, beta=1.0, reg=lam, prior=prior)
-        return inverse_sharp(prob.A1, prob.B1, float(self.t))
+        return _Problem(A, B, alpha=0.0, beta=1.0, reg=lam, prior=prior).gmml_start(self.t)

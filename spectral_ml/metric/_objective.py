@@ -33,8 +33,9 @@ from __future__ import annotations
 
 import math
 
-from .._backend import as_float_array, check_matrix, device_of, get_namespace
-from ..linalg import _mT, eigh, loewner_matrix, spd_inv, sym
+from .._backend import as_float_array, check_matrix, device_of, get_namespace, to_namespace
+from .._validation import check_positive, check_real
+from ..linalg import _mT, eigh, inverse_sharp, loewner_matrix, spd_eigh, spd_inv, sym
 
 __all__ = [
     "adversarial_pairs",
@@ -49,21 +50,15 @@ __all__ = [
 
 
 def _check_beta(beta):
-    if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not (beta > 0) or not math.isfinite(beta):
-        raise ValueError(f"beta must be a positive finite number, got {beta!r}.")
-    return float(beta)
+    return check_positive(beta, "beta")
 
 
 def _check_alpha(alpha):
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not (alpha >= 0) or not math.isfinite(alpha):
-        raise ValueError(f"alpha must be a non-negative finite number, got {alpha!r}.")
-    return float(alpha)
+    return check_real(alpha, "alpha", low=0.0)
 
 
 def _check_reg(reg):
-    if isinstance(reg, bool) or not isinstance(reg, (int, float)) or not (reg >= 0) or not math.isfinite(reg):
-        raise ValueError(f"reg must be a non-negative finite number, got {reg!r}.")
-    return float(reg)
+    return check_real(reg, "reg", low=0.0)
 
 
 def _h_plus(beta):
@@ -113,25 +108,13 @@ def _check_pairs_labels(pairs, y, xp):
     return pairs, y
 
 
-def _check_spd_eig(M, name="M"):
-    M = check_matrix(M, name)
-    xp = get_namespace(M)
-    w, U = eigh(M, check=False)
-    if not bool(xp.all(w > 0)):
-        raise ValueError(
-            f"{name} must be symmetric positive definite; its smallest eigenvalue is "
-            f"{float(xp.min(w)):.3e}."
-        )
-    return M, w, U, xp
-
-
 def adversarial_pairs(M, pairs, y, beta: float = 0.8):
     """Optimal adversarial pairs Π* = F(M) of the confusion stage (AML paper Eq. 9).
 
     For each pair (x_i, x'_i) with label y_i,
 
-        π_i  = (2M^{-y_i} + βM)⁻¹ (M^{-y_i}(x_i + x'_i) + βM x_i),
-        π'_i = (2M^{-y_i} + βM)⁻¹ (M^{-y_i}(x_i + x'_i) + βM x'_i),
+        π_i  = (2M⁻ʸⁱ + βM)⁻¹ (M⁻ʸⁱ(x_i + x'_i) + βM x_i),
+        π'_i = (2M⁻ʸⁱ + βM)⁻¹ (M⁻ʸⁱ(x_i + x'_i) + βM x'_i),
 
     the unique minimizer of L_g(M, Π, −y) + β·Dist_M(X, Π) (Eq. 3). Computed in the
     eigenbasis of M, where every matrix of the formula is diagonal.
@@ -168,7 +151,9 @@ def adversarial_pairs(M, pairs, y, beta: float = 0.8):
     array([1., 2.])
     """
     beta = _check_beta(beta)
-    M, w, U, xp = _check_spd_eig(M)
+    M = check_matrix(M, "M")
+    w, U = spd_eigh(M)
+    xp = get_namespace(M)
     pairs, y = _check_pairs_labels(pairs, y, xp)
     if pairs.shape[2] != M.shape[0]:
         raise ValueError(f"pairs have dimension {pairs.shape[2]}, M is {M.shape[0]}×{M.shape[0]}.")
@@ -212,7 +197,9 @@ def gmml_pair_loss(M, pairs, y):
     >>> gmml_pair_loss(2 * np.eye(1), pairs, np.array([1.0, -1.0]))
     4.0
     """
-    M, w, U, xp = _check_spd_eig(M)
+    M = check_matrix(M, "M")
+    w, U = spd_eigh(M)
+    xp = get_namespace(M)
     pairs, y = _check_pairs_labels(pairs, y, xp)
     Z = (pairs[:, 0, :] - pairs[:, 1, :]) @ U
     p = xp.where(y[:, None] > 0, w[None, :] * xp.ones_like(Z), 1.0 / w[None, :])
@@ -247,6 +234,8 @@ class _Problem:
         self.alpha = _check_alpha(alpha)
         self.beta = _check_beta(beta)
         reg = _check_reg(reg)
+        # The inputs, to build the same problem in another namespace (in_namespace).
+        self._inputs = (A, B, reg, prior)
         self.xp = xp
         self.d = A.shape[0]
         A, B = sym(A), sym(B)
@@ -258,6 +247,23 @@ class _Problem:
         self.h = _h_plus(self.beta)
         self.hp = _h_plus_prime(self.beta)
         self._stack = xp.concat([self.A1, self.B1, self.A2], axis=0)
+
+    def in_namespace(self, xp, device=None):
+        """The same problem with its matrices in namespace ``xp`` (self when already there)."""
+        if xp is self.xp:
+            return self
+        A, B, reg, prior = self._inputs
+        moved = [None if S is None else to_namespace(S, xp, device) for S in (A, B, prior)]
+        return _Problem(moved[0], moved[1], alpha=self.alpha, beta=self.beta, reg=reg, prior=moved[2])
+
+    def gmml_start(self, t: float = 0.5):
+        """A₁⁻¹ #_t B₁: for t = 1/2 the minimizer of D without its spectral term.
+
+        That is GMML's closed form with the dissimilar pairs weighted by c: the exact
+        answer when α = 0, and the optimum of every direction the h₊ term does not see
+        (e.g. constant features, where only the regularizer acts).
+        """
+        return inverse_sharp(self.A1, self.B1, float(t))
 
     def decompose(self, M):
         return eigh(M, check=False)
@@ -278,8 +284,13 @@ class _Problem:
 
     def value_and_grad(self, M=None, *, decomposition=None):
         """(D, ∇D, w, U, Uᵀ∇D U) at M; the eigenbasis form gives the stationarity measure."""
-        xp = self.xp
         w, U = self.decompose(M) if decomposition is None else decomposition
+        val, Gt = self.value_and_eigenbasis_grad(w, U)
+        return val, U @ Gt @ _mT(U, self.xp), w, U, Gt
+
+    def value_and_eigenbasis_grad(self, w, U):
+        """(D, Uᵀ∇D U) at the matrix U diag(w) Uᵀ: the gradient in its eigenbasis."""
+        xp = self.xp
         if not bool(xp.all(w > 0)):
             raise ValueError("M must be positive definite.")
         Ut = _mT(U, xp)
@@ -292,8 +303,7 @@ class _Problem:
             val = val + xp.sum(self.h(w) * xp.linalg.diagonal(At2))
             Gt = Gt + loewner_matrix(w, self.h, self.hp) * At2
         Gt = (Gt + _mT(Gt, xp)) / 2
-        G = U @ Gt @ Ut
-        return float(val), G, w, U, Gt
+        return float(val), Gt
 
 
 def _relative_stationarity(D, w, Gt, xp, *, active=None):
@@ -397,7 +407,8 @@ def aml_objective(M, A, B, *, alpha: float = 1.0, beta: float = 0.8, reg: float 
     True
     """
     prob = _Problem(A, B, alpha=alpha, beta=beta, reg=reg, prior=prior)
-    M, w, U, _ = _check_spd_eig(M)
+    M = check_matrix(M, "M")
+    w, U = spd_eigh(M)
     if tuple(M.shape) != (prob.d, prob.d):
         raise ValueError(f"M must be {prob.d}×{prob.d} like A and B, got {tuple(M.shape)}.")
     return prob.value(decomposition=(w, U))
@@ -422,7 +433,7 @@ def aml_gradient(M, A, B, *, alpha: float = 1.0, beta: float = 0.8, reg: float =
 
     Examples
     --------
-    At GMML's minimizer A⁻¹ #_{1/2} B the gradient with α = 0 vanishes:
+    At GMML's minimizer A⁻¹ #½ B the gradient with α = 0 vanishes:
 
     >>> import numpy as np
     >>> from spectral_ml.metric import aml_gradient
@@ -431,14 +442,15 @@ def aml_gradient(M, A, B, *, alpha: float = 1.0, beta: float = 0.8, reg: float =
     True
     """
     prob = _Problem(A, B, alpha=alpha, beta=beta, reg=reg, prior=prior)
-    M, w, U, _ = _check_spd_eig(M)
+    M = check_matrix(M, "M")
+    w, U = spd_eigh(M)
     if tuple(M.shape) != (prob.d, prob.d):
         raise ValueError(f"M must be {prob.d}×{prob.d} like A and B, got {tuple(M.shape)}.")
     return prob.value_and_grad(decomposition=(w, U))[1]
 
 
 def gmml_closed_form(A, B, *, t: float = 0.5, reg: float = 0.0, prior=None):
-    """GMML's minimizer (A + λM₀⁻¹)⁻¹ #_t (B + λM₀) (Zadeh et al. 2016).
+    """GMML's minimizer (A + λM₀⁻¹)⁻¹ #ₜ (B + λM₀) (Zadeh et al. 2016).
 
     With t = 1/2 and λ = 0 this is the unique minimizer of tr(MA) + tr(M⁻¹B); t weights
     the similar against the dissimilar pairs along the geodesic from A⁻¹ (t = 0) to B
@@ -484,48 +496,7 @@ def gmml_closed_form(A, B, *, t: float = 0.5, reg: float = 0.0, prior=None):
                 f"The {'regularized ' if reg > 0 else ''}{name} is singular (numerical rank "
                 f"{rank} of {prob.d}); use reg > 0."
             )
-    return inverse_sharp(prob.A1, prob.B1, float(t))
-
-
-def inverse_sharp(A, B, t: float = 0.5):
-    """A⁻¹ #_t B for SPD A and B, with two eigendecompositions.
-
-    A⁻¹ #_t B = A^{-1/2} (A^{1/2} B A^{1/2})^t A^{-1/2} = B^{1/2} (B^{1/2} A B^{1/2})^{t−1} B^{1/2}.
-    The congruence is taken with the better-conditioned of A and B (condition numbers
-    from eigenvalues only), which keeps it accurate when the other is nearly singular;
-    A⁻¹ itself is never formed.
-
-    Parameters
-    ----------
-    A, B : arrays of shape (d, d)
-        Symmetric positive definite.
-    t : float, default=0.5
-        Position on the geodesic from A⁻¹ (t = 0) to B (t = 1).
-
-    Returns
-    -------
-    array of shape (d, d)
-        Symmetric positive definite.
-    """
-    xp = get_namespace(A, B)
-    wa = xp.linalg.eigvalsh(sym(A))
-    wb = xp.linalg.eigvalsh(sym(B))
-    if not (bool(wa[0] > 0) and bool(wb[0] > 0)):
-        raise ValueError("A and B must be positive definite.")
-    cond_a = float(wa[-1] / wa[0])
-    cond_b = float(wb[-1] / wb[0])
-    if cond_a <= cond_b:
-        S, T, p, q = A, B, t, -0.5  # A^{-1/2} (A^{1/2} B A^{1/2})^t A^{-1/2}
-    else:
-        S, T, p, q = B, A, t - 1.0, 0.5  # B^{1/2} (B^{1/2} A B^{1/2})^{t-1} B^{1/2}
-    w, U = eigh(S, check=False)
-    Ut = _mT(U, xp)
-    half = (U * xp.sqrt(w)[None, :]) @ Ut
-    outer = (U * (w**q)[None, :]) @ Ut
-    wc, Uc = eigh(half @ T @ half, check=False)
-    wc = xp.clip(wc, min=float(xp.finfo(wc.dtype).smallest_normal))
-    core = (Uc * (wc**p)[None, :]) @ _mT(Uc, xp)
-    return sym(outer @ core @ outer)
+    return prob.gmml_start(t)
 
 
 def numerical_rank(S) -> int:

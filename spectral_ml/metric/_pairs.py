@@ -16,7 +16,8 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils import check_random_state
 
-from .._backend import as_float_array, device_of, from_numpy, get_namespace, is_numpy_namespace, to_numpy
+from .._backend import as_float_array, device_of, encode_labels, get_namespace, is_foreign_array, take_rows, to_numpy
+from .._validation import check_labels
 
 __all__ = [
     "SingularStatisticsWarning",
@@ -56,18 +57,21 @@ def default_n_pairs(n_classes: int) -> int:
 
 def _encode_labels(y, *, name="y"):
     """Validate class labels for pair generation; return (codes, counts, classes)."""
-    y = np.asarray(to_numpy(y))
-    if y.ndim != 1:
-        raise ValueError(f"{name} must be a 1-D array of class labels, got shape {y.shape}.")
+    y = check_labels(y, name)
     if y.shape[0] == 0:
         raise ValueError(f"{name} is empty.")
-    if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
-        raise ValueError(f"{name} contains NaN or infinity.")
-    classes, codes, counts = np.unique(y, return_inverse=True, return_counts=True)
+    classes, codes = encode_labels(y)
+    counts = np.bincount(codes, minlength=classes.shape[0])
+    check_class_counts(classes, counts, name=name)
+    return codes, counts.astype(np.int64), classes
+
+
+def check_class_counts(classes, counts, *, name="y"):
+    """Raise ``ValueError`` naming ``name`` unless there are 2 classes, each with 2 samples or more."""
     if classes.shape[0] < 2:
         raise ValueError(
             f"{name} must contain at least 2 classes to form dissimilar pairs, "
-            f"got 1 class ({classes[0]!r}) in {y.shape[0]} sample(s)."
+            f"got 1 class ({classes[0]!r}) in {int(counts.sum())} sample(s)."
         )
     lonely = classes[counts < 2]
     if lonely.shape[0]:
@@ -77,7 +81,6 @@ def _encode_labels(y, *, name="y"):
             f"{name}: every class needs at least 2 samples to form similar pairs; "
             f"class(es) {shown}{more} have only one sample."
         )
-    return codes.astype(np.int64), counts.astype(np.int64), classes
 
 
 def make_pairs(y, n_pairs=None, *, random_state=None):
@@ -119,8 +122,17 @@ def make_pairs(y, n_pairs=None, *, random_state=None):
     >>> idx.shape, int((lab == 1).sum()), int((lab == -1).sum())
     ((10, 2), 5, 5)
     """
-    codes, counts, classes = _encode_labels(y)
-    n_classes = classes.shape[0]
+    codes, counts, _ = _encode_labels(y)
+    return pairs_of_codes(codes, counts, n_pairs, random_state=random_state)
+
+
+def pairs_of_codes(codes, counts, n_pairs=None, *, random_state=None):
+    """:func:`make_pairs` on labels already encoded as ``codes`` in [0, c), with class sizes ``counts``.
+
+    For estimators that encode their labels once per fit; every class needs at least two
+    samples (as :func:`make_pairs` checks).
+    """
+    n_classes = counts.shape[0]
     if n_pairs is None:
         n_pairs = default_n_pairs(n_classes)
     if isinstance(n_pairs, bool) or not isinstance(n_pairs, (Integral, np.integer)) or n_pairs < 2:
@@ -184,8 +196,8 @@ def check_pair_labels(y, n_pairs: int, *, name: str = "y") -> np.ndarray:
     ValueError
         If the length is wrong, a label is not ±1, or one of the two kinds is missing.
     """
-    y = np.asarray(to_numpy(y))
-    if y.ndim != 1 or y.shape[0] != n_pairs:
+    y = check_labels(y, name)
+    if y.shape[0] != n_pairs:
         raise ValueError(
             f"{name} must be a 1-D array with one label per pair ({n_pairs}), got shape {y.shape}."
         )
@@ -316,21 +328,18 @@ def pair_statistics(X, y, indices=None, *, chunk_size=None):
     for sign in (1, -1):
         sel = np.flatnonzero(labels == sign)
         if indices is None:
-            sel_x = from_numpy(sel, xp, device)
 
-            def rows(start, stop, sel_x=sel_x):
-                P = xp.take(X, sel_x[start:stop], axis=0)
+            def rows(start, stop, sel=sel):
+                P = take_rows(X, sel[start:stop])
                 return P[:, 0, :] - P[:, 1, :]
 
-        elif is_numpy_namespace(xp):
-            out.append(_indexed_scatter_numpy(np.asarray(X), idx[sel, 0], idx[sel, 1]))
+        elif not is_foreign_array(X):
+            out.append(_indexed_scatter_numpy(X, idx[sel, 0], idx[sel, 1]))
             continue
         else:
-            ia = from_numpy(idx[sel, 0], xp, device)
-            ib = from_numpy(idx[sel, 1], xp, device)
 
-            def rows(start, stop, ia=ia, ib=ib):
-                return xp.take(X, ia[start:stop], axis=0) - xp.take(X, ib[start:stop], axis=0)
+            def rows(start, stop, ia=idx[sel, 0], ib=idx[sel, 1]):
+                return take_rows(X, ia[start:stop]) - take_rows(X, ib[start:stop])
 
         S = _scatter(rows, sel.shape[0], d, xp, dtype, device, chunk_size)
         out.append((S + xp.linalg.matrix_transpose(S)) / 2)

@@ -1,45 +1,51 @@
 """Solvers for the reduced AML objective D(M) over SPD matrices.
 
-Both solvers work on a :class:`~spectral_ml.metric._objective._Problem`, whose every
+The three solvers work on a :class:`~spectral_ml.metric._objective._Problem`, whose every
 evaluation costs O(d³), and share one stationarity measure, the relative Riemannian
 gradient norm ‖M^{1/2} ∇D M^{1/2}‖_F / D(M) (scale free: multiplying the data by s
 multiplies D and ∇D by s² and leaves the minimizer unchanged).
 
-Stopping rules (both solvers): converged when the measure falls below ``tol``, or when
-the best D of the last 10 iterations improves on the best before them by less than
-``tol²`` relative to D. A gradient of relative size tol buys a decrease of order tol²,
-so a smaller decrease means the iterations no longer make progress at that tolerance;
-a line search that finds no decrease at all (round-off level) counts as such a stall.
-Reaching ``max_iter`` first is reported (the estimators raise a
-:class:`~sklearn.exceptions.ConvergenceWarning`).
+Stopping rule (every solver): converged means the measure is at most ``tol``, nothing
+else. A run that ends above it (``max_iter`` reached, or a line search that finds no
+decrease at round-off level) is reported as not converged (the estimators raise a
+:class:`~sklearn.exceptions.ConvergenceWarning`). A rule on the decrease of D cannot
+stand in for the measure: on ill-conditioned problems a step limited by the largest
+curvature decreases D by far less than the squared gradient norm suggests.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 
-from .._backend import device_of, from_numpy, is_numpy_namespace, to_numpy
+from .._backend import device_of, get_namespace, inner_product, is_numpy_namespace, to_namespace
+from ..linalg import eigh, from_eigh, project_spd_eigh, sym
 from ._objective import _Problem, _relative_stationarity
 
-__all__ = ["SolverResult", "solve_pgd", "solve_riemannian"]
+__all__ = ["SOLVERS", "SolverResult", "solve_aml", "solve_lbfgs", "solve_pgd", "solve_riemannian"]
+
+#: The solvers :func:`solve_aml` dispatches to.
+SOLVERS = ("lbfgs", "pgd", "riemannian")
 
 # Armijo sufficient-decrease constant and the longest backtracking sequence tried.
 _ARMIJO = 1e-4
 _MAX_BACKTRACK = 60
-# Window of the non-monotone line search and of the relative-decrease stopping rule.
+# Window of the non-monotone line search.
 _NONMONOTONE = 10
-
-
-def _stagnated(curve, tol):
-    """Best D improved by at most tol² (relative) over the last window of iterations."""
-    if len(curve) <= _NONMONOTONE:
-        return False
-    before = min(curve[: -_NONMONOTONE])
-    now = min(curve[-_NONMONOTONE:])
-    return 0 <= (before - now) <= tol**2 * abs(now)
+# Curvature pairs kept by the limited-memory BFGS solver.
+_MEMORY = 10
+# Approximate Wolfe conditions (Hager & Zhang 2005) where D changes at round-off level:
+# a trial within _ROUNDOFF·|D| of D is accepted when its slope lies in
+# [σ φ'(0), (2δ − 1) φ'(0)].
+_ROUNDOFF = 1e-10
+_WOLFE_DELTA = 0.1
+_WOLFE_SIGMA = 0.9
+# Runs of pymanopt's optimizer within one Riemannian solve.
+_MAX_RESTARTS = 50
 
 
 @dataclass
@@ -57,7 +63,7 @@ class SolverResult:
     grad_norm : float
         Relative stationarity measure at ``M``.
     converged : bool
-        Whether a stopping rule other than ``max_iter`` ended the run.
+        Whether the relative stationarity measure is at most ``tol``.
     message : str
         Why the run stopped.
     """
@@ -78,18 +84,83 @@ def _print_row(solver, it, D, g, step):
     print(f"[AML/{solver}] {it:5d} {D:22.14e} {g:10.3e} {step:10.3e}")
 
 
-def _project(X, floor, xp):
-    """Eigendecomposition of P_ε(X): eigenvalues clipped at ``floor``·λ_max."""
-    w, U = xp.linalg.eigh((X + xp.linalg.matrix_transpose(X)) / 2)
-    top = float(w[-1])
-    eps = floor * top if top > 0 else floor
-    active = w < eps
-    w = xp.where(active, xp.full_like(w, eps), w)
-    return w, U, active
+def solve_aml(
+    problem: _Problem,
+    M0=None,
+    *,
+    solver: str = "lbfgs",
+    max_iter: int = 1000,
+    tol: float = 1e-6,
+    step_size: float | None = None,
+    floor: float = 1e-10,
+    verbose: bool = False,
+) -> SolverResult:
+    """Minimize the reduced AML objective: the one solve behind every AML estimator.
+
+    Parameters
+    ----------
+    problem : _Problem
+        The objective D(M) on the pair statistics.
+    M0 : array of shape (d, d), optional
+        SPD starting point; by default the minimizer of D without its spectral term
+        (:meth:`_Problem.gmml_start`), the exact answer when α = 0.
+    solver : {"lbfgs", "pgd", "riemannian"}, default="lbfgs"
+        Which solver runs (see :func:`solve_lbfgs`, :func:`solve_pgd`,
+        :func:`solve_riemannian`).
+    max_iter : int, default=1000
+        Maximum number of iterations.
+    tol : float, default=1e-6
+        Tolerance of the relative stationarity measure.
+    step_size : float, optional
+        Fixed step of ``"pgd"``; adaptive when None.
+    floor : float, default=1e-10
+        Relative eigenvalue floor of the ``"pgd"`` projection.
+    verbose : bool, default=False
+        Print one line per iteration.
+
+    Returns
+    -------
+    SolverResult
+    """
+    if solver not in SOLVERS:
+        raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}.")
+    if step_size is not None and solver != "pgd":
+        raise ValueError(
+            f"step_size={step_size!r} is the fixed step of solver='pgd', which solver={solver!r} "
+            f"does not take: set solver='pgd', or leave step_size=None."
+        )
+    if M0 is None:
+        M0 = problem.gmml_start()
+    if solver == "lbfgs":
+        return solve_lbfgs(problem, M0, max_iter=max_iter, tol=tol, verbose=verbose)
+    if solver == "pgd":
+        return solve_pgd(
+            problem, M0, max_iter=max_iter, tol=tol, step_size=step_size, floor=floor, verbose=verbose
+        )
+    return solve_riemannian(problem, M0, max_iter=max_iter, tol=tol, verbose=verbose)
 
 
-def _assemble(w, U, xp):
-    return (U * w[None, :]) @ xp.linalg.matrix_transpose(U)
+def warn_host_copy(solver: str, X, *, stacklevel: int = 2) -> None:
+    """Say that ``solver="riemannian"`` copies the statistics of a non-NumPy ``X`` to NumPy."""
+    if solver == "riemannian" and not is_numpy_namespace(get_namespace(X)):
+        warnings.warn(
+            "solver='riemannian' runs pymanopt, which supports NumPy only: the d×d "
+            "statistics are copied to NumPy and the result is moved back. Use "
+            "solver='lbfgs' or 'pgd' to stay on the device.",
+            UserWarning,
+            stacklevel=stacklevel + 1,
+        )
+
+
+def warn_not_converged(result: SolverResult, what: str, tol: float, *, stacklevel: int = 2) -> None:
+    """ConvergenceWarning for a solve that ended above ``tol``; ``what`` names the fit."""
+    if not result.converged:
+        warnings.warn(
+            f"{what} did not converge: {result.message} after {result.n_iter} iterations, "
+            f"relative gradient norm {result.grad_norm:.3e} > tol={tol:g}. Increase max_iter, or tol.",
+            ConvergenceWarning,
+            stacklevel=stacklevel + 1,
+        )
 
 
 def solve_pgd(
@@ -132,8 +203,8 @@ def solve_pgd(
     SolverResult
     """
     xp = problem.xp
-    w, U, active = _project(M0, floor, xp)
-    M = _assemble(w, U, xp)
+    w, U, active = project_spd_eigh(M0, floor, check=False)
+    M = from_eigh(w, U)
     D, G, w, U, Gt = problem.value_and_grad(decomposition=(w, U))
     g = _relative_stationarity(D, w, Gt, xp, active=_pushed_down(active, Gt, xp))
     curve = [D]
@@ -151,8 +222,8 @@ def solve_pgd(
     for it in range(1, max_iter + 1):
         if step_size is not None:
             rho = float(step_size)
-            w_new, U_new, active = _project(M - rho * G, floor, xp)
-            M_new = _assemble(w_new, U_new, xp)
+            w_new, U_new, active = project_spd_eigh(M - rho * G, floor, check=False)
+            M_new = from_eigh(w_new, U_new)
         else:
             rho = _initial_step(M, G, M_prev, G_prev, rho, xp)
             # Non-monotone Armijo test against the worst of the last few values (Grippo
@@ -160,16 +231,15 @@ def solve_pgd(
             # test would cut in the narrow valleys that correlated features produce.
             ref = max(curve[-_NONMONOTONE:])
             for _ in range(_MAX_BACKTRACK):
-                w_new, U_new, active = _project(M - rho * G, floor, xp)
-                M_new = _assemble(w_new, U_new, xp)
+                w_new, U_new, active = project_spd_eigh(M - rho * G, floor, check=False)
+                M_new = from_eigh(w_new, U_new)
                 D_try = problem.value(decomposition=(w_new, U_new))
                 decrease = float(xp.sum(G * (M_new - M)))
                 if D_try <= ref + _ARMIJO * decrease and decrease < 0:
                     break
                 rho *= 0.5
             else:
-                # No decrease at all: the relative-decrease rule holds with decrease 0.
-                message, converged = "the line search found no decrease (round-off level)", True
+                message = "the line search found no decrease (round-off level)"
                 it -= 1
                 break
         D_new, G_new, w, U, Gt = problem.value_and_grad(decomposition=(w_new, U_new))
@@ -184,9 +254,6 @@ def solve_pgd(
             break
         if g <= tol:
             message, converged = "relative gradient norm below tol", True
-            break
-        if _stagnated(curve, tol):
-            message, converged = f"relative decrease over {_NONMONOTONE} iterations below tol**2", True
             break
     return SolverResult(M, it, curve, g, converged, message)
 
@@ -214,6 +281,157 @@ def _initial_step(M, G, M_prev, G_prev, rho_prev, xp):
         short, long = sy / yy, ss / sy
         return short if short / long < 0.5 else long
     return 2.0 * rho_prev
+
+
+def solve_lbfgs(
+    problem: _Problem,
+    M0,
+    *,
+    max_iter: int = 1000,
+    tol: float = 1e-6,
+    memory: int = _MEMORY,
+    verbose: bool = False,
+) -> SolverResult:
+    """Limited-memory BFGS in coordinates where the GMML part of D is well conditioned.
+
+    With T = M₀^{1/2} V from :func:`_gmml_curvature` at the start M₀, the iterates are
+    M = M₀ + T Y Tᵀ and the solver minimizes φ(Y) = D(M₀ + T Y Tᵀ), whose gradient is
+    Tᵀ ∇D(M) T.
+    In Y the Hessian of the GMML part tr(M A₁) + tr(M⁻¹ B₁) at M₀ is diagonal,
+    entry (j, k) scaled by (σ_j + σ_k)/2: its inverse is the starting inverse Hessian of
+    the two-loop recursion (exact Newton on the GMML part, so on D when α = 0), rescaled
+    at every iteration by sᵀy / yᵀH₀y (Nocedal & Wright, Eq. 7.20) to take in the
+    curvature of the α·tr(h₊(M)A) term. The line search backtracks from the unit step
+    (Armijo) and rejects trial points that are not positive definite, where D is +∞.
+    Every trial point costs one eigendecomposition, which also gives D, the gradient and
+    the stationarity measure there; the unit step is accepted nearly always, so an
+    iteration costs one ``eigh`` and about ten d×d products, in the namespace of the
+    problem.
+
+    Parameters
+    ----------
+    problem : _Problem
+        The objective.
+    M0 : array of shape (d, d)
+        SPD starting point, same namespace as the problem.
+    max_iter : int, default=1000
+        Maximum number of iterations.
+    tol : float, default=1e-6
+        Tolerance of the relative stationarity measure (see the module docstring).
+    memory : int, default=10
+        Curvature pairs kept by the two-loop recursion.
+    verbose : bool, default=False
+        Print one line per iteration.
+
+    Returns
+    -------
+    SolverResult
+    """
+    xp = problem.xp
+    M = sym(M0)
+    w, U = problem.decompose(M)
+    if not bool(xp.all(w > 0)):
+        raise ValueError("M0 must be positive definite.")
+    D, Gt = problem.value_and_eigenbasis_grad(w, U)
+    T, curvature = _gmml_coordinates(problem, w, U)
+    Tt = xp.linalg.matrix_transpose(T)
+    inverse_curvature = 1.0 / curvature
+    G = _coordinate_gradient(T, U, Gt)
+    g = _relative_stationarity(D, w, Gt, xp)
+    curve = [D]
+    if verbose:
+        _print_header("lbfgs")
+        _print_row("lbfgs", 0, D, g, math.nan)
+    if g <= tol:
+        return SolverResult(M, 0, curve, g, True, "relative gradient norm below tol at the start")
+
+    history = []  # (s, y, 1 / sᵀy), oldest first
+    scale = 1.0
+    message = f"max_iter={max_iter} reached"
+    converged = False
+    it = 0
+    for it in range(1, max_iter + 1):
+        P = -_two_loop(G, history, scale * inverse_curvature, xp)
+        slope = inner_product(G, P, xp=xp)
+        if not slope < 0:
+            # Round-off made the quasi-Newton direction useless: restart from H₀.
+            history.clear()
+            P = -inverse_curvature * G
+            slope = inner_product(G, P, xp=xp)
+        step = sym(T @ P @ Tt)
+        t = 1.0
+        for _ in range(_MAX_BACKTRACK):
+            M_try = M + t * step
+            w_try, U_try = problem.decompose(M_try)
+            if bool(xp.all(w_try > 0)):
+                D_try, Gt_try = problem.value_and_eigenbasis_grad(w_try, U_try)
+                G_try = None
+                if D_try <= D + _ARMIJO * t * slope:
+                    break
+                if D_try <= D + _ROUNDOFF * abs(D):
+                    # Near the minimum the decrease falls below the round-off of D and
+                    # the Armijo test says nothing: the approximate Wolfe conditions of
+                    # Hager & Zhang (2005) judge the step by the slope at the trial point.
+                    G_try = _coordinate_gradient(T, U_try, Gt_try)
+                    slope_try = inner_product(G_try, P, xp=xp)
+                    if (2 * _WOLFE_DELTA - 1) * slope >= slope_try >= _WOLFE_SIGMA * slope:
+                        break
+            t *= 0.5
+        else:
+            message = "the line search found no decrease (round-off level)"
+            it -= 1
+            break
+        if G_try is None:
+            G_try = _coordinate_gradient(T, U_try, Gt_try)
+        s_k, y_k = t * P, G_try - G
+        sy = inner_product(s_k, y_k, xp=xp)
+        # BFGS needs positive curvature along the step; D is not convex everywhere.
+        if sy > 1e-12 * math.sqrt(inner_product(s_k, s_k, xp=xp) * inner_product(y_k, y_k, xp=xp)):
+            history.append((s_k, y_k, 1.0 / sy))
+            del history[:-memory]
+            scale = sy / inner_product(y_k, inverse_curvature * y_k, xp=xp)
+        M, D, G, w, Gt = M_try, D_try, G_try, w_try, Gt_try
+        g = _relative_stationarity(D, w, Gt, xp)
+        curve.append(D)
+        if verbose:
+            _print_row("lbfgs", it, D, g, t)
+        if g <= tol:
+            message, converged = "relative gradient norm below tol", True
+            break
+    return SolverResult(M, it, curve, g, converged, message)
+
+
+def _gmml_coordinates(problem, w, U):
+    """(T, curvature): M = M₀ + T Y Tᵀ makes the GMML Hessian at M₀ = U diag(w) Uᵀ diagonal.
+
+    T = M₀^{1/2} V with V the eigenvectors of :func:`_gmml_curvature`'s S, so that
+    Tᵀ M₀⁻¹ T = I; in Y the Hessian of the GMML part is Y ↦ curvature ∘ Y (exactly at
+    GMML's minimizer).
+    """
+    _, V, curvature = _gmml_curvature(problem, w, U)
+    return U @ (problem.xp.sqrt(w)[:, None] * V), curvature
+
+
+def _coordinate_gradient(T, U, Gt):
+    """Tᵀ ∇D T, the gradient of Y ↦ D(M₀ + T Y Tᵀ), from ∇D in the eigenbasis U of M."""
+    xp = get_namespace(T)
+    K = xp.linalg.matrix_transpose(U) @ T
+    return xp.linalg.matrix_transpose(K) @ Gt @ K
+
+
+def _two_loop(G, history, h0, xp):
+    """H G for the L-BFGS inverse Hessian H built on the diagonal (elementwise) ``h0``."""
+    q = G
+    coefficients = []
+    for s, y, rho in reversed(history):
+        a = rho * inner_product(s, q, xp=xp)
+        coefficients.append(a)
+        q = q - a * y
+    r = h0 * q
+    for (s, y, rho), a in zip(history, reversed(coefficients)):
+        b = rho * inner_product(y, r, xp=xp)
+        r = r + (a - b) * s
+    return r
 
 
 def solve_riemannian(
@@ -256,12 +474,10 @@ def solve_riemannian(
 
     xp_out = problem.xp
     device = device_of(M0)
-    prob = problem
-    if not is_numpy_namespace(problem.xp):
-        prob = _numpy_problem(problem)
-    xnp = prob.xp
+    xnp = get_namespace()
+    prob = problem.in_namespace(xnp)
     manifold = SymmetricPositiveDefinite(prob.d)
-    M = np.asarray(to_numpy(M0), dtype=np.float64)
+    M = np.asarray(to_namespace(M0, xnp), dtype=np.float64)
     M = (M + M.T) / 2
 
     # pymanopt evaluates the cost at a trial point, then the gradient and the
@@ -281,15 +497,6 @@ def solve_riemannian(
         return cache
 
     state = {"scale": 1.0, "curve": []}
-
-    class _CG(ConjugateGradient):
-        """pymanopt's CG with the relative-decrease rule added to its stopping tests."""
-
-        def _check_stopping_criterion(self, **kwargs):
-            reason = super()._check_stopping_criterion(**kwargs)
-            if reason is None and _stagnated(state["curve"], tol):
-                reason = f"Terminated - relative decrease over {_NONMONOTONE} iterations below tol**2."
-            return reason
 
     @pymanopt.function.numpy(manifold)
     def cost(X):
@@ -316,11 +523,14 @@ def solve_riemannian(
     curve_all = []
     converged = False
     message = f"max_iter={max_iter} reached"
-    stop_reason = None
+    stalled = None
+    D_run = math.inf
     g = math.nan
     # The threshold is relative to D at the start of a run, while the criterion wants D
     # at the end: restart from the result until the two agree (usually one restart).
-    for _ in range(50):
+    # A run that stalls (pymanopt's line search reaches its minimal step) is restarted
+    # too, which resets the conjugate directions, as long as it decreased D.
+    for _ in range(_MAX_RESTARTS):
         c = evaluate(M)
         g = _relative_stationarity(c["D"], c["w"], c["Gt"], xnp)
         if not curve_all:
@@ -328,17 +538,16 @@ def solve_riemannian(
         if g <= tol:
             converged, message = True, "relative gradient norm below tol"
             break
-        if stop_reason is not None:
-            # A stall (minimal step: no decrease found) satisfies the relative-decrease
-            # rule with decrease 0; running out of time or evaluations does not.
-            converged = "relative decrease" in stop_reason or "step_size" in stop_reason
-            message = stop_reason.replace("Terminated - ", "").rstrip(".")
+        if stalled is not None and not c["D"] < D_run:
+            # pymanopt's reason, without its own iteration count and time.
+            message = stalled.replace("Terminated - ", "").split(" after ")[0].rstrip(".")
             break
         remaining = max_iter - total_iter
         if remaining <= 0:
             break
+        D_run = c["D"]
         state.update(scale=abs(c["D"]), curve=[])
-        optimizer = _CG(
+        optimizer = ConjugateGradient(
             beta_rule="PolakRibiere",
             line_searcher=BackTrackingLineSearcher(),
             max_iterations=remaining + 1,
@@ -351,45 +560,54 @@ def solve_riemannian(
         curve_all.extend(state["curve"][1:])
         M = np.asarray(result.point)
         crit = result.stopping_criterion or ""
-        if "min grad norm" not in crit and "max iterations" not in crit:
-            # A stall (step size, time, evaluations) or our relative-decrease rule.
-            stop_reason = crit or "stopped"
-    M_out = from_numpy(M, xp_out, device)
+        # Anything but the gradient threshold or max_iter is a stall (minimal step size,
+        # time, evaluations): not converged unless a restart gets below tol.
+        stalled = None if ("min grad norm" in crit or "max iterations" in crit) else (crit or "stopped")
+    else:
+        message = f"no convergence after {_MAX_RESTARTS} restarts"
+    M_out = to_namespace(M, xp_out, device)
     return SolverResult(M_out, total_iter, curve_all, g, converged, message)
 
 
-def _numpy_problem(problem: _Problem) -> _Problem:
-    """A copy of ``problem`` with its weight matrices moved to NumPy."""
-    import array_api_compat.numpy as xnp
+def _gmml_curvature(prob, w, U):
+    """The Hessian of the GMML part of D at M = U diag(w) Uᵀ, diagonalized.
 
-    new = object.__new__(_Problem)
-    new.__dict__.update(problem.__dict__)
-    new.xp = xnp
-    new.A1 = np.asarray(to_numpy(problem.A1))
-    new.B1 = np.asarray(to_numpy(problem.B1))
-    new.A2 = np.asarray(to_numpy(problem.A2))
-    new._stack = np.concatenate([new.A1, new.B1, new.A2], axis=0)
-    return new
+    For f(M) = tr(M A₁) + tr(M⁻¹ B₁), write E = M^{1/2} Ẽ M^{1/2}; the second derivative
+    is, up to the terms that vanish where M A₁ M = B₁ (at GMML's minimizer),
+    Ẽ ↦ ½(ẼS + SẼ) with S = M^{1/2} A₁ M^{1/2} + M^{-1/2} B₁ M^{-1/2}. In the eigenbasis
+    V of S (computed in the eigenbasis U of M) it is diagonal: entry (j, k) of Ẽ is
+    multiplied by (σ_j + σ_k)/2.
+
+    Returns
+    -------
+    ss : array of shape (d, d)
+        √w_j √w_k, the congruence by M^{1/2} in the eigenbasis of M.
+    V : array of shape (d, d)
+        Eigenvectors of S in the eigenbasis of M.
+    curvature : array of shape (d, d)
+        (σ_j + σ_k)/2, all positive.
+    """
+    xp = prob.xp
+    s = xp.sqrt(w)
+    ss = s[:, None] * s[None, :]
+    Ut = xp.linalg.matrix_transpose(U)
+    S = (Ut @ prob.B1 @ U) / ss + (Ut @ prob.A1 @ U) * ss
+    sig, V = eigh(S, check=False)
+    return ss, V, (sig[:, None] + sig[None, :]) / 2
 
 
 def _lyapunov_preconditioner(prob, w, U, tangent):
     """Inverse of the Riemannian Hessian of the GMML part of D, applied to ``tangent``.
 
-    For f(M) = tr(M A₁) + tr(M⁻¹ B₁) the affine-invariant Hessian is
-    ξ ↦ M^{1/2} ½(ηS + Sη) M^{1/2} with η = M^{-1/2} ξ M^{-1/2} and
-    S = M^{-1/2} B₁ M^{-1/2} + M^{1/2} A₁ M^{1/2}: a Lyapunov operator, inverted in the
-    eigenbasis of S at O(d³). Ignoring only the α·tr(h₊(M)A) term, it removes the
+    The affine-invariant Hessian of f(M) = tr(M A₁) + tr(M⁻¹ B₁) is the Lyapunov operator
+    of :func:`_gmml_curvature` (η ↦ ½(ηS + Sη) on η = M^{-1/2} ξ M^{-1/2}), inverted in
+    the eigenbasis of S at O(d³). Ignoring only the α·tr(h₊(M)A) term, it removes the
     ill-conditioning that correlated features give A and B, which plain conjugate
     gradient would otherwise crawl through.
     """
-    s = np.sqrt(w)
+    ss, V, curvature = _gmml_curvature(prob, w, U)
     Ut = U.T
-    At = Ut @ prob.A1 @ U
-    Bt = Ut @ prob.B1 @ U
-    S = Bt / np.outer(s, s) + At * np.outer(s, s)
-    sig, V = np.linalg.eigh((S + S.T) / 2)
-    theta = (Ut @ tangent @ U) / np.outer(s, s)
-    eta = V @ ((V.T @ theta @ V) / ((sig[:, None] + sig[None, :]) / 2)) @ V.T
-    out = U @ (eta * np.outer(s, s)) @ Ut
+    theta = (Ut @ tangent @ U) / ss
+    eta = V @ ((V.T @ theta @ V) / curvature) @ V.T
+    out = U @ (eta * ss) @ Ut
     return (out + out.T) / 2
-

@@ -14,7 +14,7 @@ import math
 from typing import Any
 
 from ..dpp import DEFAULT_BETA, DEFAULT_DELTA, DEFAULT_SIGMA, DEFAULT_THETA, dpp_diversity
-from .module import check_real
+from .._validation import check_real
 
 __all__ = ["dpp_loss"]
 
@@ -31,6 +31,7 @@ def dpp_loss(
     delta: float = DEFAULT_DELTA,
     theta: float = DEFAULT_THETA,
     compute_value: bool = True,
+    underflow: str = "raise",
 ):
     """DPP loss term ``−λ₁ L_D`` of a feature batch and its descent direction wrt the features.
 
@@ -70,6 +71,11 @@ def dpp_loss(
         Compute ``L_D``. On the DPPSG* path it is not a by-product of the direction and
         costs a factorization (an eigendecomposition when ``L`` is singular); with
         ``False`` the value is NaN on that path and known on the others.
+    underflow : {"raise", "allow"}, default="raise"
+        When every off-diagonal kernel entry underflows (features far apart at width σ):
+        a ``ValueError`` naming ``sigma``, or (``"allow"``, what a training loop wants) the
+        identity kernel's result, ``L_D = 0`` and a zero direction
+        (:func:`~spectral_ml.dpp.dpp_diversity`).
 
     Returns
     -------
@@ -128,6 +134,7 @@ def dpp_loss(
         beta=beta,
         delta=delta,
         theta=theta,
+        underflow=underflow,
     )
     dF = res.grad * (-weight)
     if compute_value or res.method != "dppsg*":

@@ -9,12 +9,14 @@ The formulas are written as whole-batch matrix products, never as loops over sam
 from __future__ import annotations
 
 import math
+from numbers import Integral
 from typing import Any
 
 import numpy as np
 
-from .._backend import from_numpy, get_namespace, is_numpy_namespace
-from .module import Module, Parameter, _default_namespace, check_real, check_rng, dtype_name
+from .._backend import from_numpy, get_namespace, masked
+from .._validation import check_generator, check_int, check_real
+from .module import Module, Parameter, _default_namespace, dtype_name
 
 __all__ = [
     "Linear",
@@ -28,10 +30,24 @@ __all__ = [
 ]
 
 
-def _check_positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    return int(value)
+def check_widths(widths: Any, name: str, *, min_length: int = 0) -> tuple:
+    """Layer widths, an int or a sequence of positive ints, as a tuple of ints.
+
+    Raises ``ValueError`` naming ``name`` for anything else or fewer than ``min_length``
+    widths.
+    """
+    if isinstance(widths, Integral) and not isinstance(widths, bool):
+        widths = (widths,)
+    try:
+        sizes = tuple(widths)
+    except TypeError:
+        sizes = None
+    if sizes is None or len(sizes) < min_length or any(
+        isinstance(h, bool) or not isinstance(h, Integral) or h < 1 for h in sizes
+    ):
+        least = f"at least {min_length} " if min_length else ""
+        raise ValueError(f"{name} must be a sequence of {least}positive integers, got {widths!r}.")
+    return tuple(int(h) for h in sizes)
 
 
 def _check_batch(X: Any, n_features: int, name: str = "X") -> None:
@@ -46,14 +62,6 @@ def _check_grad(grad_out: Any, like: Any, name: str = "grad_out") -> None:
         raise ValueError(
             f"{name} must have the shape of the last output {tuple(like.shape)}, got {tuple(grad_out.shape)}."
         )
-
-
-def _mask_multiply(A: Any, mask: Any, xp):
-    """``A`` where ``mask`` holds, 0 elsewhere."""
-    if is_numpy_namespace(xp):
-        # NumPy's where is several times slower than a multiplication by the boolean mask.
-        return A * mask
-    return xp.where(mask, A, 0.0)
 
 
 def _cached(module: Module, attr: str):
@@ -118,12 +126,12 @@ class Linear(Module):
         dtype=None,
     ):
         super().__init__()
-        self.in_features = _check_positive_int(in_features, "in_features")
-        self.out_features = _check_positive_int(out_features, "out_features")
+        self.in_features = check_int(in_features, "in_features", low=1)
+        self.out_features = check_int(out_features, "out_features", low=1)
         if init not in ("he", "glorot"):
             raise ValueError(f"init must be 'he' or 'glorot', got {init!r}.")
         self.init = init
-        rng = check_rng(random_state)
+        rng = check_generator(random_state)
         xp = _default_namespace(xp)
         dt = dtype_name(dtype)
         shape = (self.out_features, self.in_features)
@@ -196,12 +204,8 @@ class ReLU(_Activation):
 
     def forward(self, X: Any) -> Any:
         """Return ``max(X, 0)`` element-wise."""
-        xp = get_namespace(X)
-        mask = X > 0
-        self._mask = mask
-        if is_numpy_namespace(xp):
-            return np.maximum(X, 0)
-        return xp.where(mask, X, 0.0)
+        self._mask = X > 0
+        return get_namespace(X).clip(X, min=0.0)
 
     def backward(self, grad_out: Any, *, input_grad: bool = True, param_grad: bool = True) -> Any:
         """Pass ``grad_out`` where the input was positive, zero elsewhere."""
@@ -209,7 +213,7 @@ class ReLU(_Activation):
         if not input_grad:
             return None
         self._grad_check(grad_out, mask)
-        return _mask_multiply(grad_out, mask, get_namespace(grad_out))
+        return masked(grad_out, mask)
 
 
 class LeakyReLU(_Activation):
@@ -344,7 +348,7 @@ class BatchNorm1d(Module):
         dtype=None,
     ):
         super().__init__()
-        self.num_features = _check_positive_int(num_features, "num_features")
+        self.num_features = check_int(num_features, "num_features", low=1)
         momentum = check_real(momentum, "momentum", low=0.0, high=1.0, low_open=True)
         eps = check_real(eps, "eps", low=0.0, low_open=True)
         self.momentum = float(momentum)
@@ -568,18 +572,10 @@ class MLP(Sequential):
         device=None,
         dtype=None,
     ):
-        try:
-            sizes = list(sizes)
-        except TypeError:
-            raise ValueError(f"sizes must be a sequence of positive integers, got {sizes!r}.") from None
-        if len(sizes) < 2 or any(
-            isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1 for s in sizes
-        ):
-            raise ValueError(f"sizes must hold at least two positive integers, got {sizes!r}.")
-        sizes = [int(s) for s in sizes]
+        sizes = list(check_widths(sizes, "sizes", min_length=2))
         if init is None:
             init = "he" if activation in ("relu", "leaky_relu") else "glorot"
-        rng = check_rng(random_state)
+        rng = check_generator(random_state)
         layers: list[Module] = []
         for i in range(len(sizes) - 1):
             layers.append(

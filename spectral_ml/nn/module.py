@@ -13,12 +13,11 @@ runs on the GPU and one built with the default NumPy runs on the CPU.
 
 from __future__ import annotations
 
-import math
 from typing import Any, Iterable, Iterator
 
 import numpy as np
 
-from .._backend import device_of, from_numpy, get_namespace, to_numpy
+from .._backend import get_namespace, match_namespace, to_namespace, to_numpy
 
 __all__ = [
     "Parameter",
@@ -48,46 +47,6 @@ def dtype_name(dtype: Any) -> str:
     if name not in ("float32", "float64"):
         raise ValueError(f"dtype must be float32 or float64, got {dtype!r}.")
     return name
-
-
-def check_real(value: Any, name: str, *, low: float | None = None, high: float | None = None,
-               low_open: bool = False, high_open: bool = False) -> float:
-    """Validate a real hyper-parameter (finite, optionally bounded); return it as a Python float.
-
-    Raises ``ValueError`` naming ``name`` otherwise.
-    """
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name} must be a real number, got {value!r}.")
-    v = float(value)
-    ok = math.isfinite(v)
-    if ok and low is not None:
-        ok = v > low if low_open else v >= low
-    if ok and high is not None:
-        ok = v < high if high_open else v <= high
-    if not ok:
-        parts = ["finite"]
-        if low is not None:
-            parts.append(f"{'>' if low_open else '>='} {low}")
-        if high is not None:
-            parts.append(f"{'<' if high_open else '<='} {high}")
-        raise ValueError(f"{name} must be {' and '.join(parts)}, got {value!r}.")
-    return v
-
-
-def check_rng(random_state: Any) -> np.random.Generator:
-    """Turn ``random_state`` (None, int, Generator, SeedSequence or RandomState) into a Generator."""
-    if isinstance(random_state, np.random.Generator):
-        return random_state
-    if isinstance(random_state, np.random.RandomState):
-        return np.random.default_rng(random_state.randint(0, 2**31 - 1))
-    if isinstance(random_state, bool):
-        raise ValueError(f"random_state must be None, an int or a Generator, got {random_state!r}.")
-    try:
-        return np.random.default_rng(random_state)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"random_state must be None, an int or a Generator, got {random_state!r}."
-        ) from exc
 
 
 class Parameter:
@@ -329,14 +288,13 @@ class Module:
                 )
 
         def convert(key, value, like):
-            value = np.asarray(to_numpy(value))
+            value = match_namespace(value, like)
             if tuple(value.shape) != tuple(like.shape):
                 raise ValueError(
                     f"state_dict[{key!r}] has shape {tuple(value.shape)}, expected {tuple(like.shape)}."
                 )
-            xp = get_namespace(like)
-            arr = from_numpy(np.array(value, dtype=to_numpy(like).dtype, copy=True), xp, device_of(like))
-            return arr
+            # A copy: the module must not share memory with the caller's dict.
+            return get_namespace(like).astype(value, like.dtype, copy=True)
 
         new_params = {k: convert(k, v, params[k].data) for k, v in state_dict.items() if k in params}
         new_buffers = {k: convert(k, v, getattr(*buffers[k])) for k, v in state_dict.items() if k in buffers}
@@ -363,17 +321,17 @@ class Module:
         Returns
         -------
         self
-            Gradients are reset. Values travel through host memory; create optimizers
-            after moving (their state arrays are not moved).
+            Gradients are reset. Values that change library or device travel through host
+            memory; create optimizers after moving (their state arrays are not moved).
         """
         target_dtype = None if dtype is None else dtype_name(dtype)
 
         def move(arr):
             target = xp if xp is not None else get_namespace(arr)
-            a = np.asarray(to_numpy(arr))
-            if target_dtype is not None and np.issubdtype(a.dtype, np.floating):
-                a = a.astype(target_dtype)
-            return from_numpy(np.array(a, copy=True), target, device)
+            out = to_namespace(arr, target, device)
+            if target_dtype is not None and target.isdtype(out.dtype, "real floating"):
+                return target.astype(out, getattr(target, target_dtype), copy=True)
+            return target.asarray(out, copy=True)
 
         for _, module in self.named_modules():
             for name in module._param_names:

@@ -18,21 +18,18 @@ from typing import Any
 
 import numpy as np
 
-from .._backend import get_namespace
-from .module import Parameter, _as_parameter_list, check_real as _check_real
+from .._backend import get_namespace, ufunc_module
+from .._validation import check_int, check_real
+from .module import Parameter, _as_parameter_list
 
-__all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "StepLR"]
-
-
-def _is_numpy_pair(a: Any, b: Any) -> bool:
-    return type(a) is np.ndarray and type(b) is np.ndarray and a.dtype == b.dtype
+__all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "StepLR", "OPTIMIZERS", "make_optimizer"]
 
 
-def _scratch(state: dict, like: np.ndarray) -> np.ndarray:
-    """A per-parameter work array, allocated once."""
+def _scratch(state: dict, like: Any, lib) -> Any:
+    """A per-parameter work array of library ``lib``, allocated once."""
     tmp = state.get("_scratch")
     if tmp is None or tmp.shape != like.shape or tmp.dtype != like.dtype:
-        tmp = state["_scratch"] = np.empty_like(like)
+        tmp = state["_scratch"] = lib.empty_like(like)
     return tmp
 
 
@@ -69,7 +66,7 @@ class Optimizer:
 
     @lr.setter
     def lr(self, value: float) -> None:
-        self._lr = _check_real(value, "lr", low=0.0, low_open=True)
+        self._lr = check_real(value, "lr", low=0.0, low_open=True)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all parameters."""
@@ -128,8 +125,8 @@ class SGD(Optimizer):
     def __init__(self, params: Any, lr: float, momentum: float = 0.0, weight_decay: float = 0.0,
                  nesterov: bool = False):
         super().__init__(params, lr)
-        self.momentum = _check_real(momentum, "momentum", low=0.0, high=1.0, high_open=True)
-        self.weight_decay = _check_real(weight_decay, "weight_decay", low=0.0)
+        self.momentum = check_real(momentum, "momentum", low=0.0, high=1.0, high_open=True)
+        self.weight_decay = check_real(weight_decay, "weight_decay", low=0.0)
         if not isinstance(nesterov, (bool, np.bool_)):
             raise ValueError(f"nesterov must be a bool, got {nesterov!r}.")
         if nesterov and self.momentum == 0.0:
@@ -187,15 +184,16 @@ class RMSprop(Optimizer):
     def __init__(self, params: Any, lr: float = 1e-4, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0.0):
         super().__init__(params, lr)
-        self.alpha = _check_real(alpha, "alpha", low=0.0, high=1.0, high_open=True)
-        self.eps = _check_real(eps, "eps", low=0.0, low_open=True)
-        self.weight_decay = _check_real(weight_decay, "weight_decay", low=0.0)
+        self.alpha = check_real(alpha, "alpha", low=0.0, high=1.0, high_open=True)
+        self.eps = check_real(eps, "eps", low=0.0, low_open=True)
+        self.weight_decay = check_real(weight_decay, "weight_decay", low=0.0)
 
     def _update(self, p, g, state):
         if self.weight_decay:
             g = g + self.weight_decay * p.data
-        if _is_numpy_pair(p.data, g):
-            self._update_numpy(p, g, state)
+        lib = ufunc_module(get_namespace(p.data))
+        if lib is not None:
+            self._update_in_place(lib, p, g, state)
             return
         xp = get_namespace(p.data)
         sq = state.get("square_avg")
@@ -209,11 +207,11 @@ class RMSprop(Optimizer):
         denom += self.eps
         p.data -= self.lr * (g / denom)
 
-    def _update_numpy(self, p, g, state):
+    def _update_in_place(self, lib, p, g, state):
         # Same arithmetic as the generic path, without temporaries: one scratch array.
         sq = state.get("square_avg")
-        tmp = _scratch(state, p.data)
-        np.multiply(g, g, out=tmp)
+        tmp = _scratch(state, p.data, lib)
+        lib.multiply(g, g, out=tmp)
         if sq is None:
             tmp *= 1.0 - self.alpha
             sq = state["square_avg"] = tmp.copy()
@@ -221,9 +219,9 @@ class RMSprop(Optimizer):
             tmp *= 1.0 - self.alpha
             sq *= self.alpha
             sq += tmp
-        np.sqrt(sq, out=tmp)
+        lib.sqrt(sq, out=tmp)
         tmp += self.eps
-        np.divide(g, tmp, out=tmp)
+        lib.divide(g, tmp, out=tmp)
         tmp *= self.lr
         p.data -= tmp
 
@@ -267,11 +265,11 @@ class Adam(Optimizer):
         except (TypeError, ValueError):
             raise ValueError(f"betas must be a pair of numbers in [0, 1), got {betas!r}.") from None
         self.betas = (
-            _check_real(b1, "betas[0]", low=0.0, high=1.0, high_open=True),
-            _check_real(b2, "betas[1]", low=0.0, high=1.0, high_open=True),
+            check_real(b1, "betas[0]", low=0.0, high=1.0, high_open=True),
+            check_real(b2, "betas[1]", low=0.0, high=1.0, high_open=True),
         )
-        self.eps = _check_real(eps, "eps", low=0.0, low_open=True)
-        self.weight_decay = _check_real(weight_decay, "weight_decay", low=0.0)
+        self.eps = check_real(eps, "eps", low=0.0, low_open=True)
+        self.weight_decay = check_real(weight_decay, "weight_decay", low=0.0)
 
     def _update(self, p, g, state):
         b1, b2 = self.betas
@@ -281,8 +279,9 @@ class Adam(Optimizer):
         state["step"] = t
         step_size = self.lr / (1.0 - b1**t)
         inv_bc2 = 1.0 / math.sqrt(1.0 - b2**t)
-        if _is_numpy_pair(p.data, g):
-            self._update_numpy(p, g, state, step_size, inv_bc2)
+        lib = ufunc_module(get_namespace(p.data))
+        if lib is not None:
+            self._update_in_place(lib, p, g, state, step_size, inv_bc2)
             return
         xp = get_namespace(p.data)
         m = state.get("exp_avg")
@@ -301,26 +300,26 @@ class Adam(Optimizer):
         denom += self.eps
         p.data -= step_size * (m / denom)
 
-    def _update_numpy(self, p, g, state, step_size, inv_bc2):
+    def _update_in_place(self, lib, p, g, state, step_size, inv_bc2):
         # Same arithmetic as the generic path, without temporaries: one scratch array.
         b1, b2 = self.betas
         m = state.get("exp_avg")
         v = state.get("exp_avg_sq")
         if m is None:
-            m = state["exp_avg"] = np.zeros_like(p.data)
-            v = state["exp_avg_sq"] = np.zeros_like(p.data)
-        tmp = _scratch(state, p.data)
+            m = state["exp_avg"] = lib.zeros_like(p.data)
+            v = state["exp_avg_sq"] = lib.zeros_like(p.data)
+        tmp = _scratch(state, p.data, lib)
         m *= b1
-        np.multiply(g, 1.0 - b1, out=tmp)
+        lib.multiply(g, 1.0 - b1, out=tmp)
         m += tmp
         v *= b2
-        np.multiply(g, g, out=tmp)
+        lib.multiply(g, g, out=tmp)
         tmp *= 1.0 - b2
         v += tmp
-        np.sqrt(v, out=tmp)
+        lib.sqrt(v, out=tmp)
         tmp *= inv_bc2
         tmp += self.eps
-        np.divide(m, tmp, out=tmp)
+        lib.divide(m, tmp, out=tmp)
         tmp *= step_size
         p.data -= tmp
 
@@ -357,11 +356,9 @@ class StepLR:
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1):
         if not isinstance(optimizer, Optimizer):
             raise ValueError(f"optimizer must be an Optimizer, got {type(optimizer).__name__}.")
-        if isinstance(step_size, bool) or not isinstance(step_size, (int, np.integer)) or step_size < 1:
-            raise ValueError(f"step_size must be a positive integer, got {step_size!r}.")
         self.optimizer = optimizer
-        self.step_size = int(step_size)
-        self.gamma = _check_real(gamma, "gamma", low=0.0, low_open=True)
+        self.step_size = check_int(step_size, "step_size", low=1)
+        self.gamma = check_real(gamma, "gamma", low=0.0, low_open=True)
         self.base_lr = optimizer.lr
         self.last_epoch = 0
 
@@ -373,3 +370,51 @@ class StepLR:
     def get_last_lr(self) -> float:
         """The learning rate set by the last :meth:`step` (the base rate before any)."""
         return self.optimizer.lr
+
+
+#: The optimizers selected by name: ``optimizer`` and ``wgan_optimizer`` of
+#: :class:`~spectral_ml.nn.DPPFeatureLearner`, ``optimizer`` of
+#: :class:`~spectral_ml.nn.WassersteinCritic`.
+OPTIMIZERS = {"rmsprop": RMSprop, "adam": Adam, "sgd": SGD}
+
+
+def make_optimizer(optimizer: Any, params: Any, lr: float, *, name: str = "optimizer") -> Optimizer:
+    """An optimizer of ``params``, chosen by name or built by a callable.
+
+    Parameters
+    ----------
+    optimizer : {"rmsprop", "adam", "sgd"} or callable
+        A key of :data:`OPTIMIZERS` (built with learning rate ``lr`` and its other defaults),
+        or a callable ``optimizer(params) -> Optimizer``.
+    params : Module or iterable of Parameter
+        Parameters to optimize.
+    lr : float
+        Learning rate of a named optimizer.
+    name : str, default="optimizer"
+        Name of the argument in error messages.
+
+    Returns
+    -------
+    Optimizer
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, or a callable that does not return an :class:`Optimizer`.
+
+    Examples
+    --------
+    >>> from spectral_ml.nn import Linear, make_optimizer
+    >>> make_optimizer("adam", Linear(3, 2, random_state=0), lr=1e-3)
+    Adam(n_params=2, lr=0.001)
+    """
+    if isinstance(optimizer, str):
+        if optimizer not in OPTIMIZERS:
+            raise ValueError(f"{name} must be one of {sorted(OPTIMIZERS)} or a callable, got {optimizer!r}.")
+        return OPTIMIZERS[optimizer](params, lr=lr)
+    if callable(optimizer):
+        opt = optimizer(params)
+        if not isinstance(opt, Optimizer):
+            raise ValueError(f"{name} must return an Optimizer when called with the parameters.")
+        return opt
+    raise ValueError(f"{name} must be one of {sorted(OPTIMIZERS)} or a callable, got {optimizer!r}.")

@@ -17,8 +17,8 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from .._backend import to_numpy
-from .module import check_rng
+from .._backend import encode_labels
+from .._validation import check_generator, check_int, check_labels
 
 __all__ = ["BalancedBatchSampler"]
 
@@ -74,20 +74,13 @@ class BalancedBatchSampler:
     """
 
     def __init__(self, y: Any, batch_size: int = 200, *, random_state: Any = None, drop_last: bool = True):
-        y_np = np.asarray(to_numpy(y))
-        if y_np.ndim != 1:
-            raise ValueError(f"y must be a 1-D array of labels, got shape {tuple(y_np.shape)}.")
+        y_np = check_labels(y)
         n = int(y_np.shape[0])
         if n == 0:
             raise ValueError("y is empty.")
-        if np.issubdtype(y_np.dtype, np.floating) and not np.all(np.isfinite(y_np)):
-            raise ValueError("y contains NaN or infinity.")
-        classes, codes = np.unique(y_np, return_inverse=True)
-        codes = codes.reshape(-1)
+        classes, codes = encode_labels(y_np)
         n_classes = int(classes.shape[0])
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
-            raise ValueError(f"batch_size must be an integer, got {batch_size!r}.")
-        batch_size = int(batch_size)
+        batch_size = check_int(batch_size, "batch_size")
         if batch_size < n_classes:
             raise ValueError(
                 f"batch_size={batch_size} is smaller than the number of classes ({n_classes}): "
@@ -101,7 +94,7 @@ class BalancedBatchSampler:
         self.drop_last = bool(drop_last)
         self.classes_ = classes
         self.n_samples = n
-        self._rng = check_rng(random_state)
+        self._rng = check_generator(random_state)
         order = np.argsort(codes, kind="stable")
         counts = np.bincount(codes, minlength=n_classes)
         self.class_counts_ = counts

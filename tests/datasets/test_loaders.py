@@ -277,3 +277,60 @@ def test_files_that_are_not_archives_are_refused(tmp_path):
     (tmp_path / "single.npy").rename(tmp_path / "single.npz")
     with pytest.raises(ValueError, match="single array"):
         load_dataset("single", data_dir=tmp_path)
+
+
+# --------------------------------------------------------------------------- unusable files
+
+
+@pytest.mark.parametrize(
+    "content, match",
+    [
+        (b"", r"is empty \(0 bytes\)"),
+        (bytes(range(256)) * 2, "not an .npz archive"),
+        (b"PK\x03\x04" + b"\x00" * 40, "not an .npz archive|corrupt"),
+    ],
+)
+def test_unreadable_files_name_the_file_and_the_fix(tmp_path, content, match):
+    from spectral_ml.datasets import DatasetFileError, check_dataset
+
+    (tmp_path / "broken.npz").write_bytes(content)
+    for load in (load_dataset, check_dataset):
+        with pytest.raises(DatasetFileError, match=match) as info:
+            load("broken", data_dir=tmp_path)
+        assert "broken.npz" in str(info.value) and "numpy.savez" in str(info.value)
+        assert isinstance(info.value, ValueError)
+
+
+def test_truncated_archive_is_refused(tmp_path):
+    from spectral_ml.datasets import DatasetFileError
+
+    _write(tmp_path / "whole.npz", X=np.random.default_rng(0).random((200, 5)), y=np.arange(200) % 2)
+    data = (tmp_path / "whole.npz").read_bytes()
+    (tmp_path / "cut.npz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(DatasetFileError, match="cut.npz"):
+        load_dataset("cut", data_dir=tmp_path)
+
+
+def test_check_dataset_reads_headers_and_labels_only(tmp_path):
+    from spectral_ml.datasets import check_dataset
+
+    _write(tmp_path / "s.npz", X=np.zeros((7, 3)), y=np.array([5, 5, 9, 9, 9, 5, 5]))
+    info = check_dataset("s", data_dir=tmp_path)
+    assert (info.n_samples, info.n_features, info.n_classes, info.min_class_count) == (7, 3, 2, 3)
+    assert info.path == tmp_path / "s.npz"
+    _write(tmp_path / "t.npz", X_train=np.zeros((4, 2)), y_train=np.array([0, 1, 0, 1]),
+           X_test=np.zeros((2, 2)), y_test=np.array([1, 0]))
+    assert check_dataset("t", data_dir=tmp_path, split="test").n_samples == 2
+    assert check_dataset("t", data_dir=tmp_path).n_samples == 6
+    with pytest.raises(DatasetNotFoundError):
+        check_dataset("absent", data_dir=tmp_path)
+
+
+def test_missing_value_policy_is_stated_in_notes(user_dir):
+    imputed = load_dataset("toy", data_dir=user_dir)
+    assert len(imputed.notes) == 1
+    assert "2 missing value(s)" in imputed.notes[0] and "median" in imputed.notes[0]
+    assert "toy.npz" in imputed.notes[0]
+    dropped = load_dataset("toy", data_dir=user_dir, missing="drop")
+    assert "2 of 5 rows" in dropped.notes[0] and "dropped" in dropped.notes[0]
+    assert load_dataset("iris").notes == []

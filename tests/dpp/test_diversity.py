@@ -207,3 +207,60 @@ def test_bad_input_raises_value_error_naming_argument(kwargs, match):
 def test_theta_one_is_allowed():
     res = dpp_diversity(_with_duplicate(13), SIGMA, method="dppsg*", theta=1.0)
     assert np.all(np.isfinite(res.grad))
+
+
+@pytest.mark.parametrize("method", ["auto", "exact", "dppsg", "dppsg*"])
+@pytest.mark.parametrize("sigma", [1e-300, 1e-160, 1e300])
+def test_sigma_outside_float64_range_raises_naming_sigma(method, sigma):
+    # 1/σ² or 4/σ² over- or underflows whatever the data (1e-300 used to divide by zero).
+    with pytest.raises(ValueError, match="sigma"):
+        dpp_diversity(_spread(12, n=5, d=2), sigma, method=method)
+
+
+@pytest.mark.parametrize("method", ["auto", "exact", "dppsg", "dppsg*"])
+def test_sigma_too_small_for_the_batch_raises_naming_sigma(xp, method):
+    # Rows 0.283 apart or more: at σ = 1e-3 every off-diagonal entry of L underflows, L = I
+    # and the diversity has no gradient at all.
+    X = xp.asarray(np.arange(10.0).reshape(5, 2) / 10.0)
+    with pytest.raises(ValueError, match=r"sigma=0\.001 is too small for X.*closest two rows are 0\.283"):
+        dpp_diversity(X, 1e-3, method=method)
+    # Just above the bound the kernel resolves the closest pairs and the term works.
+    res = dpp_diversity(X, np.sqrt(0.08 / 700.0), method=method)
+    assert np.all(np.isfinite(to_numpy(res.grad)))
+
+
+def test_sigma_check_looks_at_the_kernel_not_its_square():
+    # The fused DPPSG* path builds L∘L, which underflows before L does: at a σ where L_01 is
+    # a normal number and L_01² is not, the batch is resolved and nothing is raised.
+    X = np.array([[0.0], [1.0]])
+    sigma = 1.0 / np.sqrt(500.0)  # L_01 = e^-500 (normal), L_01² = e^-1000 (zero)
+    res = dpp_diversity(X, sigma, method="dppsg*")
+    assert np.all(res.grad == 0.0)  # a true zero, not a degenerate kernel
+    assert res.logdet == pytest.approx(np.log1p(-np.exp(-1000.0)), abs=1e-300)
+
+
+def test_float32_batch_overflow_raises_naming_sigma():
+    X = (np.arange(8.0).reshape(4, 2) * 1e30).astype(np.float32)
+    with pytest.raises(ValueError, match="sigma=1e-10 is too small for the scale of X"):
+        dpp_diversity(X, 1e-10)
+
+
+def test_duplicate_only_batch_is_not_an_underflow():
+    # Every distance 0: the kernel is all ones, whatever σ; the sub-gradient handles it.
+    res = dpp_diversity(np.zeros((4, 2)), 1e-100)
+    assert res.method == "dppsg*"
+
+
+@pytest.mark.parametrize("method", ["auto", "exact", "dppsg", "dppsg*"])
+def test_underflow_allow_returns_the_identity_kernel_result(xp, method):
+    # Training loops: a batch spread far apart at width σ is as diverse as the kernel can
+    # tell; the term is then log det I = 0 with a zero direction, not an error.
+    X = xp.asarray(np.arange(10.0).reshape(5, 2) / 10.0)
+    res = dpp_diversity(X, 1e-3, method=method, underflow="allow")
+    assert np.all(to_numpy(res.grad) == 0.0)
+    assert res.logdet == 0.0
+    with pytest.raises(ValueError, match="underflow must be one of 'raise', 'allow'"):
+        dpp_diversity(X, 1e-3, method=method, underflow="ignore")
+    # The float64 range of σ is still checked.
+    with pytest.raises(ValueError, match="sigma"):
+        dpp_diversity(X, 1e-300, method=method, underflow="allow")

@@ -169,3 +169,20 @@ def test_kernel_backward_bad_G_and_L():
         kernel_backward(X, np.eye(3), L=np.eye(2))
     with pytest.raises(ValueError, match="L"):
         kernel_backward(X, np.eye(3), L=np.full((3, 3), np.inf))
+
+
+@pytest.mark.parametrize("sigma", [1e-300, 1e-3])
+def test_kernel_rejects_a_sigma_that_underflows_every_pair(xp, sigma):
+    X = xp.asarray(np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]))
+    with pytest.raises(ValueError, match="sigma"):
+        gaussian_kernel(X, sigma)
+    with pytest.raises(ValueError, match="sigma"):
+        kernel_backward(X, xp.asarray(np.ones((3, 3))), sigma)
+
+
+def test_kernel_backward_with_given_L_checks_only_the_scale():
+    X = np.array([[0.0], [1.0]])
+    g = kernel_backward(X, np.ones((2, 2)), 1e-3, L=np.eye(2))
+    assert np.all(g == 0.0)
+    with pytest.raises(ValueError, match="sigma"):
+        kernel_backward(X, np.ones((2, 2)), 1e-300, L=np.eye(2))

@@ -140,3 +140,26 @@ def test_bad_arrays(split):
     bad[0, 0] = np.nan
     with pytest.raises(ValueError, match="X_test contains NaN"):
         knn_error(Xtr, ytr, bad, yte)
+
+
+def test_error_count_and_search_algorithm(split, rng):
+    Xtr, ytr, Xte, yte = split
+    M = _spd(rng, Xtr.shape[1])
+    rate = knn_error(Xtr, ytr, Xte, yte, metric=M)
+    count = knn_error(Xtr, ytr, Xte, yte, metric=M, normalize=False)
+    assert isinstance(count, int) and count == round(rate * len(yte))
+    # Mahalanobis k-NN is Euclidean k-NN after x ↦ Fᵀx with F Fᵀ = M (the AML grid search scorer).
+    w, U = np.linalg.eigh(M)
+    F = U * np.sqrt(w)
+    ref = KNeighborsClassifier(5, algorithm="brute").fit(Xtr @ F, ytr).predict(Xte @ F)
+    assert knn_error(Xtr, ytr, Xte, yte, metric=M, algorithm="brute", normalize=False) == int(np.sum(ref != yte))
+    with pytest.raises(ValueError, match="algorithm"):
+        knn_error(Xtr, ytr, Xte, yte, algorithm="fast")
+    with pytest.raises(ValueError, match="normalize"):
+        knn_error(Xtr, ytr, Xte, yte, normalize="no")
+
+
+def test_error_count_on_the_brute_force_path(xp, split):
+    Xtr, ytr, Xte, yte = split
+    count = knn_error(xp.asarray(Xtr), xp.asarray(ytr), xp.asarray(Xte), xp.asarray(yte), normalize=False)
+    assert count == int(np.sum(KNeighborsClassifier(5).fit(Xtr, ytr).predict(Xte) != yte))

@@ -104,3 +104,19 @@ def test_bad_input(d, lab, match):
 def test_bad_target_tpr(tpr):
     with pytest.raises(ValueError, match="tpr"):
         fpr_at_tpr([0.1, 0.2], [1, -1], tpr=tpr)
+
+
+def test_roc_points_count_pairs_at_each_distinct_threshold(rng):
+    d = np.round(rng.uniform(0, 1, 60), 1)  # many ties
+    lab = rng.integers(0, 2, 60)
+    lab[:2] = [0, 1]
+    fpr, tpr, thr = roc_curve_from_distances(d, lab)
+    assert thr[0] == -np.inf and np.all(np.diff(thr[1:]) > 0)
+    np.testing.assert_array_equal(thr[1:], np.unique(d))
+    for f, t, h in zip(fpr, tpr, thr):
+        assert t == pytest.approx(np.mean(d[lab == 1] <= h), abs=1e-15)
+        assert f == pytest.approx(np.mean(d[lab == 0] <= h), abs=1e-15)
+    auc = roc_auc_from_distances(d, lab)
+    pos, neg = d[lab == 1], d[lab == 0]
+    mann_whitney = np.mean((pos[:, None] < neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :]))
+    assert auc == pytest.approx(mann_whitney, abs=1e-12)

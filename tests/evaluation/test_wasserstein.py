@@ -128,3 +128,23 @@ def test_uniform_box_sampler():
 def test_gap_invalid_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         gap_to_reference(np.zeros((5, 2)), **kwargs)
+
+
+def test_uniform_box_sampler_pickles_and_compares():
+    import pickle
+
+    sampler = uniform_box_sampler(-2.0, 3.0)
+    clone = pickle.loads(pickle.dumps(sampler))
+    assert clone == sampler and repr(clone) == "UniformBoxSampler(low=-2.0, high=3.0)"
+    a = clone(5, 2, np.random.default_rng(0))
+    np.testing.assert_array_equal(a, np.random.default_rng(0).uniform(-2.0, 3.0, size=(5, 2)))
+    assert uniform_box_sampler() != sampler
+
+
+@pytest.mark.parametrize("p, scale, word", [(400.0, 10.0, "overflow"), (40.0, 1e-10, "underflow")])
+def test_p_whose_powers_leave_float64_is_rejected(p, scale, word):
+    rng = np.random.default_rng(0)
+    x, y = rng.uniform(size=(5, 2)) * scale, rng.uniform(size=(5, 2)) * scale
+    with pytest.raises(ValueError, match=f"p={p:g} is too large.*{word}"):
+        wasserstein_distance(x, y, p=p)
+    assert wasserstein_distance(x / scale, y / scale, p=p) > 0

@@ -69,3 +69,21 @@ def test_missing_files_are_skipped_with_a_message(bench, tmp_path):
     sets = bench.load_sets(["wine", "vehicle"], str(tmp_path), out=lines.append)
     assert [s[0] for s in sets] == ["wine"]
     assert any("skipped vehicle" in line for line in lines)
+
+
+def test_large_d_part_runs_and_checks_targets(bench):
+    lines = []
+    rows = bench.large_d((6, 10), n_samples=120, n_classes=4, repeats=1, pgd_max_d=6, out=lines.append, progress=False)
+    assert [r["d"] for r in rows] == [6, 10]
+    for r in rows:
+        assert r["gmml_s"] > 0 and r["aml_s"] > 0 and r["ratio"] == r["aml_s"] / r["gmml_s"]
+        assert r["grad_norm"] <= r["tol"] and r["rel_D"] < 1e-8
+    assert rows[0]["pgd_s"] > 0 and rows[1]["pgd_s"] is None
+    bench.print_large_d(rows, out=lines.append)
+    assert any("AML/GMML" in line for line in lines)
+    X, y = bench.class_mixture(90, 5, 3, seed=1)
+    assert X.shape == (90, 5) and np.allclose(X.mean(axis=0), 0) and np.allclose(X.std(axis=0), 1)
+    # Targets are checked at the largest d of the part: a slow fit there fails.
+    slow = dict(rows[0], d=max(bench.LARGE_DS), ratio=9.0, pgd_s=None)
+    assert bench.check_targets(None, None, out=lines.append, large=[slow]) is False
+    assert any(line.startswith("FAIL") and "GMML" in line for line in lines)

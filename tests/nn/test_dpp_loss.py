@@ -139,3 +139,12 @@ def test_exact_method_raises_on_singular_kernel(rng):
     F[1] = F[0]
     with pytest.raises(np.linalg.LinAlgError):
         dpp_loss(F, method="exact")
+
+
+def test_underflowing_kernel_raises_or_is_the_identity_in_training():
+    F = np.array([[0.0, 0.0], [100.0, 0.0], [0.0, 100.0]])  # 500 σ apart: every L_ij underflows
+    with pytest.raises(ValueError, match="sigma"):
+        dpp_loss(F, sigma=0.2, weight=2.0)
+    value, dF, info = dpp_loss(F, sigma=0.2, weight=2.0, underflow="allow")
+    assert value == 0.0 and info["diversity"] == 0.0 and info["method"] == "exact"
+    assert np.all(dF == 0.0)

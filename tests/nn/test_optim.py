@@ -7,6 +7,7 @@ import pytest
 
 from spectral_ml.nn import (
     MLP,
+    OPTIMIZERS,
     SGD,
     Adam,
     BalancedBatchSampler,
@@ -15,6 +16,7 @@ from spectral_ml.nn import (
     RMSprop,
     StepLR,
     contrastive_loss,
+    make_optimizer,
 )
 
 from ._helpers import np_of, to_xp
@@ -253,3 +255,18 @@ def test_lr_setter_validates():
     assert opt.lr == 0.5
     with pytest.raises(ValueError, match="lr"):
         opt.lr = -1.0
+
+
+def test_make_optimizer_by_name_or_callable():
+    net = Linear(3, 2, random_state=0)
+    for name, cls in OPTIMIZERS.items():
+        opt = make_optimizer(name, net, lr=0.25)
+        assert type(opt) is cls and opt.lr == 0.25 and opt.params == net.parameters()
+    opt = make_optimizer(lambda ps: SGD(ps, lr=0.5, momentum=0.9), net, lr=1.0)
+    assert isinstance(opt, SGD) and opt.lr == 0.5 and opt.momentum == 0.9
+    with pytest.raises(ValueError, match="wgan_optimizer must be one of"):
+        make_optimizer("lbfgs", net, lr=0.1, name="wgan_optimizer")
+    with pytest.raises(ValueError, match="optimizer must be one of"):
+        make_optimizer(3, net, lr=0.1)
+    with pytest.raises(ValueError, match="must return an Optimizer"):
+        make_optimizer(lambda ps: "sgd", net, lr=0.1)

@@ -1,0 +1,358 @@
+"""Exact nearest neighbours of Dask arrays: blockwise top-k, then a merge.
+
+For every (query block, database block) pair one task computes the squared distances of a
+tile of queries to the database block and keeps, per query, the k nearest items of that
+block (distance, global row index, label code). The candidates of one query block are then
+merged across database blocks, a few at a time, by (distance, index): the result is the
+exact k-nearest-neighbour list with ties in database order, as an in-memory stable sort
+gives it. A task holds one query block, one database block and one distance tile of at
+most ``_TILE_ENTRIES`` entries, so memory is bounded by a few blocks whatever the sizes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._backend import to_numpy
+from .._validation import check_labels
+
+__all__ = [
+    "dask_knn_predict",
+    "dask_knn_error",
+    "dask_mean_average_precision",
+    "smallest_k",
+]
+
+# Entries of one distance tile (32 MiB in float64).
+_TILE_ENTRIES = 1 << 22
+
+
+# ---------------------------------------------------------------------------------------
+# Selection
+# ---------------------------------------------------------------------------------------
+def smallest_k(dist, k):
+    """The ``k`` smallest entries of each row and their columns, ordered by (value, column).
+
+    Exact, with ties in column order (the first ``k`` of a stable argsort), but without
+    sorting or partitioning whole rows: the minima of about √(n k) segments of a row bound
+    its k-th smallest entry from above (k segment minima lie below their k-th smallest), and
+    only the segments whose minimum is under that bound can hold a candidate.
+
+    Parameters
+    ----------
+    dist : ndarray of shape (n_rows, n)
+    k : int
+        At most ``n``.
+
+    Returns
+    -------
+    values : ndarray of shape (n_rows, k)
+    columns : ndarray of shape (n_rows, k), int64
+    """
+    r, n = dist.shape
+    m = min(n // 2, max(4 * k, int(np.sqrt(n * k))))
+    if m <= k:
+        order = np.argsort(dist, axis=1, kind="stable")[:, :k]
+        return np.take_along_axis(dist, order, axis=1), order.astype(np.int64)
+    width = n // m
+    head = width * m
+    minima = dist[:, :head].reshape(r, m, width).min(axis=2)
+    bound = np.partition(minima, k - 1, axis=1)[:, k - 1]
+    seg_rows, segs = np.nonzero(minima <= bound[:, None])
+    cols = ((segs * width)[:, None] + np.arange(width)[None, :]).reshape(-1)
+    rows = np.repeat(seg_rows, width)
+    if head < n:
+        cols = np.concatenate([cols, np.tile(np.arange(head, n), r)])
+        rows = np.concatenate([rows, np.repeat(np.arange(r), n - head)])
+    vals = dist[rows, cols]
+    keep = vals <= bound[rows]
+    rows, cols, vals = rows[keep], cols[keep], vals[keep]
+    order = np.lexsort((cols, vals, rows))
+    cols, vals = cols[order], vals[order]
+    starts = np.concatenate(([0], np.cumsum(np.bincount(rows, minlength=r))[:-1]))
+    pick = starts[:, None] + np.arange(k)[None, :]
+    return vals[pick], cols[pick].astype(np.int64)
+
+
+# ---------------------------------------------------------------------------------------
+# Tasks
+# ---------------------------------------------------------------------------------------
+class _Transform:
+    """x ↦ the features the search runs on: identity, x Lᵀ, or an estimator's transform."""
+
+    def __init__(self, metric):
+        self.metric = metric
+
+    def __call__(self, X):
+        X = np.asarray(to_numpy(X), dtype=np.float64)
+        if self.metric is None:
+            return X
+        if isinstance(self.metric, np.ndarray):
+            return X @ self.metric.T
+        return np.asarray(to_numpy(self.metric.transform(X)), dtype=np.float64)
+
+
+def _check_block(X, name, first_row):
+    if not np.isfinite(X).all():
+        raise ValueError(f"{name} contains NaN or infinity (in rows {first_row} to {first_row + X.shape[0] - 1}).")
+
+
+def _block_neighbours(Q, D, codes_D, q0, d0, k, transform, names, leave_one_out, with_norm):
+    """k nearest rows of one database block for every row of one query block."""
+    Q, D = np.asarray(to_numpy(Q)), np.asarray(to_numpy(D))
+    _check_block(Q, names[0], q0)
+    _check_block(D, names[1], d0)
+    Q, D = transform(Q), transform(D)
+    codes_D = np.asarray(codes_D)
+    kk = min(k, D.shape[0])
+    sq_d = np.einsum("ij,ij->i", D, D)
+    # One product gives ‖d‖² − 2 q·d, the squared distance up to the per-query ‖q‖²:
+    # [q, 1] · [−2d, ‖d‖²]. No elementwise pass over the tile, which would cost as much as
+    # the product itself (the tile does not fit in cache).
+    D_aug = np.empty((D.shape[1] + 1, D.shape[0]))
+    D_aug[:-1] = -2.0 * D.T
+    D_aug[-1] = sq_d
+    Q_aug = np.concatenate([Q, np.ones((Q.shape[0], 1))], axis=1)
+    sq_q = np.einsum("ij,ij->i", Q, Q) if with_norm else None
+    rows = max(1, _TILE_ENTRIES // max(D.shape[0], 1))
+    out_d, out_i = [], []
+    for start in range(0, Q.shape[0], rows):
+        stop = min(start + rows, Q.shape[0])
+        dist = Q_aug[start:stop] @ D_aug
+        if with_norm:
+            # ‖q − d‖² in full, clipped at 0 as rounding can make it slightly negative.
+            dist += sq_q[start:stop, None]
+            np.maximum(dist, 0.0, out=dist)
+        if leave_one_out:
+            own = np.arange(q0 + start, q0 + stop) - d0
+            inside = (own >= 0) & (own < D.shape[0])
+            dist[np.flatnonzero(inside), own[inside]] = np.inf
+        vals, cols = smallest_k(dist, kk)
+        out_d.append(vals)
+        out_i.append(cols + d0)
+    dist = np.concatenate(out_d, axis=0)
+    index = np.concatenate(out_i, axis=0)
+    return dist, index, codes_D[index - d0]
+
+
+def _merge_neighbours(k, *parts):
+    """Merge candidate lists of one query block: the k best by (distance, index)."""
+    dist = np.concatenate([p[0] for p in parts], axis=1)
+    index = np.concatenate([p[1] for p in parts], axis=1)
+    codes = np.concatenate([p[2] for p in parts], axis=1)
+    order = np.lexsort((index, dist), axis=-1)[:, :k]
+    take = lambda a: np.take_along_axis(a, order, axis=1)  # noqa: E731
+    return take(dist), take(index), take(codes)
+
+
+# ---------------------------------------------------------------------------------------
+# Graph construction
+# ---------------------------------------------------------------------------------------
+def as_dask_rows(X, name, *, chunk_like=None):
+    """``X`` as a 2-D Dask array chunked by rows, validated (a NumPy array is wrapped)."""
+    import dask.array as da
+
+    from ..metric._class_statistics import check_dask_rows
+
+    if not isinstance(X, da.Array):
+        X = np.asarray(to_numpy(X))
+        if X.ndim != 2:
+            raise ValueError(f"{name} must be a 2-D array, got an array of shape {X.shape}.")
+        rows = chunk_like.chunks[0][0] if chunk_like is not None else max(1, _TILE_ENTRIES // max(X.shape[1], 1))
+        X = da.from_array(X, chunks=(rows, -1))
+    return check_dask_rows(X, name)
+
+
+def _label_blocks(labels, chunks, name, rows_of):
+    """Delayed label blocks aligned with row ``chunks`` (labels in memory or Dask)."""
+    import dask.array as da
+
+    n = int(sum(chunks))
+    if isinstance(labels, da.Array):
+        if labels.ndim != 1 or np.isnan(labels.shape[0]):
+            raise ValueError(f"{name} must be a 1-D array of labels of known length, got shape {labels.shape}.")
+        if labels.shape[0] != n:
+            raise ValueError(f"{name} has {labels.shape[0]} labels but {rows_of} has {n} rows.")
+        return labels.rechunk((chunks,)).to_delayed().reshape(-1)
+    labels = check_labels(labels, name, n_samples=n, rows_of=rows_of)
+    offsets = np.concatenate(([0], np.cumsum(chunks)))
+    return [labels[offsets[i] : offsets[i + 1]] for i in range(len(chunks))]
+
+
+def _classes_of(*labels):
+    """Sorted distinct labels of several label arrays (NumPy or Dask)."""
+    import dask
+    import dask.array as da
+
+    lazy = [da.unique(lab) for lab in labels if isinstance(lab, da.Array)]
+    found = list(dask.compute(*lazy)) if lazy else []
+    found += [np.unique(np.asarray(to_numpy(lab))) for lab in labels if not isinstance(lab, da.Array)]
+    return np.unique(np.concatenate(found))
+
+
+def _encode(labels, classes):
+    labels = np.asarray(labels)
+    return np.searchsorted(classes, labels).astype(np.int64)
+
+
+def _neighbour_graph(Q, D, d_codes, k, transform, names, leave_one_out, with_norm, split_every=8):
+    """One delayed (dist, index, code) neighbour list per query block."""
+    import dask
+
+    q_off = np.concatenate(([0], np.cumsum(Q.chunks[0])))
+    d_off = np.concatenate(([0], np.cumsum(D.chunks[0])))
+    q_blocks = Q.to_delayed().reshape(-1)
+    d_blocks = D.to_delayed().reshape(-1)
+    task = dask.delayed(_block_neighbours, pure=True)
+    merge = dask.delayed(_merge_neighbours, pure=True)
+    results = []
+    for i, qb in enumerate(q_blocks):
+        parts = [
+            task(qb, db, d_codes[j], int(q_off[i]), int(d_off[j]), k, transform, names, leave_one_out, with_norm)
+            for j, db in enumerate(d_blocks)
+        ]
+        while len(parts) > 1:
+            parts = [merge(k, *parts[s : s + split_every]) for s in range(0, len(parts), split_every)]
+        results.append(parts[0])
+    return results, q_off
+
+
+def _vote(k, n_classes, neighbours):
+    """Majority vote of the k neighbours' codes; ties go to the smallest class."""
+    codes = neighbours[2]
+    votes = np.zeros((codes.shape[0], n_classes), dtype=np.int64)
+    rows = np.arange(codes.shape[0])
+    for j in range(codes.shape[1]):
+        votes[rows, codes[:, j]] += 1
+    return np.argmax(votes, axis=1)
+
+
+def _metric_for_blocks(metric, d):
+    """The metric as something cheap to ship to every task: None, L (ndarray) or an estimator."""
+    if metric is None:
+        return _Transform(None)
+    if hasattr(metric, "transform") and callable(metric.transform):
+        return _Transform(metric)
+    from .knn import metric_transform
+
+    # L with LᵀL = M, once: metric_transform of the identity is I Lᵀ = Lᵀ.
+    L = np.asarray(to_numpy(metric_transform(metric, np.eye(d)))).T
+    return _Transform(np.ascontiguousarray(L))
+
+
+def _prediction_graph(X_train, y_train, X_test, metric, k):
+    """Lazy Dask array of k-NN predictions, and what built it."""
+    import dask
+    import dask.array as da
+
+    D = as_dask_rows(X_train, "X_train")
+    Q = as_dask_rows(X_test, "X_test", chunk_like=D)
+    if Q.shape[1] != D.shape[1]:
+        raise ValueError(f"X_test has {Q.shape[1]} features, X_train has {D.shape[1]}.")
+    if k > D.shape[0]:
+        raise ValueError(f"k={k} exceeds the number of training samples ({D.shape[0]}).")
+    classes = _classes_of(y_train)
+    d_labels = _label_blocks(y_train, D.chunks[0], "y_train", "X_train")
+    d_codes = [dask.delayed(_encode, pure=True)(lab, classes) for lab in d_labels]
+    transform = _metric_for_blocks(metric, D.shape[1])
+    neighbours, q_off = _neighbour_graph(Q, D, d_codes, k, transform, ("X_test", "X_train"), False, False)
+    vote = dask.delayed(_vote, pure=True)
+    blocks = [
+        da.from_delayed(vote(k, classes.shape[0], nb), shape=(int(q_off[i + 1] - q_off[i]),), dtype=np.int64)
+        for i, nb in enumerate(neighbours)
+    ]
+    return da.concatenate(blocks), classes
+
+
+def dask_knn_predict(X_train, y_train, X_test, metric, k):
+    """k-NN predictions for Dask inputs: a lazy Dask array of labels (see ``knn_predict``)."""
+    codes, classes = _prediction_graph(X_train, y_train, X_test, metric, k)
+    return codes.map_blocks(lambda c: classes[c], dtype=classes.dtype)
+
+
+def _mistakes(pred_codes, truth, classes):
+    truth = np.asarray(truth)
+    return int(np.count_nonzero(classes[pred_codes] != truth))
+
+
+def dask_knn_error(X_train, y_train, X_test, y_test, metric, k, normalize=True):
+    """k-NN error rate (or count) for Dask inputs (see ``knn_error``), computed blockwise."""
+    import dask
+
+    codes, classes = _prediction_graph(X_train, y_train, X_test, metric, k)
+    n = codes.shape[0]
+    if n == 0:
+        raise ValueError("X_test is empty.")
+    truth = _label_blocks(y_test, codes.chunks[0], "y_test", "X_test")
+    count = dask.delayed(_mistakes, pure=True)
+    parts = [count(block, truth[i], classes) for i, block in enumerate(codes.to_delayed().reshape(-1))]
+    wrong = sum(_one_query_block_at_a_time(parts))
+    return wrong / n if normalize else wrong
+
+
+def _one_query_block_at_a_time(parts):
+    """Compute delayed per-query-block results one after the other.
+
+    Each computation spans every database block of one query block (parallel over the
+    workers); computing query blocks one at a time keeps at most one query block's
+    candidates and a few database blocks alive, where one graph for all of them could keep
+    every database block in memory until the last query block has used it.
+    """
+    import dask
+
+    return [dask.compute(part)[0] for part in parts]
+
+
+def _ap_sums(neighbours, q_codes, relevant, ks, divisor):
+    """Σ over the queries of one block of AP@K for every K of ``ks``."""
+    from .retrieval import _average_precision_sums
+
+    q_codes = np.asarray(q_codes)
+    rel = (neighbours[2] == q_codes[:, None]).astype(np.float64)
+    R = None if relevant is None else relevant[q_codes].astype(np.float64)
+    return _average_precision_sums(np, rel, R, ks, divisor)
+
+
+def dask_mean_average_precision(queries, query_labels, k, database, database_labels, divisor):
+    """mAP@K for Dask inputs (see ``mean_average_precision_at_k``), computed blockwise.
+
+    ``database=None`` searches the queries among themselves, leave-one-out.
+    """
+    import dask
+    import dask.array as da
+
+    from .retrieval import _check_ks
+
+    if database is None and database_labels is not None:
+        raise ValueError("database_labels was given without database.")
+    if database is not None and database_labels is None:
+        raise ValueError("database_labels is required when database is given.")
+    Q = as_dask_rows(queries, "queries")
+    loo = database is None
+    D = Q if loo else as_dask_rows(database, "database", chunk_like=Q)
+    if D.shape[1] != Q.shape[1]:
+        raise ValueError(f"database has {D.shape[1]} features but queries have {Q.shape[1]}.")
+    if Q.shape[0] < (2 if loo else 1) or D.shape[0] < 1:
+        raise ValueError("queries and database need rows (2 queries at least for leave-one-out retrieval).")
+    ks, single = _check_ks(k, D.shape[0] - 1 if loo else D.shape[0])
+    d_lab_src = query_labels if loo else database_labels
+    q_labels = _label_blocks(query_labels, Q.chunks[0], "query_labels", "queries")
+    d_labels = q_labels if loo else _label_blocks(d_lab_src, D.chunks[0], "database_labels", "database")
+    classes = _classes_of(query_labels) if loo else _classes_of(query_labels, database_labels)
+    encode = dask.delayed(_encode, pure=True)
+    q_codes = [encode(lab, classes) for lab in q_labels]
+    d_codes = q_codes if loo else [encode(lab, classes) for lab in d_labels]
+    relevant = None
+    if divisor != "hits":
+        lab = d_lab_src if isinstance(d_lab_src, da.Array) else np.asarray(to_numpy(d_lab_src))
+        found, counts = dask.compute(*da.unique(da.asarray(lab), return_counts=True))
+        relevant = np.zeros(classes.shape[0], dtype=np.int64)
+        relevant[np.searchsorted(classes, np.asarray(found))] = np.asarray(counts)
+        if loo:
+            relevant = relevant - 1
+    names = ("queries", "queries" if loo else "database")
+    neighbours, _ = _neighbour_graph(Q, D, d_codes, max(ks), _Transform(None), names, loo, True)
+    ap = dask.delayed(_ap_sums, pure=True)
+    parts = _one_query_block_at_a_time([ap(nb, q_codes[i], relevant, ks, divisor) for i, nb in enumerate(neighbours)])
+    result = {kk: sum(p[j] for p in parts) / Q.shape[0] for j, kk in enumerate(ks)}
+    return result[ks[0]] if single else result

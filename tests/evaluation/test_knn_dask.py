@@ -1,0 +1,109 @@
+"""Exact k-NN and retrieval on Dask arrays: blockwise top-k and merge, equal to in memory."""
+
+import numpy as np
+import pytest
+
+from tests._dask_cluster import client, da  # noqa: F401  (skips without Dask)
+
+from spectral_ml.evaluation import knn_error, knn_predict, mean_average_precision_at_k
+from spectral_ml.evaluation._blockwise import smallest_k
+from spectral_ml.metric import GMMLMetric
+
+
+def _split(seed=0, n_train=1300, n_test=400, d=4, n_classes=5):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(n_classes, d))
+    y_tr = rng.integers(0, n_classes, n_train)
+    y_te = rng.integers(0, n_classes, n_test)
+    X_tr = centres[y_tr] + rng.normal(size=(n_train, d))
+    X_te = centres[y_te] + rng.normal(size=(n_test, d))
+    return X_tr, y_tr, X_te, y_te
+
+
+@pytest.mark.parametrize("n, k", [(20000, 5), (1003, 7), (37, 5), (11, 3), (9, 9)])
+def test_smallest_k_is_the_head_of_a_stable_sort(rng, n, k):
+    dist = rng.normal(size=(64, n))
+    dist[:, 3:6] = dist[:, :1]  # ties, which must stay in column order
+    dist[::5] = np.round(dist[::5], 1)  # rows full of ties
+    values, cols = smallest_k(dist, k)
+    order = np.argsort(dist, axis=1, kind="stable")[:, :k]
+    np.testing.assert_array_equal(cols, order)
+    np.testing.assert_array_equal(values, np.take_along_axis(dist, order, axis=1))
+
+
+@pytest.mark.parametrize("metric", ["none", "matrix", "estimator"])
+def test_knn_predict_on_dask_equals_in_memory(client, metric):
+    X_tr, y_tr, X_te, y_te = _split()
+    if metric == "none":
+        M = None
+    elif metric == "matrix":
+        M = np.cov(np.random.default_rng(1).normal(size=(9, 4)).T) + np.eye(4)
+    else:
+        M = GMMLMetric(n_pairs="all").fit(X_tr, y_tr)
+    ref = knn_predict(X_tr, y_tr, X_te, metric=M, k=5)
+    pred = knn_predict(da.from_array(X_tr, chunks=(200, 4)), da.from_array(y_tr, chunks=300),
+                       da.from_array(X_te, chunks=(150, 4)), metric=M, k=5)
+    assert isinstance(pred, da.Array)
+    np.testing.assert_array_equal(pred.compute(), ref)
+
+
+def test_knn_error_on_dask_equals_in_memory_with_string_labels(client):
+    X_tr, y_tr, X_te, y_te = _split(2)
+    names = np.array(["ant", "bee", "cow", "dog", "elk"])
+    ref = knn_error(X_tr, names[y_tr], X_te, names[y_te], k=5)
+    err = knn_error(da.from_array(X_tr, chunks=(250, 4)), names[y_tr], da.from_array(X_te, chunks=(90, 4)),
+                    names[y_te], k=5)
+    assert isinstance(err, float)
+    assert abs(err - ref) < 1e-8
+    # The query side alone may be Dask (the database in memory), and the other way round.
+    assert abs(knn_error(X_tr, y_tr, da.from_array(X_te, chunks=(90, 4)), y_te, k=5)
+               - knn_error(X_tr, y_tr, X_te, y_te, k=5)) < 1e-8
+    assert abs(knn_error(da.from_array(X_tr, chunks=(250, 4)), y_tr, X_te, y_te, k=5)
+               - knn_error(X_tr, y_tr, X_te, y_te, k=5)) < 1e-8
+
+
+@pytest.mark.parametrize("divisor", ["hits", "R", "min(K,R)"])
+@pytest.mark.parametrize("with_database", [True, False])
+def test_map_at_k_on_dask_equals_in_memory(client, divisor, with_database):
+    X_tr, y_tr, X_te, y_te = _split(3)
+    if with_database:
+        ref = mean_average_precision_at_k(X_te, y_te, [1, 4, 10], X_tr, y_tr, divisor=divisor)
+        got = mean_average_precision_at_k(da.from_array(X_te, chunks=(100, 4)), y_te, [1, 4, 10],
+                                          da.from_array(X_tr, chunks=(300, 4)), da.from_array(y_tr, chunks=300),
+                                          divisor=divisor)
+    else:
+        ref = mean_average_precision_at_k(X_te, y_te, [1, 4, 10], divisor=divisor)
+        got = mean_average_precision_at_k(da.from_array(X_te, chunks=(70, 4)), y_te, [1, 4, 10], divisor=divisor)
+    assert got.keys() == ref.keys()
+    for kk in ref:
+        assert abs(got[kk] - ref[kk]) < 1e-8
+
+
+def test_knn_on_dask_with_ties_keeps_database_order(client):
+    """Duplicated database rows: the neighbours are the first copies, as in memory."""
+    rng = np.random.default_rng(4)
+    base = rng.normal(size=(60, 3))
+    X_tr = np.concatenate([base, base, base])
+    y_tr = np.concatenate([np.zeros(60, int), np.ones(60, int), np.full(60, 2)])
+    X_te = base[:25] + 1e-3
+    ref = knn_predict(X_tr, y_tr, X_te, k=1, method="brute")
+    got = knn_predict(da.from_array(X_tr, chunks=(50, 3)), y_tr, da.from_array(X_te, chunks=(10, 3)), k=1)
+    np.testing.assert_array_equal(got.compute(), ref)
+    np.testing.assert_array_equal(ref, np.zeros(25, int))
+
+
+def test_knn_on_dask_bad_input(client):
+    X_tr, y_tr, X_te, y_te = _split(5)
+    bad = X_tr.copy()
+    bad[777, 2] = np.nan
+    with pytest.raises(ValueError, match="X_train contains NaN"):
+        knn_error(da.from_array(bad, chunks=(200, 4)), y_tr, X_te, y_te, k=5)
+    with pytest.raises(ValueError, match="unknown size"):
+        Xd = da.from_array(X_tr, chunks=(200, 4))
+        knn_error(Xd[da.from_array(y_tr, chunks=200) > 0], y_tr[y_tr > 0], X_te, y_te, k=5)
+    with pytest.raises(ValueError, match="y_train"):
+        knn_error(da.from_array(X_tr, chunks=(200, 4)), y_tr[:-1], X_te, y_te, k=5)
+    with pytest.raises(ValueError, match="k=2000"):
+        knn_error(da.from_array(X_tr, chunks=(200, 4)), y_tr, X_te, y_te, k=2000)
+    with pytest.raises(ValueError, match="features"):
+        knn_error(da.from_array(X_tr, chunks=(200, 4)), y_tr, X_te[:, :3], y_te, k=5)
