@@ -14,9 +14,10 @@ depends on it lives here, under a name that says what it does:
 * operations the array API does not define, dispatched to each library's native routine
   with a portable fallback (:func:`cholesky`, :func:`cholesky_solve`,
   :func:`cholesky_inverse`);
-* NumPy (and CuPy) fast paths of common steps: row selection (:func:`take_rows`), masks,
-  in-place updates (:func:`ufunc_module`), partial sorts (:func:`leading_indices`) and
-  exponentials flushed to zero (:func:`exp_flushed`);
+* NumPy (and CuPy) fast paths of common steps: row selection (:func:`take_rows`), scatter
+  matrices of row differences (:func:`difference_scatter`), masks, in-place updates
+  (:func:`ufunc_module`), partial sorts (:func:`leading_indices`) and exponentials flushed
+  to zero (:func:`exp_flushed`);
 * label encoding done once (:func:`encode_labels`).
 """
 
@@ -44,6 +45,7 @@ __all__ = [
     "to_namespace",
     "match_namespace",
     "take_rows",
+    "difference_scatter",
     "encode_labels",
     "eye_like",
     "ufunc_module",
@@ -281,6 +283,56 @@ def take_rows(X: Any, rows: Any):
     return xp.take(X, to_namespace(rows, xp, device_of(X)), axis=0)
 
 
+def difference_scatter(X: Any, first: Any, second: Any, *, chunk_size: int):
+    """Σ_p (x_{first_p} − x_{second_p})(x_{first_p} − x_{second_p})ᵀ over rows of ``X``, symmetrized.
+
+    Parameters
+    ----------
+    X : array of shape (n, d)
+        Floating samples, any namespace; the result has X's dtype, namespace and device.
+    first, second : ndarray of shape (N,)
+        Integer row indices (NumPy) of the two members of each difference.
+    chunk_size : int
+        Differences stacked per matrix product on the array-API path, which bounds its
+        memory at ``chunk_size × d``; the NumPy path forms no differences.
+
+    Returns
+    -------
+    array of shape (d, d)
+        The symmetric positive semi-definite scatter matrix.
+    """
+    xp = get_namespace(X)
+    if is_numpy_namespace(xp):
+        return _laplacian_scatter_numpy(X, first, second)
+    S = xp.zeros((X.shape[1], X.shape[1]), dtype=X.dtype, device=device_of(X))
+    for start in range(0, first.shape[0], chunk_size):
+        stop = min(start + chunk_size, first.shape[0])
+        V = take_rows(X, first[start:stop]) - take_rows(X, second[start:stop])
+        S = S + xp.linalg.matrix_transpose(V) @ V
+    return (S + xp.linalg.matrix_transpose(S)) / 2
+
+
+def _laplacian_scatter_numpy(X, a, b):
+    """:func:`difference_scatter` of NumPy ``X`` as the graph-Laplacian product Xᵀ L X.
+
+    With W the symmetric pair-count matrix, the sum equals Xᵀ(diag(W1) − W)X. W is
+    sparse, so this costs O(N d + n d²) instead of the O(N d²) of stacking the N
+    differences: the number of pairs enters only through a sparse-dense product.
+    Centring X first changes no difference and keeps the two terms of the subtraction
+    small, avoiding cancellation when the features have a large offset.
+    """
+    import scipy.sparse
+
+    n = X.shape[0]
+    Xc = X - X.mean(axis=0)
+    ones = np.ones(a.shape[0], dtype=X.dtype)
+    C = scipy.sparse.csr_array((ones, (a, b)), shape=(n, n))
+    deg = (np.bincount(a, minlength=n) + np.bincount(b, minlength=n)).astype(X.dtype)
+    WX = C @ Xc + C.T @ Xc
+    S = Xc.T @ (deg[:, None] * Xc) - Xc.T @ WX
+    return (S + S.T) / 2
+
+
 def encode_labels(y: Any, *, xp=None, device=None):
     """Sorted distinct labels and the integer code of every label, computed once.
 
@@ -354,6 +406,23 @@ def inner_product(A: Any, B: Any, *, xp=None) -> float:
     return to_python_float(xp.vecdot(xp.reshape(A, (-1,)), xp.reshape(B, (-1,))))
 
 
+def outer_sum(r: Any):
+    """The matrix S_ij = r_i + r_j of a vector, exactly symmetric.
+
+    Each entry is one rounded addition, and IEEE addition commutes, so S equals Sᵀ bit for
+    bit. PyTorch's broadcasting addition is several times slower on one thread than a
+    rank-one update, which gives the same sums: o rᵀ + r oᵀ with o the ones vector, where
+    each product by 1 is exact.
+    """
+    xp = get_namespace(r)
+    if array_api_compat.is_torch_namespace(xp):
+        import torch
+
+        ones = torch.ones_like(r)
+        return torch.addr(torch.outer(ones, r), r, ones)
+    return r[:, None] + r[None, :]
+
+
 def exp_flushed(E: Any, *, upper: float | None = None, overwrite: bool = False):
     """exp(min(E, upper)) with every result below the dtype's smallest normal number set to 0.
 
@@ -388,6 +457,13 @@ def exp_flushed(E: Any, *, upper: float | None = None, overwrite: bool = False):
         # Entries left out keep their exponent, below floor < 0; clipping at 0 zeroes them.
         np.maximum(E, 0.0, out=E)
         return E
+    if array_api_compat.is_torch_namespace(xp):
+        # In place, and with the exponents raised to ``floor`` first: torch's exponential is
+        # slow where its result would be subnormal, and ``where`` with a zeros tensor costs
+        # two more passes over the matrix.
+        below = E < floor
+        E = E.clamp_(min=floor, max=upper) if overwrite else E.clamp(min=floor, max=upper)
+        return E.exp_().masked_fill_(below, 0.0)
     if upper is not None:
         E = xp.clip(E, max=upper)
     return xp.where(E >= floor, xp.exp(E), xp.zeros_like(E))

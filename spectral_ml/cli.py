@@ -34,7 +34,7 @@ _MAX_SEED = 2**31 - 1
 _METHOD_NAMES = {
     "euclidean": "Euclidean",
     "gmml": "GMML",
-    "aml-pgd": "AML (pgd)",
+    "aml": "AML",
     "aml-riemannian": "AML (riemannian)",
     "nca": "NCA",
     "itml": "ITML",

@@ -21,6 +21,7 @@ References
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Callable
 
 from ._backend import check_matrix, cholesky, get_namespace
@@ -34,6 +35,7 @@ __all__ = [
     "spectral_function_grad",
     "from_eigh",
     "spd_eigh",
+    "numerical_rank",
     "project_spd",
     "project_spd_eigh",
     "psd_sqrt",
@@ -350,6 +352,38 @@ def spd_eigh(M, *, name: str = "M"):
     return w, U
 
 
+def numerical_rank(S) -> int:
+    """Numerical rank of a symmetric positive semi-definite matrix.
+
+    The number of eigenvalues of sym(S) above d·eps·λ_max, the tolerance of
+    ``numpy.linalg.matrix_rank`` (eps of S's dtype), computed from the eigenvalues only.
+
+    Parameters
+    ----------
+    S : array of shape (d, d)
+        Symmetric positive semi-definite matrix, any namespace.
+
+    Returns
+    -------
+    int
+        The rank, 0 when no eigenvalue is positive.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from spectral_ml.linalg import numerical_rank
+    >>> numerical_rank(np.diag([1.0, 1e-20, 3.0]))
+    2
+    """
+    xp = get_namespace(S)
+    w = xp.linalg.eigvalsh(sym(S))
+    top = float(w[-1]) if w.shape[0] else 0.0
+    if not top > 0:
+        return 0
+    eps = float(xp.finfo(w.dtype).eps)
+    return int(xp.sum(xp.astype(w > float(S.shape[0] * eps * top), xp.int64)))
+
+
 def psd_sqrt(M):
     """Principal square root of a symmetric positive semi-definite matrix.
 
@@ -474,7 +508,14 @@ def geometric_mean(A, B, t: float = 0.5):
     Raises
     ------
     ValueError
-        If ``t`` is outside [0, 1] or ``A``, ``B`` are not SPD of equal shape.
+        If ``t`` is outside [0, 1] or ``A``, ``B`` are not SPD of equal shape, or they are
+        too ill-conditioned together for floating point (as in :func:`inverse_sharp`).
+
+    Warns
+    -----
+    scipy.linalg.LinAlgWarning
+        When the result is inaccurate by more than 1e-3 relative to its largest entry,
+        judged by comparing the two factorizations (as in :func:`inverse_sharp`).
 
     Examples
     --------
@@ -491,40 +532,103 @@ def geometric_mean(A, B, t: float = 0.5):
         raise ValueError(f"A and B must have the same shape, got {tuple(A.shape)} and {tuple(B.shape)}.")
     cond_a = float(xp.max(wa) / xp.min(wa))
     cond_b = float(xp.max(wb) / xp.min(wb))
-    if cond_b < cond_a:
-        A, B, wa, Ua, t = B, A, wb, Ub, 1.0 - t
-    # A^{1/2} (A^{-1/2} B A^{-1/2})^t A^{1/2}
-    return _congruence_power(wa, Ua, B, outer=0.5, inner=-0.5, p=t, xp=xp)
+    # A^{1/2} (A^{-1/2} B A^{-1/2})^t A^{1/2} = B^{1/2} (B^{-1/2} A B^{-1/2})^{1-t} B^{1/2}
+    via_a = (wa, Ua, B, 0.5, -0.5, t)
+    via_b = (wb, Ub, A, 0.5, -0.5, 1.0 - t)
+    first, second = (via_b, via_a) if cond_b < cond_a else (via_a, via_b)
+    M, problem = _cross_checked(first, lambda: second, xp=xp, what="A #ₜ B", conds=(cond_a, cond_b))
+    _warn_inaccurate(problem)
+    return M
 
 
 def _power(w, p: float, xp):
     return xp.sqrt(w) if p == 0.5 else w**p
 
 
-def _congruence_power(w, U, T, *, outer: float, inner: float, p: float, xp):
+# Relative (max-abs) difference between the two factorizations of a matrix mean above which
+# the result is reported as inaccurate: fewer than about three digits are then certain.
+_MEAN_AGREEMENT_RTOL = 1e-3
+
+
+class _UndeterminedCongruence(ArithmeticError):
+    """Rounding left the inner congruence of a matrix mean without a positive eigenvalue."""
+
+    def __init__(self, eigenvalue: float):
+        super().__init__(eigenvalue)
+        self.eigenvalue = eigenvalue
+
+
+def _congruence_power(w, U, T, outer: float, inner: float, p: float, *, xp):
     """S^outer (S^inner T S^inner)^p S^outer for S = U diag(w) Uᵀ, symmetrized.
 
-    The eigenvalues of the inner congruence are clipped at the smallest normal number, so
-    negative powers of a numerically singular inner matrix stay finite.
+    The inner congruence is positive definite in exact arithmetic. When rounding leaves it
+    an eigenvalue that is not a positive normal number, that eigenvalue's true value is
+    lost: a negative power of it is arbitrarily large (clipped at the smallest normal
+    number it gave eigenvalues near 1e154) and a positive power leaves the result singular
+    or indefinite. Unless p = 0, this raises :class:`_UndeterminedCongruence` then.
     """
     Ut = _mT(U, xp)
     inner_m = (U * _power(w, inner, xp)[None, :]) @ Ut
     outer_m = (U * _power(w, outer, xp)[None, :]) @ Ut
     wc, Uc = eigh(inner_m @ T @ inner_m, check=False)
-    wc = xp.clip(wc, min=float(xp.finfo(wc.dtype).smallest_normal))
+    if p != 0 and not bool(wc[0] >= float(xp.finfo(wc.dtype).smallest_normal)):
+        raise _UndeterminedCongruence(float(wc[0]))
     core = (Uc * (wc**p)[None, :]) @ _mT(Uc, xp)
     return sym(outer_m @ core @ outer_m)
 
 
+def _cross_checked(first, second, *, xp, what: str, conds):
+    """The mean ``what`` of A and B by the factorization ``first``, checked against ``second()``.
+
+    Each factorization is the argument tuple ``(w, U, T, outer, inner, p)`` of
+    :func:`_congruence_power`; both give the same matrix in exact arithmetic, ``first``
+    the more accurate one in floating point. Returns ``(M, problem)``: ``problem`` is None,
+    or says how far the two differ when that is more than ``_MEAN_AGREEMENT_RTOL``
+    (relative to the largest entry): the difference is a lower bound on the error of one
+    of them, and in practice of the order of the error of ``first``. Raises ``ValueError``
+    when rounding leaves ``first`` undetermined.
+    """
+    summary = (
+        f"A and B are too ill-conditioned together for {what} in floating point (condition numbers "
+        f"{conds[0]:.1e} and {conds[1]:.1e})"
+    )
+    advice = "Regularize A and B (add a small multiple of the identity) or rescale the problem."
+    try:
+        M = _congruence_power(*first, xp=xp)
+    except _UndeterminedCongruence as err:
+        raise ValueError(
+            f"{summary}: after rounding, the congruence the result is computed from has an eigenvalue "
+            f"of {err.eigenvalue:.1e}, so the result is not determined in this precision. {advice}"
+        ) from None
+    try:
+        gap = float(xp.max(xp.abs(M - _congruence_power(*second(), xp=xp)))) / float(xp.max(xp.abs(M)))
+    except _UndeterminedCongruence:
+        gap = math.inf
+    if gap <= _MEAN_AGREEMENT_RTOL:
+        return M, None
+    return M, (
+        f"{summary}: two equivalent factorizations of the result differ by {gap:.1e} relative to its "
+        f"largest entry, so it is accurate to about that much at best. {advice}"
+    )
+
+
+def _warn_inaccurate(problem):
+    if problem is not None:
+        from scipy.linalg import LinAlgWarning
+
+        warnings.warn(problem, LinAlgWarning, stacklevel=3)
+
+
 def inverse_sharp(A, B, t: float = 0.5):
-    """A⁻¹ #ₜ B for SPD A and B, with two eigendecompositions and no inverse.
+    """A⁻¹ #ₜ B for SPD A and B, by eigendecompositions, without forming an inverse.
 
     A⁻¹ #ₜ B = √A⁻¹ (√A B √A)ᵗ √A⁻¹ = √B (√B A √B)ᵗ⁻¹ √B (√ the principal square root),
     the point at t on the affine-invariant geodesic from A⁻¹ (t = 0) to B (t = 1). With
     t = 1/2 it is GMML's closed form, the minimizer of tr(MA) + tr(M⁻¹B) (Zadeh et al., ICML 2016). The
     congruence is taken with the better-conditioned of A and B (condition numbers from
     eigenvalues only), which keeps it accurate when the other is nearly singular; A⁻¹
-    itself is never formed.
+    itself is never formed. The other factorization is computed too, as a check of the
+    accuracy (see Warns).
 
     Parameters
     ----------
@@ -542,7 +646,19 @@ def inverse_sharp(A, B, t: float = 0.5):
     Raises
     ------
     ValueError
-        If ``A`` or ``B`` is not positive definite, or ``t`` is not a finite number.
+        If ``A`` or ``B`` is not positive definite, or ``t`` is not a finite number; or if
+        A and B are too ill-conditioned together for floating point (typically
+        cond(A)·cond(B) far beyond 1/eps): rounding then leaves the congruence the result
+        is computed from with a non-positive eigenvalue, whose negative power would be
+        arbitrarily large.
+
+    Warns
+    -----
+    scipy.linalg.LinAlgWarning
+        When the result is inaccurate: it is checked against the other factorization
+        above, and a warning says by how much the two differ when that exceeds 1e-3
+        relative to the largest entry (the accuracy of the result is then about that at
+        best). Well-conditioned inputs pass the check without any change to the result.
 
     Examples
     --------
@@ -552,6 +668,13 @@ def inverse_sharp(A, B, t: float = 0.5):
     array([[0.5, 0. ],
            [0. , 3. ]])
     """
+    M, problem = _inverse_sharp(A, B, t)
+    _warn_inaccurate(problem)
+    return M
+
+
+def _inverse_sharp(A, B, t: float = 0.5):
+    """:func:`inverse_sharp` returning ``(M, problem)``: ``problem`` None, or why M is inaccurate."""
     t = check_real(t, "t")
     xp = get_namespace(A, B)
     wa = xp.linalg.eigvalsh(sym(A))
@@ -560,12 +683,18 @@ def inverse_sharp(A, B, t: float = 0.5):
         raise ValueError("A and B must be positive definite.")
     cond_a = float(wa[-1] / wa[0])
     cond_b = float(wb[-1] / wb[0])
-    if cond_a <= cond_b:
-        S, T, p, outer = A, B, t, -0.5  # A^{-1/2} (A^{1/2} B A^{1/2})^t A^{-1/2}
-    else:
-        S, T, p, outer = B, A, t - 1.0, 0.5  # B^{1/2} (B^{1/2} A B^{1/2})^{t-1} B^{1/2}
-    w, U = eigh(S, check=False)
-    return _congruence_power(w, U, T, outer=outer, inner=0.5, p=p, xp=xp)
+    # A^{-1/2} (A^{1/2} B A^{1/2})^t A^{-1/2} = B^{1/2} (B^{1/2} A B^{1/2})^{t-1} B^{1/2}
+    via_a = (A, B, -0.5, 0.5, t)
+    via_b = (B, A, 0.5, 0.5, t - 1.0)
+    first, second = (via_a, via_b) if cond_a <= cond_b else (via_b, via_a)
+
+    def factorization(S, T, outer, inner, p):
+        w, U = eigh(S, check=False)
+        return w, U, T, outer, inner, p
+
+    return _cross_checked(
+        factorization(*first), lambda: factorization(*second), xp=xp, what="A⁻¹ #ₜ B", conds=(cond_a, cond_b)
+    )
 
 
 def cholesky_logdet(M, *, pivot_rtol: float | None = None):

@@ -83,6 +83,24 @@ def test_take_rows_matches_numpy_indexing(xp, rng):
     np.testing.assert_array_equal(B.to_numpy(B.take_rows(xp.asarray(X), [1, 2])), X[[1, 2]])
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_difference_scatter_is_the_sum_of_outer_products(xp, rng, dtype):
+    X = (rng.standard_normal((9, 4)) + 100.0).astype(dtype)  # an offset the NumPy path centres away
+    first = rng.integers(0, 9, size=25)
+    second = rng.integers(0, 9, size=25)
+    first[:3] = second[:3]  # zero differences and repeated pairs are allowed
+    D = X[first].astype(np.float64) - X[second]
+    expected = D.T @ D
+    S = B.difference_scatter(xp.asarray(X), first, second, chunk_size=4)
+    assert B.get_namespace(S) is B.get_namespace(xp.asarray(X)) and S.dtype == xp.asarray(X).dtype
+    S = B.to_numpy(S)
+    np.testing.assert_array_equal(S, S.T)
+    rtol = 1e-12 if dtype == np.float64 else 1e-4
+    np.testing.assert_allclose(S, expected, rtol=rtol, atol=rtol * np.abs(expected).max())
+    empty = np.zeros(0, dtype=np.int64)
+    np.testing.assert_array_equal(B.to_numpy(B.difference_scatter(xp.asarray(X), empty, empty, chunk_size=4)), 0)
+
+
 def test_encode_labels_on_the_target_namespace(xp):
     y = np.array(["b", "a", "c", "a"])
     classes, codes = B.encode_labels(y)
@@ -136,6 +154,36 @@ def test_exp_flushed_zeroes_what_would_be_subnormal(xp):
     src = xp.asarray(E)
     B.exp_flushed(src)
     np.testing.assert_array_equal(B.to_numpy(src), E)
+
+
+def test_outer_sum_is_exactly_symmetric(xp, rng):
+    r = rng.standard_normal(37) * 10.0 ** rng.integers(-8, 8, size=37)
+    S = B.to_numpy(B.outer_sum(xp.asarray(r)))
+    np.testing.assert_array_equal(S, r[:, None] + r[None, :])
+    np.testing.assert_array_equal(S, S.T)
+
+
+def test_outer_sum_on_torch_matches_numpy(rng):
+    torch = pytest.importorskip("torch")
+    r = rng.standard_normal(41) * 10.0 ** rng.integers(-8, 8, size=41)
+    S = B.outer_sum(torch.from_numpy(r)).numpy()
+    np.testing.assert_array_equal(S, r[:, None] + r[None, :])
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_exp_flushed_on_torch_matches_numpy(overwrite):
+    torch = pytest.importorskip("torch")
+    for dtype, low in [(np.float64, -800.0), (np.float32, -110.0)]:
+        E = np.linspace(low, 3.0, 4001).astype(dtype)
+        src = torch.from_numpy(E.copy())
+        out = B.exp_flushed(src, upper=0.0, overwrite=overwrite)
+        assert out.dtype == src.dtype
+        expected = B.exp_flushed(E.copy(), upper=0.0)
+        got = out.numpy()
+        np.testing.assert_array_equal(got == 0, expected == 0)
+        np.testing.assert_allclose(got, expected, rtol=4 * np.finfo(dtype).eps, atol=0)
+        if not overwrite:
+            np.testing.assert_array_equal(src.numpy(), E)
 
 
 def test_cholesky_inverse_is_the_symmetric_inverse(xp, rng):

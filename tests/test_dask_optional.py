@@ -42,3 +42,18 @@ def test_package_works_without_dask():
     proc = subprocess.run([sys.executable, "-c", _SCRIPT], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "ok"
+
+
+def test_package_does_not_import_dask_by_itself():
+    """Installed or not, Dask is imported only by a program that uses it."""
+    script = (
+        "import sys, numpy as np\n"
+        "import spectral_ml, spectral_ml.metric, spectral_ml.evaluation\n"
+        "from spectral_ml.metric import GMMLMetric\n"
+        "X = np.random.default_rng(0).normal(size=(40, 3)); y = np.arange(40) % 2\n"
+        "GMMLMetric(n_pairs='all').fit(X, y)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"

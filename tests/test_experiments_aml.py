@@ -65,12 +65,12 @@ def test_table1_on_a_user_file(tmp_path):
     name = _write_user_set(tmp_path)
     res = run_table1([name], tmp_path / "out", n_splits=2, quick=True, seed=0, data_dir=tmp_path, progress=False)
     errors = res["errors"][name]
-    assert set(errors) >= {"Euclidean", "GMML", "AML (pgd)", "AML (riemannian)", "NCA"}
+    assert set(errors) >= {"Euclidean", "GMML", "AML", "AML (riemannian)", "NCA"}
     for method, values in errors.items():
         assert len(values) == 2 and all(0.0 <= e <= 1.0 for e in values), method
     euclid = np.mean(errors["Euclidean"])
     assert euclid > 0.1
-    for method in ("GMML", "AML (pgd)", "AML (riemannian)"):
+    for method in ("GMML", "AML", "AML (riemannian)"):
         assert np.mean(errors[method]) < euclid - 0.05, method
     assert any("dropped 1 constant feature" in note for note in res["notes"])
     with open(tmp_path / "out" / "aml_table1.csv", newline="") as fh:
@@ -94,9 +94,17 @@ def test_table1_rejects_bad_arguments(tmp_path):
         run_table1(["wine"], tmp_path, n_splits=0)
 
 
-def test_synthetic_figure_and_errors(tmp_path):
+def test_synthetic_figure_and_errors(tmp_path, monkeypatch):
+    import spectral_ml.plotting
+
+    figures, plot_grid = [], spectral_ml.plotting.plot_feature_grid
+    monkeypatch.setattr(spectral_ml.plotting, "plot_feature_grid",
+                        lambda *args, **kwargs: figures.append(plot_grid(*args, **kwargs)) or figures[-1])
     res = run_synthetic(tmp_path, seed=0)
     assert res["figure"].stat().st_size > 10_000
+    # The panels show the first two principal components, and say so.
+    panels = [ax for ax in figures[0].axes if ax.get_title()]
+    assert panels and all((ax.get_xlabel(), ax.get_ylabel()) == ("PC 1", "PC 2") for ax in panels)
     methods = [row[0] for row in res["table"].rows]
     assert methods == ["GMML", "AML"]
     for _, train_err, test_err in res["table"].rows:

@@ -15,8 +15,15 @@ from spectral_ml.experiments.dpp import (
 from spectral_ml.nn import DPPFeatureLearner
 
 
-def test_quick_retrieval_writes_the_table_and_the_figures(tmp_path):
+def test_quick_retrieval_writes_the_table_and_the_figures(tmp_path, monkeypatch):
+    import spectral_ml.plotting
+
+    figures, plot_loss = [], spectral_ml.plotting.plot_loss_curves
+    monkeypatch.setattr(spectral_ml.plotting, "plot_loss_curves",
+                        lambda *args, **kwargs: figures.append(plot_loss(*args, **kwargs)) or figures[-1])
     out = run_dpp_retrieval("digits", tmp_path, seeds=(0,), quick=True, epochs=3, progress=False)
+    # The loss axis names L_C in mathtext, rendered as a subscript rather than shown raw.
+    assert figures[0].axes[0].get_ylabel() == "contrastive loss $L_C$"
     table = out["table"]
     assert [row[0] for row in table.rows] == list(VARIANTS)
     assert table.columns[:5] == ["method", "mAP@10", "mAP@20", "mAP@50", "mAP@100"]

@@ -1,6 +1,7 @@
 """Spectral calculus: values against closed forms, gradients by Taylor tests."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -197,6 +198,15 @@ def test_from_eigh_and_spd_eigh(xp, rng):
         linalg.spd_eigh(_as(xp, np.diag([1.0, -1.0])), name="prior")
 
 
+def test_numerical_rank_matches_matrix_rank(xp, rng):
+    for k in range(6):
+        G = rng.standard_normal((5, k)) * np.geomspace(1.0, 1e6, k)
+        M = G @ G.T  # rank k, with round-off in the other 5 - k eigenvalues
+        assert linalg.numerical_rank(_as(xp, M)) == k == np.linalg.matrix_rank(M, hermitian=True)
+    assert linalg.numerical_rank(_as(xp, -np.eye(3))) == 0
+    assert linalg.numerical_rank(_as(xp, np.diag([1.0, 1e-17]))) == 1
+
+
 def test_project_spd_eigh_floors_relative_to_the_top_eigenvalue(xp, rng):
     M = rng.standard_normal((6, 6))
     M = M + M.T
@@ -258,6 +268,41 @@ def test_inverse_sharp_is_the_geodesic_from_the_inverse(xp, rng, t):
         linalg.inverse_sharp(_as(xp, -A), _as(xp, B))
     with pytest.raises(ValueError, match="t must be finite"):
         linalg.inverse_sharp(_as(xp, A), _as(xp, B), math.nan)
+
+
+def _graded_pair(seed, reg):
+    # Scatter matrices of features on scales 10, 100, 1000 and 1e-4, regularized by reg
+    # (relative to the mean eigenvalue) as the metric learners do: cond(A)·cond(B) ≈ 1e28.
+    rng = np.random.default_rng(seed)
+    S = np.diag(10.0 ** np.array([1, 2, 3, -4]))
+    G, H = rng.standard_normal((4, 4)), rng.standard_normal((4, 4))
+    A = S @ (G @ G.T + 0.1 * np.eye(4)) @ S
+    B = 1.1 * S @ (H @ H.T + 0.1 * np.eye(4)) @ S
+    lam = reg * (np.trace(A) + np.trace(B)) / 8
+    return A + lam * np.eye(4), B + lam * np.eye(4)
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_inverse_sharp_refuses_a_result_rounding_leaves_undetermined(xp, seed):
+    # The inner congruence rounds to a non-positive eigenvalue: its power -1/2 used to give
+    # eigenvalues near 1e145 (seed 3), a positive power an indefinite matrix (seed 4).
+    A, B = _graded_pair(seed, 1e-15)
+    with pytest.raises(ValueError, match="A and B are too ill-conditioned together for A⁻¹ #ₜ B"):
+        linalg.inverse_sharp(_as(xp, A), _as(xp, B))
+
+
+def test_inverse_sharp_warns_when_inaccurate(xp):
+    from scipy.linalg import LinAlgWarning
+
+    A, B = _graded_pair(0, 1e-15)  # finite and SPD, but 19 times its norm away from the exact mean
+    with pytest.warns(LinAlgWarning, match="factorizations of the result differ by"):
+        linalg.inverse_sharp(_as(xp, A), _as(xp, B))
+    A, B = _graded_pair(0, 1e-8)  # the same matrices, regularized enough to be solved
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        M = to_numpy(linalg.inverse_sharp(_as(xp, A), _as(xp, B)))
+        linalg.geometric_mean(_as(xp, A), _as(xp, B))
+    np.testing.assert_allclose(M @ A @ M, B, rtol=1e-6, atol=1e-6 * np.abs(B).max())
 
 
 def test_inverse_sharp_minimizes_the_gmml_cost(rng):

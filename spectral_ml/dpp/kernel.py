@@ -25,7 +25,16 @@ import sys
 
 import numpy as np
 
-from .._backend import all_finite, as_float_array, cast, check_finite, exp_flushed, get_namespace, to_numpy
+from .._backend import (
+    all_finite,
+    as_float_array,
+    cast,
+    check_finite,
+    exp_flushed,
+    get_namespace,
+    outer_sum,
+    to_numpy,
+)
 from .._validation import check_positive, check_samples
 
 __all__ = ["gaussian_kernel", "kernel_backward"]
@@ -85,7 +94,7 @@ def _kernel(Xc, sigma: float, xp, *, power: float = 1.0, allow_identity: bool = 
         )
     # r_i + r_j in one addition keeps the result exactly symmetric ((g − r_i) − r_j and
     # (g − r_j) − r_i round differently).
-    G -= r[:, None] + r[None, :]
+    G -= outer_sum(r)
     K = exp_flushed(G, upper=0.0, overwrite=True)
     n = K.shape[0]
     if allow_identity or int(xp.count_nonzero(K)) != n:

@@ -23,8 +23,9 @@ __all__ = [
     "smallest_k",
 ]
 
-# Entries of one distance tile (32 MiB in float64).
-_TILE_ENTRIES = 1 << 22
+# Entries of one distance tile (16 MiB in float64), and its largest number of columns.
+_TILE_ENTRIES = 1 << 21
+_TILE_COLUMNS = 1 << 14
 
 
 # ---------------------------------------------------------------------------------------
@@ -34,9 +35,11 @@ def smallest_k(dist, k):
     """The ``k`` smallest entries of each row and their columns, ordered by (value, column).
 
     Exact, with ties in column order (the first ``k`` of a stable argsort), but without
-    sorting or partitioning whole rows: the minima of about √(n k) segments of a row bound
-    its k-th smallest entry from above (k segment minima lie below their k-th smallest), and
-    only the segments whose minimum is under that bound can hold a candidate.
+    sorting or partitioning whole rows: split the columns into m interleaved segments
+    (column j in segment j mod m); the k-th smallest of the m segment minima bounds the k-th
+    smallest entry from above (k segment minima lie below it), and only the segments whose
+    minimum is under that bound can hold a candidate. The minima are one elementwise pass
+    over contiguous memory, and m ≈ n/32 leaves a few hundred candidates per row.
 
     Parameters
     ----------
@@ -50,16 +53,16 @@ def smallest_k(dist, k):
     columns : ndarray of shape (n_rows, k), int64
     """
     r, n = dist.shape
-    m = min(n // 2, max(4 * k, int(np.sqrt(n * k))))
+    m = min(n // 2, max(4 * k, n // 32))
     if m <= k:
         order = np.argsort(dist, axis=1, kind="stable")[:, :k]
         return np.take_along_axis(dist, order, axis=1), order.astype(np.int64)
     width = n // m
     head = width * m
-    minima = dist[:, :head].reshape(r, m, width).min(axis=2)
+    minima = dist[:, :head].reshape(r, width, m).min(axis=1)
     bound = np.partition(minima, k - 1, axis=1)[:, k - 1]
     seg_rows, segs = np.nonzero(minima <= bound[:, None])
-    cols = ((segs * width)[:, None] + np.arange(width)[None, :]).reshape(-1)
+    cols = (segs[:, None] + m * np.arange(width)[None, :]).reshape(-1)
     rows = np.repeat(seg_rows, width)
     if head < n:
         cols = np.concatenate([cols, np.tile(np.arange(head, n), r)])
@@ -87,9 +90,9 @@ class _Transform:
         X = np.asarray(to_numpy(X), dtype=np.float64)
         if self.metric is None:
             return X
-        if isinstance(self.metric, np.ndarray):
-            return X @ self.metric.T
-        return np.asarray(to_numpy(self.metric.transform(X)), dtype=np.float64)
+        if hasattr(self.metric, "transform"):
+            return np.asarray(to_numpy(self.metric.transform(X)), dtype=np.float64)
+        return X @ self.metric.T
 
 
 def _check_block(X, name, first_row):
@@ -114,25 +117,31 @@ def _block_neighbours(Q, D, codes_D, q0, d0, k, transform, names, leave_one_out,
     D_aug[-1] = sq_d
     Q_aug = np.concatenate([Q, np.ones((Q.shape[0], 1))], axis=1)
     sq_q = np.einsum("ij,ij->i", Q, Q) if with_norm else None
-    rows = max(1, _TILE_ENTRIES // max(D.shape[0], 1))
-    out_d, out_i = [], []
+    # Tiles of at most _TILE_COLUMNS database rows: the distance tile stays small enough for
+    # the selection to read it from cache right after the product wrote it.
+    cols = min(D.shape[0], _TILE_COLUMNS)
+    rows = max(1, _TILE_ENTRIES // cols)
+    out = []
     for start in range(0, Q.shape[0], rows):
         stop = min(start + rows, Q.shape[0])
-        dist = Q_aug[start:stop] @ D_aug
-        if with_norm:
-            # ‖q − d‖² in full, clipped at 0 as rounding can make it slightly negative.
-            dist += sq_q[start:stop, None]
-            np.maximum(dist, 0.0, out=dist)
-        if leave_one_out:
-            own = np.arange(q0 + start, q0 + stop) - d0
-            inside = (own >= 0) & (own < D.shape[0])
-            dist[np.flatnonzero(inside), own[inside]] = np.inf
-        vals, cols = smallest_k(dist, kk)
-        out_d.append(vals)
-        out_i.append(cols + d0)
-    dist = np.concatenate(out_d, axis=0)
-    index = np.concatenate(out_i, axis=0)
-    return dist, index, codes_D[index - d0]
+        parts = []
+        for c0 in range(0, D.shape[0], cols):
+            c1 = min(c0 + cols, D.shape[0])
+            dist = Q_aug[start:stop] @ D_aug[:, c0:c1]
+            if with_norm:
+                # ‖q − d‖² in full, clipped at 0 as rounding can make it slightly negative.
+                dist += sq_q[start:stop, None]
+                np.maximum(dist, 0.0, out=dist)
+            if leave_one_out:
+                own = np.arange(q0 + start, q0 + stop) - (d0 + c0)
+                inside = (own >= 0) & (own < c1 - c0)
+                dist[np.flatnonzero(inside), own[inside]] = np.inf
+            vals, at = smallest_k(dist, min(kk, c1 - c0))
+            parts.append((vals, at + c0, codes_D[at + c0]))
+        out.append(_merge_neighbours(kk, *parts) if len(parts) > 1 else parts[0])
+    dist = np.concatenate([o[0] for o in out], axis=0)
+    index = np.concatenate([o[1] for o in out], axis=0)
+    return dist, index + d0, np.concatenate([o[2] for o in out], axis=0)
 
 
 def _merge_neighbours(k, *parts):

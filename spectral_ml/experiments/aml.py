@@ -1,8 +1,8 @@
 """Experiments of the AML paper (Chen et al., IJCAI 2018), computed by this library.
 
 * :func:`run_table1` — Table 1 protocol: random 80/20 splits, 5-NN error (mean ± std) of
-  Euclidean distance, GMML, AML (both solvers), scikit-learn's NCA and metric-learn's
-  ITML / LMNN when that package imports; every learner's main parameters tuned by inner
+  Euclidean distance, GMML, AML (default solver, and Riemannian), scikit-learn's NCA and
+  metric-learn's ITML / LMNN when that package imports; every learner's main parameters tuned by inner
   cross-validation on the training part of each split, never on its test part.
 * :func:`run_synthetic` — Fig. 3: GMML vs AML on the synthetic 10-D two-class set.
 * :func:`run_roc` — Fig. 4's kind: ROC curves and AUC of pair verification on held-out pairs.
@@ -66,7 +66,7 @@ PAPER_TABLE1 = {
 PAPER_GRID = tuple(10.0**k for k in range(-3, 4))
 
 #: Learners of Table 1, in the order of its columns (ITML and LMNN need metric-learn).
-TABLE1_METHODS = ("Euclidean", "GMML", "AML (pgd)", "AML (riemannian)", "NCA", "ITML", "LMNN")
+TABLE1_METHODS = ("Euclidean", "GMML", "AML", "AML (riemannian)", "NCA", "ITML", "LMNN")
 
 #: NCA's memory and time grow with the square of the training rows: above this many (2000
 #: in quick mode) it is fitted on a stratified subsample (said in the table's notes).
@@ -226,8 +226,8 @@ def _learners(quick, seed, n_jobs=None):
     """Factories of the compared learners: name -> callable(X_tr, y_tr) -> fitted transformer.
 
     The two AML columns share one tuning per training part: both solvers minimize the same
-    D(M), so (α, β) is chosen once by :class:`AMLMetricCV` (PGD) and the Riemannian column
-    refits with it.
+    D(M), so (α, β) is chosen once by :class:`AMLMetricCV` (with its default solver, the
+    "AML" column) and the Riemannian column refits with it.
     """
     from spectral_ml.metric import AMLMetric, AMLMetricCV, GMMLMetric
 
@@ -248,7 +248,7 @@ def _learners(quick, seed, n_jobs=None):
         key = (id(X), X.shape)
         if key not in tuned:
             tuned.clear()
-            tuned[key] = AMLMetricCV(alphas=grid, betas=grid, cv=inner, solver="pgd", random_state=seed).fit(X, y)
+            tuned[key] = AMLMetricCV(alphas=grid, betas=grid, cv=inner, random_state=seed).fit(X, y)
         return tuned[key]
 
     def aml_riemannian(X, y):
@@ -262,7 +262,7 @@ def _learners(quick, seed, n_jobs=None):
     learners = {
         "Euclidean": lambda X, y: None,
         "GMML": gmml,
-        "AML (pgd)": aml_tuned,
+        "AML": aml_tuned,
         "AML (riemannian)": aml_riemannian,
         "NCA": nca,
     }

@@ -196,7 +196,8 @@ def write_synthetic(records: Records, out_dir) -> dict:
     table = Table(["method", "train 5-NN error", "test 5-NN error"], title="Synthetic set (Fig. 3)")
     for r in records.rows:
         table.add_row(r["method"], r["train error"], r["test error"])
-    fig = plot_feature_grid(records.figures["panels"], title="Synthetic data, first two principal components")
+    fig = plot_feature_grid(records.figures["panels"], title="Synthetic data, first two principal components",
+                            axis_labels=("PC 1", "PC 2"))
     fig_path = save_figure(fig, out_dir, "aml_synthetic")
     files = [fig_path, *table.save(out_dir, "aml_synthetic")]
     return {"figure": fig_path, "table": table, "files": files, "notes": list(records.notes), "records": records}
@@ -274,7 +275,7 @@ def write_dpp_retrieval(records: Records, out_dir) -> dict:
                             title=f"2-D features on {label} (seed {seeds[0]})", panel_size=2.6)
     figure = save_figure(fig, out_dir, f"{stem}_features")
     files.append(figure)
-    fig = plot_loss_curves(records.figures["curves"], xlabel="epoch", ylabel="contrastive loss L_C",
+    fig = plot_loss_curves(records.figures["curves"], xlabel="epoch", ylabel="contrastive loss $L_C$",
                            title=f"Training on {label} (seed {seeds[0]})")
     files.append(save_figure(fig, out_dir, f"{stem}_loss"))
     results = {v: {"map": [], "gap": [], "time": [], "subgradient": [], "history": []} for v in variants}

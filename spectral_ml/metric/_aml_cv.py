@@ -175,7 +175,8 @@ class AMLMetricCV(_BasePairMetric):
         1: one line per fold and the selection; 2: also every solver iteration.
     n_jobs : int, optional
         Folds searched in parallel by joblib; ``None`` means 1 (see joblib's
-        ``Parallel``).
+        ``Parallel``). With a Dask ``X`` keep ``None``: each fold's k-NN searches run on
+        the Dask workers already.
     prior : array-like of shape (n_features, n_features), optional
         SPD prior M₀ of the regularizer; the identity when omitted.
     step_size : float, optional

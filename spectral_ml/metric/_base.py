@@ -30,9 +30,14 @@ from .._backend import (
     to_numpy,
 )
 from .._validation import check_labels
-from ..linalg import psd_sqrt, spd_eigh, sym
-from ._objective import numerical_rank
-from ._class_statistics import all_pairs_fit_statistics, check_dask_rows, dask_transform, resolve_n_pairs
+from ..linalg import numerical_rank, psd_sqrt, spd_eigh, sym
+from ._class_statistics import (
+    all_pairs_fit_statistics,
+    check_dask_rows,
+    dask_pair_statistics,
+    dask_transform,
+    resolve_n_pairs,
+)
 from ._pairs import SingularStatisticsWarning, make_pairs, pair_statistics
 
 __all__ = ["MahalanobisMixin"]
@@ -257,7 +262,9 @@ class _BasePairMetric(ClassNamePrefixFeaturesOutMixin, MahalanobisMixin, Transfo
         ----------
         pairs : array-like of shape (n_pairs, 2, n_features)
             Pairs of samples, as metric-learn's pair learners take them. ``n_pairs`` and
-            ``random_state`` are not used.
+            ``random_state`` are not used. A ``dask.array`` chunked along the pairs is
+            reduced block by block in one Dask reduction (its labels are brought to
+            memory: one number per pair).
         y : array-like of shape (n_pairs,)
             +1 for similar pairs, -1 for dissimilar pairs; both kinds are needed.
 
@@ -266,6 +273,12 @@ class _BasePairMetric(ClassNamePrefixFeaturesOutMixin, MahalanobisMixin, Transfo
         self : object
             Fitted estimator.
         """
+        if is_dask_array(pairs):
+            A, B = dask_pair_statistics(pairs, y)
+            self._reset_features(pairs.shape[2])
+            self.n_pairs_ = int(pairs.shape[0])
+            self._fit_statistics(A, B)
+            return self
         if not is_foreign_array(pairs):
             pairs = np.asarray(pairs)
             if pairs.dtype.kind not in "biuf":

@@ -330,13 +330,70 @@ def dask_class_moments(X, plan, *, codes=None, labels=None, classes=None, groups
                 lo,
             )
         )
-    while len(parts) > 1:
-        parts = [
-            dask.delayed(_dask_merge_task, pure=True)(*parts[i : i + split_every])
-            for i in range(0, len(parts), split_every)
-        ]
-    (moments,) = dask.compute(parts[0])
+    (moments,) = dask.compute(_tree_reduce(parts, _dask_merge_task, split_every))
     return moments
+
+
+def _tree_reduce(parts, merge, split_every):
+    """Delayed partial results merged ``split_every`` at a time, down to one."""
+    import dask
+
+    while len(parts) > 1:
+        parts = [dask.delayed(merge, pure=True)(*parts[i : i + split_every]) for i in range(0, len(parts), split_every)]
+    return parts[0]
+
+
+def _pair_block_scatter(P, labels, first_pair):
+    """(A, B) of one block of explicit pairs, in float64."""
+    P = np.asarray(to_numpy(P))
+    if not np.isfinite(P).all():
+        raise ValueError(
+            f"pairs contains NaN or infinity (in pairs {first_pair} to {first_pair + P.shape[0] - 1})."
+        )
+    diff = P[:, 0, :].astype(np.float64) - P[:, 1, :]
+    similar, dissimilar = diff[labels == 1], diff[labels == -1]
+    return similar.T @ similar, dissimilar.T @ dissimilar
+
+
+def _sum_scatters(*parts):
+    return sum(p[0] for p in parts), sum(p[1] for p in parts)
+
+
+def dask_pair_statistics(pairs, y, *, split_every=8):
+    """A and B of explicit pairs held in a Dask array, as one reduction over its blocks.
+
+    Parameters
+    ----------
+    pairs : dask.array.Array of shape (n_pairs, 2, d)
+        Chunked along the pairs (other chunks are joined per block of pairs).
+    y : array-like of shape (n_pairs,)
+        +1 (similar) and -1 (dissimilar); a Dask ``y`` is computed (one number per pair).
+
+    Returns
+    -------
+    A, B : ndarray of shape (d, d)
+        float64 sums of x̂x̂ᵀ over the similar and the dissimilar pairs.
+    """
+    import dask
+
+    from ._pairs import check_pair_labels
+
+    if pairs.ndim != 3 or pairs.shape[1] != 2:
+        raise ValueError(f"pairs must have shape (n_pairs, 2, n_features), got {pairs.shape}.")
+    if any(np.isnan(c) for c in pairs.chunks[0]):
+        raise ValueError("pairs has chunks of unknown size; call pairs.compute_chunk_sizes() first.")
+    if pairs.dtype.kind not in "biuf":
+        raise ValueError(f"pairs must be numeric, got dtype {pairs.dtype}.")
+    pairs = pairs.rechunk({1: -1, 2: -1})
+    labels = check_pair_labels(y.compute() if is_dask_array(y) else y, pairs.shape[0])
+    offsets = np.concatenate(([0], np.cumsum(pairs.chunks[0])))
+    task = dask.delayed(_pair_block_scatter, pure=True)
+    parts = [
+        task(block, labels[offsets[i] : offsets[i + 1]], int(offsets[i]))
+        for i, block in enumerate(pairs.to_delayed().reshape(-1))
+    ]
+    (A, B) = dask.compute(_tree_reduce(parts, _sum_scatters, split_every))[0]
+    return (A + A.T) / 2, (B + B.T) / 2
 
 
 # ---------------------------------------------------------------------------------------
@@ -414,10 +471,10 @@ def all_pair_statistics(X, y, *, chunk_size=None):
     --------
     >>> import numpy as np
     >>> from spectral_ml.metric import all_pair_statistics
-    >>> X = np.array([[0.0], [1.0], [3.0]])
-    >>> A, B, n_sim, n_dis = all_pair_statistics(X, np.array([0, 0, 1]))
+    >>> X = np.array([[0.0], [1.0], [3.0], [4.0]])
+    >>> A, B, n_sim, n_dis = all_pair_statistics(X, np.array([0, 0, 1, 1]))
     >>> float(A[0, 0]), float(B[0, 0]), n_sim, n_dis
-    (1.0, 13.0, 1, 2)
+    (2.0, 38.0, 2, 4)
     """
     moments = _labelled_moments(X, y, chunk_size=chunk_size)[0]
     return moments.statistics()

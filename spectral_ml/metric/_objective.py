@@ -35,7 +35,7 @@ import math
 
 from .._backend import as_float_array, check_matrix, device_of, get_namespace, to_namespace
 from .._validation import check_positive, check_real
-from ..linalg import _mT, eigh, inverse_sharp, loewner_matrix, spd_eigh, spd_inv, sym
+from ..linalg import _inverse_sharp, _mT, eigh, loewner_matrix, numerical_rank, spd_eigh, spd_inv, sym
 
 __all__ = [
     "adversarial_pairs",
@@ -262,8 +262,27 @@ class _Problem:
         That is GMML's closed form with the dissimilar pairs weighted by c: the exact
         answer when α = 0, and the optimum of every direction the h₊ term does not see
         (e.g. constant features, where only the regularizer acts).
+
+        Raises
+        ------
+        ValueError
+            Naming ``reg`` when A₁ and B₁ are too ill-conditioned together for the closed
+            form in floating point (see :func:`spectral_ml.linalg.inverse_sharp`).
         """
-        return inverse_sharp(self.A1, self.B1, float(t))
+        regularized = self._inputs[2] > 0
+        advice = (
+            f"Here A and B are the pair statistics{' with the regularizer' if regularized else ''}: "
+            f"{'increase reg' if regularized else 'set reg > 0'}, or standardize the features "
+            f"(e.g. StandardScaler)."
+        )
+        try:
+            M, problem = _inverse_sharp(self.A1, self.B1, float(t))
+        except ValueError as err:
+            raise ValueError(f"{err} {advice}") from err
+        # An inaccurate closed form is refused, not warned about: reg is the estimators' remedy.
+        if problem is not None:
+            raise ValueError(f"{problem} {advice}")
+        return M
 
     def decompose(self, M):
         return eigh(M, check=False)
@@ -475,8 +494,10 @@ def gmml_closed_form(A, B, *, t: float = 0.5, reg: float = 0.0, prior=None):
     Raises
     ------
     ValueError
-        If the regularized A or B is not positive definite (set ``reg`` > 0), or ``t``
-        is outside [0, 1].
+        If the regularized A or B is not positive definite (set ``reg`` > 0), ``t`` is
+        outside [0, 1], or A and B are too ill-conditioned together for the closed form to
+        be accurate in floating point (increase ``reg``; see
+        :func:`spectral_ml.linalg.inverse_sharp`).
 
     Examples
     --------
@@ -497,14 +518,3 @@ def gmml_closed_form(A, B, *, t: float = 0.5, reg: float = 0.0, prior=None):
                 f"{rank} of {prob.d}); use reg > 0."
             )
     return prob.gmml_start(t)
-
-
-def numerical_rank(S) -> int:
-    """Number of eigenvalues of symmetric PSD ``S`` above d·eps·λ_max (as matrix_rank)."""
-    xp = get_namespace(S)
-    w = xp.linalg.eigvalsh(sym(S))
-    top = float(w[-1]) if w.shape[0] else 0.0
-    if not top > 0:
-        return 0
-    eps = float(xp.finfo(w.dtype).eps)
-    return int(xp.sum(xp.astype(w > float(S.shape[0] * eps * top), xp.int64)))

@@ -16,7 +16,15 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils import check_random_state
 
-from .._backend import as_float_array, device_of, encode_labels, get_namespace, is_foreign_array, take_rows, to_numpy
+from .._backend import (
+    as_float_array,
+    device_of,
+    difference_scatter,
+    encode_labels,
+    get_namespace,
+    take_rows,
+    to_numpy,
+)
 from .._validation import check_labels
 
 __all__ = [
@@ -216,36 +224,6 @@ def check_pair_labels(y, n_pairs: int, *, name: str = "y") -> np.ndarray:
     return y.astype(np.int64)
 
 
-def _scatter(rows_fn, n_rows, d, xp, dtype, device, chunk):
-    """Σ_r v_r v_rᵀ over rows produced chunk by chunk by ``rows_fn(start, stop)``."""
-    S = xp.zeros((d, d), dtype=dtype, device=device)
-    for start in range(0, n_rows, chunk):
-        V = rows_fn(start, min(start + chunk, n_rows))
-        S = S + xp.linalg.matrix_transpose(V) @ V
-    return S
-
-
-def _indexed_scatter_numpy(X, a, b):
-    """Σ_p (x_a − x_b)(x_a − x_b)ᵀ as the graph-Laplacian product Xᵀ L X (NumPy).
-
-    With W the symmetric pair-count matrix, the sum equals Xᵀ(diag(W1) − W)X. W is
-    sparse, so this costs O(N d + n d²) instead of the O(N d²) of stacking the N
-    differences: the number of pairs enters only through a sparse-dense product.
-    Centring X first changes no difference and keeps the two terms of the subtraction
-    small, avoiding cancellation when the features have a large offset.
-    """
-    import scipy.sparse
-
-    n = X.shape[0]
-    Xc = X - X.mean(axis=0)
-    ones = np.ones(a.shape[0])
-    C = scipy.sparse.csr_array((ones, (a, b)), shape=(n, n))
-    deg = np.bincount(a, minlength=n) + np.bincount(b, minlength=n)
-    WX = C @ Xc + C.T @ Xc
-    S = Xc.T @ (deg[:, None] * Xc) - Xc.T @ WX
-    return (S + S.T) / 2
-
-
 def pair_statistics(X, y, indices=None, *, chunk_size=None):
     """Scatter matrices A = Σ_{y=+1} x̂x̂ᵀ and B = Σ_{y=−1} x̂x̂ᵀ of the pair differences.
 
@@ -327,21 +305,14 @@ def pair_statistics(X, y, indices=None, *, chunk_size=None):
     out = []
     for sign in (1, -1):
         sel = np.flatnonzero(labels == sign)
-        if indices is None:
-
-            def rows(start, stop, sel=sel):
-                P = take_rows(X, sel[start:stop])
-                return P[:, 0, :] - P[:, 1, :]
-
-        elif not is_foreign_array(X):
-            out.append(_indexed_scatter_numpy(X, idx[sel, 0], idx[sel, 1]))
+        if indices is not None:
+            out.append(difference_scatter(X, idx[sel, 0], idx[sel, 1], chunk_size=chunk_size))
             continue
-        else:
-
-            def rows(start, stop, ia=idx[sel, 0], ib=idx[sel, 1]):
-                return take_rows(X, ia[start:stop]) - take_rows(X, ib[start:stop])
-
-        S = _scatter(rows, sel.shape[0], d, xp, dtype, device, chunk_size)
+        S = xp.zeros((d, d), dtype=dtype, device=device)
+        for start in range(0, sel.shape[0], chunk_size):
+            P = take_rows(X, sel[start : start + chunk_size])
+            V = P[:, 0, :] - P[:, 1, :]
+            S = S + xp.linalg.matrix_transpose(V) @ V
         out.append((S + xp.linalg.matrix_transpose(S)) / 2)
     return out[0], out[1]
 

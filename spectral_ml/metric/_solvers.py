@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from .._backend import device_of, get_namespace, inner_product, is_numpy_namespace, to_namespace
+from .._backend import device_of, get_namespace, inner_product, is_foreign_array, to_namespace
 from ..linalg import eigh, from_eigh, project_spd_eigh, sym
 from ._objective import _Problem, _relative_stationarity
 
@@ -142,7 +142,7 @@ def solve_aml(
 
 def warn_host_copy(solver: str, X, *, stacklevel: int = 2) -> None:
     """Say that ``solver="riemannian"`` copies the statistics of a non-NumPy ``X`` to NumPy."""
-    if solver == "riemannian" and not is_numpy_namespace(get_namespace(X)):
+    if solver == "riemannian" and is_foreign_array(X):
         warnings.warn(
             "solver='riemannian' runs pymanopt, which supports NumPy only: the d×d "
             "statistics are copied to NumPy and the result is moved back. Use "

@@ -20,6 +20,8 @@ from .._backend import (
     encode_labels,
     get_namespace,
     inner_product,
+    is_foreign_array,
+    to_namespace,
     zero_diagonal,
 )
 from .._validation import check_labels, check_real
@@ -30,28 +32,26 @@ __all__ = ["contrastive_loss"]
 def _same_label_mask(y: Any, n: int, xp, device):
     """Boolean n×n matrix ``y_i == y_j`` in namespace ``xp``, for labels of any dtype and namespace.
 
-    Labels already in the namespace of the features (the integer codes a training loop
-    encodes once) are checked and compared where they are, without a transfer; others
-    (lists, strings, another library) are encoded onto the features' device.
+    Integer labels are compared as they are, in the features' namespace: the codes a training
+    loop encodes once are already there, so nothing is re-encoded or transferred. Arrays of
+    other array libraries are validated where they are (no host copy); labels on the host
+    (NumPy, lists) are validated there and encoded first unless they are signed integers
+    (strings, floats and bools become codes every namespace holds).
     """
-    if _belongs_to(y, xp):
-        if y.ndim != 1:
-            raise ValueError(f"y must be a 1-D array of labels, got shape {tuple(y.shape)}.")
-        if int(y.shape[0]) != n:
-            raise ValueError(f"y has {int(y.shape[0])} labels but F has {n} rows.")
-        if xp.isdtype(y.dtype, "real floating") and not all_finite(y, xp=xp):
+    if is_foreign_array(y):
+        labels = to_namespace(y, xp, device)
+        if labels.ndim != 1:
+            raise ValueError(f"y must be a 1-D array of labels, got shape {tuple(labels.shape)}.")
+        if int(labels.shape[0]) != n:
+            raise ValueError(f"y has {int(labels.shape[0])} labels but F has {n} rows.")
+        if xp.isdtype(labels.dtype, "real floating") and not all_finite(labels, xp=xp):
             raise ValueError("y contains NaN or infinity.")
-        codes = y
     else:
-        codes = encode_labels(check_labels(y, n_samples=n, rows_of="F"), xp=xp, device=device)[1]
-    return codes[:, None] == codes[None, :]
-
-
-def _belongs_to(y: Any, xp) -> bool:
-    try:
-        return get_namespace(y) is xp
-    except TypeError:
-        return False
+        labels = check_labels(y, n_samples=n, rows_of="F")
+        if labels.dtype.kind != "i":
+            labels = encode_labels(labels)[1]
+        labels = to_namespace(labels, xp, device)
+    return labels[:, None] == labels[None, :]
 
 
 def contrastive_loss(F: Any, y: Any, *, margin: float = 0.8, alpha: float = 5.0, reduction: str = "mean"):

@@ -10,6 +10,9 @@ from spectral_ml.evaluation._blockwise import smallest_k
 from spectral_ml.metric import GMMLMetric
 
 
+
+pytestmark = pytest.mark.usefixtures("client")
+
 def _split(seed=0, n_train=1300, n_test=400, d=4, n_classes=5):
     rng = np.random.default_rng(seed)
     centres = rng.normal(size=(n_classes, d))
@@ -32,7 +35,7 @@ def test_smallest_k_is_the_head_of_a_stable_sort(rng, n, k):
 
 
 @pytest.mark.parametrize("metric", ["none", "matrix", "estimator"])
-def test_knn_predict_on_dask_equals_in_memory(client, metric):
+def test_knn_predict_on_dask_equals_in_memory(metric):
     X_tr, y_tr, X_te, y_te = _split()
     if metric == "none":
         M = None
@@ -47,7 +50,7 @@ def test_knn_predict_on_dask_equals_in_memory(client, metric):
     np.testing.assert_array_equal(pred.compute(), ref)
 
 
-def test_knn_error_on_dask_equals_in_memory_with_string_labels(client):
+def test_knn_error_on_dask_equals_in_memory_with_string_labels():
     X_tr, y_tr, X_te, y_te = _split(2)
     names = np.array(["ant", "bee", "cow", "dog", "elk"])
     ref = knn_error(X_tr, names[y_tr], X_te, names[y_te], k=5)
@@ -64,7 +67,7 @@ def test_knn_error_on_dask_equals_in_memory_with_string_labels(client):
 
 @pytest.mark.parametrize("divisor", ["hits", "R", "min(K,R)"])
 @pytest.mark.parametrize("with_database", [True, False])
-def test_map_at_k_on_dask_equals_in_memory(client, divisor, with_database):
+def test_map_at_k_on_dask_equals_in_memory(divisor, with_database):
     X_tr, y_tr, X_te, y_te = _split(3)
     if with_database:
         ref = mean_average_precision_at_k(X_te, y_te, [1, 4, 10], X_tr, y_tr, divisor=divisor)
@@ -79,7 +82,7 @@ def test_map_at_k_on_dask_equals_in_memory(client, divisor, with_database):
         assert abs(got[kk] - ref[kk]) < 1e-8
 
 
-def test_knn_on_dask_with_ties_keeps_database_order(client):
+def test_knn_on_dask_with_ties_keeps_database_order():
     """Duplicated database rows: the neighbours are the first copies, as in memory."""
     rng = np.random.default_rng(4)
     base = rng.normal(size=(60, 3))
@@ -92,7 +95,7 @@ def test_knn_on_dask_with_ties_keeps_database_order(client):
     np.testing.assert_array_equal(ref, np.zeros(25, int))
 
 
-def test_knn_on_dask_bad_input(client):
+def test_knn_on_dask_bad_input():
     X_tr, y_tr, X_te, y_te = _split(5)
     bad = X_tr.copy()
     bad[777, 2] = np.nan
@@ -107,3 +110,18 @@ def test_knn_on_dask_bad_input(client):
         knn_error(da.from_array(X_tr, chunks=(200, 4)), y_tr, X_te, y_te, k=2000)
     with pytest.raises(ValueError, match="features"):
         knn_error(da.from_array(X_tr, chunks=(200, 4)), y_tr, X_te[:, :3], y_te, k=5)
+
+
+def test_tiles_smaller_than_blocks_give_the_same_neighbours(monkeypatch):
+    """Distance tiles split a block's rows and columns; the result must not depend on them."""
+    from spectral_ml.evaluation import _blockwise
+
+    monkeypatch.setattr(_blockwise, "_TILE_COLUMNS", 64)  # the workers run in this process
+    monkeypatch.setattr(_blockwise, "_TILE_ENTRIES", 64 * 24)
+    X_tr, y_tr, X_te, y_te = _split(6)
+    pred = knn_predict(da.from_array(X_tr, chunks=(500, 4)), y_tr, da.from_array(X_te, chunks=(150, 4)), k=7)
+    np.testing.assert_array_equal(pred.compute(), knn_predict(X_tr, y_tr, X_te, k=7, method="brute"))
+    got = mean_average_precision_at_k(da.from_array(X_te, chunks=(150, 4)), y_te, [1, 5], divisor="R")
+    ref = mean_average_precision_at_k(X_te, y_te, [1, 5], divisor="R")
+    for kk in ref:
+        assert abs(got[kk] - ref[kk]) < 1e-8

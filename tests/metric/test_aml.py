@@ -362,3 +362,10 @@ def test_array_api_strict_fit_stays_in_namespace(wine):
     with pytest.warns(UserWarning, match="NumPy only"):
         rie = AMLMetric(solver="riemannian", random_state=0).fit(Xs, y)
     assert isinstance(rie.components_, type(Xs))
+
+
+def test_riemannian_warns_about_a_host_copy_only_off_numpy(wine):
+    X, y = wine
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*NumPy only")
+        AMLMetric(solver="riemannian", random_state=0).fit(X, y)

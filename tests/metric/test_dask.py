@@ -11,6 +11,9 @@ from spectral_ml.metric import AMLMetric, AMLMetricCV, GMMLMetric
 from spectral_ml.metric._class_statistics import all_pair_statistics
 
 
+
+pytestmark = pytest.mark.usefixtures("client")
+
 def _data(seed=0, n=900, d=5, n_classes=4, offset=3.0):
     rng = np.random.default_rng(seed)
     y = rng.integers(0, n_classes, size=n)
@@ -22,7 +25,7 @@ def _rel(a, b):
     return float(np.abs(np.asarray(a) - np.asarray(b)).max() / np.abs(np.asarray(b)).max())
 
 
-def test_statistics_are_one_reduction_over_blocks(client, monkeypatch):
+def test_statistics_are_one_reduction_over_blocks(monkeypatch):
     from spectral_ml.metric import _class_statistics as cs
 
     X, y = _data()
@@ -45,7 +48,7 @@ def test_statistics_are_one_reduction_over_blocks(client, monkeypatch):
     assert sorted(seen) == list(zip(starts.tolist(), Xd.chunks[0]))
 
 
-def test_column_chunks_are_joined_per_row_block(client):
+def test_column_chunks_are_joined_per_row_block():
     X, y = _data(1)
     ref = all_pair_statistics(X, y)
     A, B, _, _ = all_pair_statistics(da.from_array(X, chunks=(100, 2)), y)
@@ -53,7 +56,7 @@ def test_column_chunks_are_joined_per_row_block(client):
 
 
 @pytest.mark.parametrize("make", [lambda: GMMLMetric(n_pairs="all"), lambda: AMLMetric(n_pairs="all")])
-def test_fit_on_dask_equals_fit_in_memory(client, make):
+def test_fit_on_dask_equals_fit_in_memory(make):
     X, y = _data(2)
     ref = make().fit(X, y)
     est = make().fit(da.from_array(X, chunks=(150, 5)), da.from_array(y, chunks=150))
@@ -63,7 +66,7 @@ def test_fit_on_dask_equals_fit_in_memory(client, make):
     assert est.n_features_in_ == 5
 
 
-def test_default_pairs_on_dask_switch_to_all_with_a_warning(client):
+def test_default_pairs_on_dask_switch_to_all_with_a_warning():
     X, y = _data(3)
     ref = GMMLMetric(n_pairs="all").fit(X, y)
     with pytest.warns(UserWarning, match="n_pairs='all'"):
@@ -73,7 +76,7 @@ def test_default_pairs_on_dask_switch_to_all_with_a_warning(client):
         GMMLMetric(n_pairs=1000).fit(da.from_array(X, chunks=(200, 5)), y)
 
 
-def test_transform_of_dask_is_lazy_and_equal(client):
+def test_transform_of_dask_is_lazy_and_equal():
     X, y = _data(4)
     est = GMMLMetric(n_pairs="all").fit(X, y)
     Xd = da.from_array(X, chunks=(128, 5))
@@ -83,7 +86,7 @@ def test_transform_of_dask_is_lazy_and_equal(client):
     assert _rel(Z.compute(), est.transform(X)) < 1e-12
 
 
-def test_aml_cv_on_dask_equals_in_memory(client):
+def test_aml_cv_on_dask_equals_in_memory():
     X, y = _data(5, n=300, d=3, n_classes=3)
     kwargs = dict(alphas=(0.1, 10.0), betas=(0.5,), cv=3, n_pairs="all")
     ref = AMLMetricCV(**kwargs).fit(X, y)
@@ -93,16 +96,25 @@ def test_aml_cv_on_dask_equals_in_memory(client):
     assert _rel(est.mahalanobis_matrix_, ref.mahalanobis_matrix_) < 1e-8
 
 
-def test_nan_in_dask_x_is_named_and_leaves_the_estimator_unfitted(client):
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: GMMLMetric(n_pairs="all"),
+        lambda: AMLMetric(n_pairs="all"),
+        lambda: AMLMetricCV(alphas=(1.0,), betas=(1.0,), n_pairs="all"),
+    ],
+)
+def test_nan_in_dask_x_is_named_and_leaves_the_estimator_unfitted(make):
     X, y = _data(6)
     X[333, 1] = np.nan
-    est = GMMLMetric(n_pairs="all")
-    with pytest.raises(ValueError, match="X contains NaN"):
-        est.fit(da.from_array(X, chunks=(100, 5)), y)
-    assert not hasattr(est, "components_") and not hasattr(est, "n_features_in_")
+    est = make()
+    with pytest.raises(ValueError, match=r"X contains NaN or infinity \(in rows 300 to 399\)"):
+        est.fit(da.from_array(X, chunks=(100, 5)), da.from_array(y, chunks=100))
+    fitted = [name for name in vars(est) if name.endswith("_") and not name.startswith("_")]
+    assert fitted == []
 
 
-def test_refit_failure_keeps_the_previous_fit_whole(client):
+def test_refit_failure_keeps_the_previous_fit_whole():
     X, y = _data(7)
     est = GMMLMetric(n_pairs="all").fit(X, y)
     M = est.mahalanobis_matrix_.copy()
@@ -125,7 +137,7 @@ def test_refit_failure_keeps_the_previous_fit_whole(client):
         (lambda X, y: da.from_array(X[:, 0], chunks=100), lambda X, y: y, "2-D"),
     ],
 )
-def test_bad_dask_input_raises_before_computing(client, make_X, make_y, match):
+def test_bad_dask_input_raises_before_computing(make_X, make_y, match):
     X, y = _data(8)
     est = AMLMetric(n_pairs="all")
     with warnings.catch_warnings():
@@ -133,3 +145,30 @@ def test_bad_dask_input_raises_before_computing(client, make_X, make_y, match):
         with pytest.raises(ValueError, match=match):
             est.fit(make_X(X, y), make_y(X, y))
     assert not hasattr(est, "components_")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.int64])
+def test_dask_blocks_of_other_dtypes_are_reduced_in_float64(dtype):
+    X, y = _data(9)
+    X = (X * 10).astype(dtype)
+    A0, B0, _, _ = all_pair_statistics(X.astype(np.float64), y)
+    A, B, _, _ = all_pair_statistics(da.from_array(X, chunks=(120, 5)), y)
+    assert A.dtype == np.float64
+    assert _rel(A, A0) < 1e-12 and _rel(B, B0) < 1e-12
+
+
+def test_fit_pairs_on_dask_equals_in_memory():
+    rng = np.random.default_rng(10)
+    pairs = rng.normal(size=(700, 2, 4)) + 5.0
+    labels = np.where(rng.random(700) < 0.5, 1, -1)
+    pairs[labels == 1, 1] = pairs[labels == 1, 0] + 0.3 * rng.normal(size=((labels == 1).sum(), 4))
+    ref = AMLMetric().fit_pairs(pairs, labels)
+    est = AMLMetric().fit_pairs(da.from_array(pairs, chunks=(90, 2, 4)), da.from_array(labels, chunks=100))
+    assert est.n_pairs_ == 700 and est.n_features_in_ == 4
+    assert _rel(est.mahalanobis_matrix_, ref.mahalanobis_matrix_) < 1e-8
+    bad = pairs.copy()
+    bad[123, 1, 2] = np.inf
+    fresh = AMLMetric()
+    with pytest.raises(ValueError, match=r"pairs contains NaN or infinity \(in pairs 90 to 179\)"):
+        fresh.fit_pairs(da.from_array(bad, chunks=(90, 2, 4)), labels)
+    assert not hasattr(fresh, "n_features_in_")

@@ -242,6 +242,19 @@ def test_ill_conditioned_statistics_without_reg_are_refused(recipe, params):
     assert model is not None
 
 
+@pytest.mark.parametrize("solver", ["lbfgs", "pgd", "riemannian"])
+def test_ill_conditioned_statistics_with_a_tiny_reg_are_refused(solver):
+    # The first case above with reg=1e-15 instead of 0: the start A₁⁻¹ #½ B₁ came out with
+    # eigenvalues near 1e154 or indefinite (LinAlgError, "M0 must be positive definite").
+    X, y = make_data(n=25, d=4, n_classes=4, min_per_class=2, columns=["free"] * 4, exponents=[1, 2, 3, -4],
+                     n_duplicates=11, separation=0.0, dtype="float64", seed=57240)
+    for estimator in (AMLMetric(alpha=1e-3, beta=1e3, solver=solver, reg=1e-15, max_iter=100, random_state=0),
+                      GMMLMetric(reg=1e-15, random_state=0)):
+        with pytest.raises(ValueError, match=r"too ill-conditioned.*increase reg"):
+            estimator.fit(X, y)
+        assert check_fit(estimator, X, y) is None
+
+
 def test_learner_trains_on_a_batch_whose_features_lie_far_apart():
     # Two rows of ordinary data (one column of scale 10): the DPP kernel of the batch is the
     # identity, a legitimate state; fit used to stop with the kernel's error about "sigma".

@@ -103,6 +103,18 @@ def test_contrastive_float32_and_label_types(xp):
     assert v_list == v64 and v_ns == pytest.approx(v64, rel=1e-14)
 
 
+@pytest.mark.parametrize("dtype", [np.float16, np.uint64, np.bool_, object])
+def test_contrastive_host_labels_of_any_dtype(xp, dtype):
+    # Host labels that not every namespace holds (float16, uint64, objects) are encoded;
+    # the same partition of the batch gives the same loss.
+    F, _ = _features()
+    y = np.arange(F.shape[0]) % 2
+    v_ref, g_ref = contrastive_loss(to_xp(xp, F), y)
+    v, g = contrastive_loss(to_xp(xp, F), (y == 1 if dtype is np.bool_ else y + 7).astype(dtype))
+    assert v == v_ref
+    np.testing.assert_array_equal(np_of(g), np_of(g_ref))
+
+
 def test_contrastive_label_validation_in_features_namespace(xp):
     F = to_xp(xp, np.ones((3, 2)))
     with pytest.raises(ValueError, match="y"):
