@@ -650,7 +650,16 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     from spectral_ml.datasets import DatasetFileError, DatasetNotFoundError
 
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        # The root parser would report these and point at the root help; the options in
+        # question are the subcommand's.
+        parser.exit(
+            2,
+            f"spectral-ml: error: {args.command} does not take {' '.join(unknown)} "
+            f"(see `spectral-ml {args.command} --help`)\n",
+        )
     os.environ.setdefault("MPLBACKEND", "Agg")
     try:
         if getattr(args, "datasets", None):
