@@ -94,6 +94,9 @@ class AMLMetric(_BasePairMetric):
         D at the GMML starting point, then after every iteration (length ``n_iter_ + 1``).
     grad_norm_ : float
         Relative Riemannian gradient norm at the solution.
+    converged_ : bool
+        Whether the final solve reached ``grad_norm_ <= tol``; a ConvergenceWarning says
+        so when it did not.
     regularization_ : float
         The absolute weight λ used.
     n_pairs_ : int
@@ -194,5 +197,6 @@ class AMLMetric(_BasePairMetric):
         self.n_iter_ = int(res.n_iter)
         self.loss_curve_ = [float(v) for v in res.loss_curve]
         self.grad_norm_ = float(res.grad_norm)
+        self.converged_ = bool(res.converged)
         warn_not_converged(res, f"AMLMetric (solver={self.solver!r})", self.tol, stacklevel=5)
         return res.M

@@ -220,6 +220,9 @@ class AMLMetricCV(_BasePairMetric):
         D along that final solve (length ``n_iter_ + 1``).
     grad_norm_ : float
         Relative Riemannian gradient norm of the refitted metric.
+    converged_ : bool
+        Whether the final solve reached ``grad_norm_ <= tol``; a ConvergenceWarning says
+        so when it did not.
     regularization_ : float
         Absolute weight λ of the regularizer in the refit.
     n_pairs_ : int
@@ -570,6 +573,7 @@ class AMLMetricCV(_BasePairMetric):
         self.n_iter_ = int(res.n_iter)
         self.loss_curve_ = [float(v) for v in res.loss_curve]
         self.grad_norm_ = float(res.grad_norm)
+        self.converged_ = bool(res.converged)
         what = f"AMLMetricCV (solver={self.solver!r}) refit at alpha={self.alpha_:g}, beta={self.beta_:g}"
         warn_not_converged(res, what, self.tol, stacklevel=4)
         self._set_metric(res.M)

@@ -232,7 +232,7 @@ def test_more_features_than_pairs_works_through_the_regularizer(rng, solver, reg
         est = AMLMetric(n_pairs=10, reg=reg, solver=solver, tol=1e-5, random_state=0).fit(X, y)
     M = est.get_mahalanobis_matrix()
     assert np.all(np.isfinite(M)) and np.all(np.linalg.eigvalsh(M) > 0)
-    assert est.grad_norm_ <= 1e-5
+    assert est.grad_norm_ <= 1e-5 and est.converged_
     with pytest.raises(ValueError, match="reg > 0"):
         AMLMetric(n_pairs=10, reg=0.0, random_state=0).fit(X, y)
 
@@ -248,6 +248,7 @@ def test_more_features_than_pairs_pgd_makes_progress_with_small_reg(rng):
             est = AMLMetric(n_pairs=10, max_iter=50, solver="pgd", random_state=0).fit(X, y)
     assert np.all(np.linalg.eigvalsh(est.get_mahalanobis_matrix()) > 0)
     assert est.loss_curve_[-1] < est.loss_curve_[0]
+    assert not est.converged_ and est.grad_norm_ > est.tol
     # The quasi-Newton solver's coordinates absorb that conditioning.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SingularStatisticsWarning)

@@ -88,7 +88,7 @@ def test_default_search_tolerance_stays_close_to_grid_search(wine, wine_grid_sea
     assert np.all(diff * n_val[:, None] <= 2 + 1e-9)
     assert cv.best_error_ <= 1 - gs.best_score_ + 2 / n_val.min()
     # The refit still meets the full tolerance.
-    assert cv.grad_norm_ <= cv.tol
+    assert cv.grad_norm_ <= cv.tol and cv.converged_
 
 
 # The saving depends on how good the cold start is for the solver: L-BFGS's first step
@@ -142,7 +142,7 @@ def test_fitted_attributes_and_cv_results_layout(wine):
     assert (cv.alpha_, cv.beta_) == (res["param_alpha"][cv.best_index_], res["param_beta"][cv.best_index_])
     assert all(res[f"split{k}_converged"].dtype == bool for k in range(4))
     # Everything AMLMetric exposes.
-    for name in ("components_", "mahalanobis_matrix_", "n_iter_", "loss_curve_", "grad_norm_", "regularization_", "n_pairs_", "n_features_in_"):
+    for name in ("components_", "mahalanobis_matrix_", "n_iter_", "loss_curve_", "grad_norm_", "converged_", "regularization_", "n_pairs_", "n_features_in_"):
         assert hasattr(cv, name), name
     assert len(cv.loss_curve_) == cv.n_iter_ + 1
     L, M = cv.components_, cv.get_mahalanobis_matrix()
