@@ -95,14 +95,28 @@ def _figures(names: list[str]) -> list[str]:
     return lines
 
 
-def build(results: Path, title: str, header: str, docs_dir: Path = DOCS) -> str:
-    """Copy the run's tables and figures into ``docs_dir/results`` and return the page."""
-    report = (results / "report.md").read_text(encoding="utf-8")
+def build(results, title: str, header: str, docs_dir: Path = DOCS) -> str:
+    """Copy the runs' tables and figures into ``docs_dir/results`` and return the page.
+
+    ``results`` is one output directory or a list of them (a full ``reproduce`` run, then
+    single experiments run apart, such as ``dpp-retrieval --network paper-cnn``); their
+    sections follow each other in that order.
+    """
+    runs = [Path(results)] if isinstance(results, (str, Path)) else [Path(r) for r in results]
     target = docs_dir / "results"
     if target.exists():
         shutil.rmtree(target)
     target.mkdir()
     lines = [".. _results:", "", title, "=" * len(title), "", header.strip(), ""]
+    for run in runs:
+        lines += run_sections(run, target)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def run_sections(results: Path, target: Path) -> list:
+    """The page's lines for one run's ``report.md``; its tables and figures go to ``target``."""
+    report = (results / "report.md").read_text(encoding="utf-8")
+    lines = []
     mode = next((ln for ln in report.splitlines() if ln.startswith("Mode:")), "")
     if mode:
         lines += [_rst_text(mode), ""]
@@ -144,17 +158,21 @@ def build(results: Path, title: str, header: str, docs_dir: Path = DOCS) -> str:
             groups.setdefault(_caption_key(Path(name).stem)[0], []).append(name)
         for names in groups.values():
             lines += _figures(names)
-    return "\n".join(lines).rstrip() + "\n"
+    return lines
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("results", type=Path, help="output directory of spectral-ml reproduce")
+    parser.add_argument(
+        "results", type=Path, nargs="+",
+        help="output directory of spectral-ml reproduce, then of any experiments run apart",
+    )
     parser.add_argument("--title", default="Results of a full run")
     parser.add_argument("--header", type=Path, help="reStructuredText file placed under the title")
     args = parser.parse_args(argv)
-    if not (args.results / "report.md").is_file():
-        sys.exit(f"{args.results} has no report.md: run `spectral-ml reproduce --out {args.results}` first.")
+    for run in args.results:
+        if not (run / "report.md").is_file():
+            sys.exit(f"{run} has no report.md: run `spectral-ml reproduce --out {run}` first.")
     header = args.header.read_text(encoding="utf-8") if args.header else ""
     page = build(args.results, args.title, header)
     (DOCS / "results.rst").write_text(page, encoding="utf-8")

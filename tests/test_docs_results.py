@@ -40,6 +40,25 @@ def test_page_shows_every_table_and_figure_of_the_report(collect, tmp_path):
     assert (docs / "results" / "aml_roc_wine.png").read_bytes() == figure.read_bytes()
 
 
+def test_runs_made_apart_follow_the_full_run_on_one_page(collect, tmp_path):
+    runs = []
+    for name, experiment in [("full", "aml-table1"), ("cnn", "dpp-retrieval")]:
+        run = tmp_path / name
+        run.mkdir()
+        table = Table(["method", "value"], title=f"{name} table")
+        table.add_row("x", "1")
+        files = list(table.save(run, f"{name}_table"))
+        cli.write_report(
+            {experiment: {"table": table, "files": files, "notes": []}}, run, quick=False, seed=0, elapsed={experiment: 1.0}
+        )
+        runs.append(run)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    page = collect.build(runs, "Results", "", docs_dir=docs)
+    assert page.index(":file: results/full_table.csv") < page.index(":file: results/cnn_table.csv")
+    assert sorted(p.name for p in (docs / "results").iterdir()) == ["cnn_table.csv", "full_table.csv"]
+
+
 def test_figures_of_one_kind_stand_side_by_side(collect):
     rst = "\n".join(collect._figures(["aml_roc_wine.png", "aml_roc_breast_cancer.png"]))
     assert rst.startswith(".. list-table::\n   :class: figure-row")
