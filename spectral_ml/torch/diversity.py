@@ -20,6 +20,7 @@ import math
 import torch
 
 from ..dpp import DEFAULT_BETA, DEFAULT_DELTA, DEFAULT_SIGMA, DEFAULT_THETA, dpp_diversity
+from ..nn.dpp_loss import dpp_loss
 
 __all__ = ["dpp_diversity_loss", "DPPDiversity"]
 
@@ -47,9 +48,11 @@ class _NoSecondDerivative(torch.autograd.Function):
 class _DPPDiversityFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, X, sigma, objective, method, subgradient, beta, delta, theta, underflow, compute_value, record):
-        res = dpp_diversity(
+        # dpp_loss at weight 1 is −L_D with the descent direction −(ascent direction); it
+        # already decides which values a DPPSG* step without its value leaves out.
+        _, descent, info = dpp_loss(
             X.detach(),
-            sigma,
+            sigma=sigma,
             objective=objective,
             method=method,
             subgradient=subgradient,
@@ -57,16 +60,13 @@ class _DPPDiversityFunction(torch.autograd.Function):
             delta=delta,
             theta=theta,
             underflow=underflow,
+            compute_value=compute_value,
         )
-        ctx.direction = res.grad
+        ctx.direction = -descent
         ctx.save_for_backward(X)
-        if compute_value or res.method != "dppsg*":
-            value = res.value
-            logdet = res.logdet
-        else:
-            value = logdet = math.nan
+        value = info["diversity"]
         if record is not None:
-            record.update(method=res.method, is_gradient=res.is_gradient, value=value, logdet=logdet)
+            record.update(method=info["method"], is_gradient=info["is_gradient"], value=value, logdet=info["logdet"])
         # torch.full fills on X's device (the scalar is a kernel argument): no array is copied.
         return torch.full((), value, dtype=X.dtype, device=X.device)
 
