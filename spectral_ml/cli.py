@@ -155,8 +155,12 @@ def _network(args) -> str:
 
 
 def _check_network(args) -> None:
-    """--network paper-cnn needs PyTorch and MNIST's 28 x 28 images."""
+    """--network paper-cnn needs PyTorch and MNIST's 28 x 28 images; --device names a usable device."""
+    device = getattr(args, "device", "cpu")
     if _network(args) != "paper-cnn":
+        if device != "cpu":
+            raise UsageError(f"--device {device} places the paper's network: use it with --network paper-cnn "
+                             "(the perceptron runs in NumPy on the CPU)")
         return
     try:
         import torch  # noqa: F401
@@ -166,6 +170,12 @@ def _check_network(args) -> None:
     if _single_dataset(args) != "mnist":
         raise UsageError(f"--network paper-cnn trains on MNIST's 28 x 28 images, not {_single_dataset(args)!r}: "
                          "use --dataset mnist (or leave --dataset out)")
+    from spectral_ml.torch._device import check_device
+
+    try:
+        check_device(device, name="--device")
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _check_data(names_and_splits, args) -> None:
@@ -289,7 +299,8 @@ def _run_dpp_retrieval(args, out):
 
     seeds = tuple(range(args.seed, args.seed + (1 if args.quick else 3)))
     return run_dpp_retrieval(_single_dataset(args), out, seeds=seeds, quick=args.quick, data_dir=_data_dir(args)[0],
-                             blas_threads=_blas_threads(args), progress=_progress(args), network=_network(args))
+                             blas_threads=_blas_threads(args), progress=_progress(args), network=_network(args),
+                             device=getattr(args, "device", "cpu"))
 
 
 def _run_dpp_overhead(args, out):
@@ -574,6 +585,8 @@ def _options(parser, names, *, command):
         parser.add_argument("--network", choices=("perceptron", "paper-cnn"), default="perceptron",
                             help="feature network: the NumPy perceptron 784-200-2 (default), or the paper's "
                                  "convolutional network in PyTorch (needs the torch extra; MNIST only)"),
+        parser.add_argument("--device", default="cpu", metavar="DEVICE",
+                            help="PyTorch device of --network paper-cnn: cpu (default), cuda or cuda:N")
     if "table1" in names:
         where = " of aml-table1" if command == "reproduce" else ""
         parser.add_argument("--splits", type=_int_in("--splits", 1), metavar="N",

@@ -19,6 +19,7 @@ from torch import nn
 from .._validation import check_choice, check_int, check_labels, check_positive, check_real
 from ..dpp import DEFAULT_BETA, DEFAULT_DELTA, DEFAULT_SIGMA, DEFAULT_THETA
 from ..nn import BalancedBatchSampler
+from ._device import check_device
 from .diversity import dpp_diversity_loss
 from .losses import contrastive_loss
 
@@ -231,6 +232,8 @@ class PaperCNNLearner:
     random_state : int, default=0
         Seed of the initialization, the batches and the reference samples.
     device : str or torch.device, default="cpu"
+        Where the network trains: ``"cpu"``, ``"cuda"`` or ``"cuda:N"``. The DPP term's
+        factorizations and its backward pass then run on that device too.
     verbose : bool, default=False
         One line per epoch.
 
@@ -319,7 +322,7 @@ class PaperCNNLearner:
             "alpha": check_real(self.contrastive_alpha, "contrastive_alpha", low=0.0),
         }
 
-    def _images(self, X, name="X"):
+    def _images(self, X, device, name="X"):
         X = np.asarray(X, dtype=np.float32)
         if X.ndim == 2 and X.shape[1] == 784:
             pass
@@ -330,24 +333,25 @@ class PaperCNNLearner:
                              f"got shape {X.shape}.")
         if not np.all(np.isfinite(X)):
             raise ValueError(f"{name} contains NaN or infinity.")
-        return torch.from_numpy(X).to(self.device)
+        return torch.from_numpy(X).to(device)
 
     def fit(self, X, y):
         """Train on images ``X`` (pixels scaled to [0, 1]) with labels ``y``; returns self."""
         s = self._settings()
-        images = self._images(X)
+        device = check_device(self.device)
+        images = self._images(X, device)
         y = check_labels(y, n_samples=images.shape[0])
-        codes = torch.from_numpy(np.unique(y, return_inverse=True)[1].reshape(-1).astype(np.int64)).to(self.device)
+        codes = torch.from_numpy(np.unique(y, return_inverse=True)[1].reshape(-1).astype(np.int64)).to(device)
         seed = int(self.random_state)
         torch.manual_seed(seed)
         rng = np.random.default_rng(seed)
         sampler = BalancedBatchSampler(y, min(s["batch_size"], images.shape[0]), random_state=seed)
-        net = PaperMNISTNet().to(self.device)
+        net = PaperMNISTNet().to(device)
         opt = torch.optim.RMSprop(net.parameters(), lr=s["lr"])
         dpp, wgan = s["dpp"], s["wgan"]
         critic = critic_opt = None
         if wgan is not None:
-            critic = _critic(2, wgan["hidden"], wgan["clip_value"]).to(self.device)
+            critic = _critic(2, wgan["hidden"], wgan["clip_value"]).to(device)
             critic_opt = torch.optim.RMSprop(critic.parameters(), lr=wgan["learning_rate"])
         if dpp is not None:
             dpp_kwargs = {
@@ -374,7 +378,7 @@ class PaperCNNLearner:
             n_batches = len(sampler)
             for _ in range(n_batches):
                 t0 = time.perf_counter()
-                idx = torch.from_numpy(sampler.next_batch()).to(self.device)
+                idx = torch.from_numpy(sampler.next_batch()).to(device)
                 F = net(images[idx])
                 if critic is not None:
                     sums["critic"] += self._critic_steps(critic, critic_opt, F.detach(), wgan, rng)
@@ -440,7 +444,7 @@ class PaperCNNLearner:
         """2-D features of images ``X`` (float32 NumPy array of shape ``(n, 2)``)."""
         if not hasattr(self, "net_"):
             raise ValueError("This PaperCNNLearner is not fitted yet: call fit first.")
-        images = self._images(X)
+        images = self._images(X, next(self.net_.parameters()).device)
         out = []
         with torch.no_grad():
             for i in range(0, images.shape[0], _TRANSFORM_CHUNK):

@@ -84,3 +84,77 @@ def test_paper_cnn_retrieval_writes_its_own_table(tmp_path):
         run_dpp_retrieval("mnist", tmp_path / "out2", seeds=(0,), data_dir=data, network="vgg")
     with pytest.raises(ValueError, match="dataset must be 'mnist'"):
         run_dpp_retrieval("digits", tmp_path / "out3", seeds=(0,), network="paper-cnn")
+
+
+def test_device_is_for_the_paper_cnn_only(tmp_path, capsys):
+    out = tmp_path / "out"
+    _one_line_error(["dpp-retrieval", "--device", "cuda", "--out", str(out)], capsys,
+                    "--device cuda", "--network paper-cnn")
+    assert not out.exists()
+    assert cli.build_parser().parse_args(["dpp-retrieval"]).device == "cpu"
+
+
+@pytest.mark.parametrize("device, needle", [("tpu", "'tpu'"), ("gpu0", "'gpu0'"), ("cuda:7", "cuda:7")])
+def test_unusable_device_is_one_line(tmp_path, capsys, device, needle):
+    torch = pytest.importorskip("torch", reason="the device is checked by PyTorch")
+    if device == "cuda:7" and torch.cuda.device_count() > 7:
+        pytest.skip("this machine has a GPU numbered 7")
+    out = tmp_path / "out"
+    _one_line_error(["dpp-retrieval", "--network", "paper-cnn", "--device", device, "--out", str(out)], capsys,
+                    "--device", needle)
+    assert not out.exists()
+
+
+def test_check_device():
+    torch = pytest.importorskip("torch", reason="spectral_ml.torch needs the optional torch extra")
+    from spectral_ml.torch._device import check_device
+
+    assert check_device("cpu") == torch.device("cpu")
+    assert check_device(torch.device("cpu")) == torch.device("cpu")
+    for bad in ("nonsense", 3.5, "meta"):
+        with pytest.raises(ValueError, match="device"):
+            check_device(bad)
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="sees no CUDA GPU"):
+            check_device("cuda")
+    else:
+        assert check_device("cuda").type == "cuda"
+        with pytest.raises(ValueError, match="numbered from 0"):
+            check_device(f"cuda:{torch.cuda.device_count()}")
+
+
+def test_perceptron_refuses_a_gpu_device():
+    from spectral_ml.experiments.dpp import retrieval_records
+
+    with pytest.raises(ValueError, match="device"):
+        retrieval_records("digits", seeds=(0,), quick=True, variants=("baseline",), progress=False, device="cuda")
+
+
+def test_paper_cnn_learner_checks_its_device():
+    pytest.importorskip("torch", reason="spectral_ml.torch needs the optional torch extra")
+    from spectral_ml.torch import PaperCNNLearner
+
+    X, y = np.zeros((20, 784), dtype=np.float32), np.arange(20) % 2
+    with pytest.raises(ValueError, match="device"):
+        PaperCNNLearner(device="nonsense", batch_size=10, epochs=1).fit(X, y)
+
+
+@pytest.mark.gpu
+def test_paper_cnn_trains_on_cuda(tmp_path):
+    torch = pytest.importorskip("torch", reason="spectral_ml.torch needs the optional torch extra")
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA device")
+    from spectral_ml.torch import PaperCNNLearner
+
+    rng = np.random.default_rng(0)
+    y = np.arange(200) % 2
+    X = rng.random((200, 784), dtype=np.float32)
+    X[y == 0, :392] += 1.0
+    params = dict(dpp={"method": "dppsg*"}, wgan={"n_critic": 2}, batch_size=100, epochs=2, random_state=0)
+    gpu = PaperCNNLearner(device="cuda", **params).fit(X, y)
+    assert next(gpu.net_.parameters()).is_cuda
+    Z = gpu.transform(X)
+    assert Z.shape == (200, 2) and Z.dtype == np.float32 and np.all(np.isfinite(Z))
+    # Same seed on the CPU: the same training up to the order of floating-point sums.
+    cpu = PaperCNNLearner(device="cpu", **params).fit(X, y)
+    np.testing.assert_allclose(Z, cpu.transform(X), rtol=0.05, atol=0.05)
