@@ -49,6 +49,7 @@ __all__ = [
     "encode_labels",
     "eye_like",
     "ufunc_module",
+    "gram",
     "masked",
     "zero_diagonal",
     "inner_product",
@@ -410,17 +411,31 @@ def outer_sum(r: Any):
     """The matrix S_ij = r_i + r_j of a vector, exactly symmetric.
 
     Each entry is one rounded addition, and IEEE addition commutes, so S equals Sᵀ bit for
-    bit. PyTorch's broadcasting addition is several times slower on one thread than a
-    rank-one update, which gives the same sums: o rᵀ + r oᵀ with o the ones vector, where
-    each product by 1 is exact.
+    bit. One broadcast addition allocates one n×n array; building S as a rank-one update of
+    an outer product (o rᵀ + r oᵀ) allocates two, and a fresh n×n array costs its page
+    faults as well as its pass.
     """
-    xp = get_namespace(r)
-    if array_api_compat.is_torch_namespace(xp):
+    return r[:, None] + r[None, :]
+
+
+def gram(Y: Any):
+    """The Gram matrix Y Yᵀ of the rows of ``Y``, exactly symmetric.
+
+    NumPy computes ``Y @ Y.T`` with BLAS's symmetric rank-k update (``syrk``), half the
+    flops of a general product, and mirrors one triangle. PyTorch has no such routine and
+    runs the general product, which is not always exactly symmetric; a CPU tensor that
+    autograd does not track is multiplied through NumPy on its own memory (no copy) to
+    get the same half cost and exact symmetry. Other arrays take the general product.
+    """
+    xp = get_namespace(Y)
+    if is_numpy_namespace(xp):
+        return Y @ Y.T
+    if array_api_compat.is_torch_namespace(xp) and Y.device.type == "cpu" and not Y.requires_grad:
         import torch
 
-        ones = torch.ones_like(r)
-        return torch.addr(torch.outer(ones, r), r, ones)
-    return r[:, None] + r[None, :]
+        A = Y.contiguous().numpy()
+        return torch.from_numpy(A @ A.T)
+    return Y @ xp.linalg.matrix_transpose(Y)
 
 
 def exp_flushed(E: Any, *, upper: float | None = None, overwrite: bool = False):
@@ -458,12 +473,16 @@ def exp_flushed(E: Any, *, upper: float | None = None, overwrite: bool = False):
         np.maximum(E, 0.0, out=E)
         return E
     if array_api_compat.is_torch_namespace(xp):
+        import torch.nn.functional as F
+
         # In place, and with the exponents raised to ``floor`` first: torch's exponential is
-        # slow where its result would be subnormal, and ``where`` with a zeros tensor costs
-        # two more passes over the matrix.
-        below = E < floor
+        # slow where its result would be subnormal. The raised entries all come out as
+        # exp(floor), within a few ulps of the smallest normal number, and one threshold
+        # pass zeroes them (with the few results in that same sliver just above it), where
+        # a mask of E < floor and masked_fill would cost two passes.
         E = E.clamp_(min=floor, max=upper) if overwrite else E.clamp(min=floor, max=upper)
-        return E.exp_().masked_fill_(below, 0.0)
+        sliver = math.exp(floor) * (1.0 + 64.0 * float(xp.finfo(E.dtype).eps))
+        return F.threshold_(E.exp_(), sliver, 0.0)
     if upper is not None:
         E = xp.clip(E, max=upper)
     return xp.where(E >= floor, xp.exp(E), xp.zeros_like(E))
@@ -550,8 +569,17 @@ def cholesky(M: Any, *, xp=None):
             C = U.T
         elif kind == "torch":
             C, info = lib.linalg.cholesky_ex(M)
-            if int(info.max()) != 0:
-                return None
+            diag = xp.linalg.diagonal(C)
+            # One read-back for the failure flag and the pivots: on a GPU each read waits
+            # for the device.
+            return C if bool((info == 0) & lib.all(lib.isfinite(diag) & (diag > 0))) else None
+        elif kind == "cupy":
+            import cupyx
+
+            # CuPy's default leaves a failed factorization unreported (a partial factor);
+            # "raise" checks potrf's info on the device and raises LinAlgError.
+            with cupyx.errstate(linalg="raise"):
+                C = lib.linalg.cholesky(M)
         else:
             C = xp.linalg.cholesky(M)
     except Exception as exc:  # each library raises its own LinAlgError type
@@ -559,7 +587,7 @@ def cholesky(M: Any, *, xp=None):
             return None
         raise
     diag = xp.linalg.diagonal(C)
-    if not bool(xp.all(xp.isfinite(diag))) or not bool(xp.all(diag > 0)):
+    if not bool(xp.all(xp.isfinite(diag) & (diag > 0))):
         return None
     return C
 

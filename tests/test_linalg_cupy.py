@@ -42,3 +42,23 @@ def test_linalg_on_cupy_matches_numpy(cp):
     assert linalg.logdet_spd(Mc) == pytest.approx(np.linalg.slogdet(M)[1], rel=1e-12)
     with pytest.raises(ValueError):
         linalg.logdet_spd(-Mc)
+
+
+def test_cholesky_failure_is_reported_on_cupy(cp):
+    from spectral_ml._backend import cholesky
+
+    rng = np.random.default_rng(1)
+    G = rng.standard_normal((8, 8))
+    M = G @ G.T + 8 * np.eye(8)
+    C = cholesky(cp.asarray(M))
+    assert isinstance(C, cp.ndarray)
+    np.testing.assert_allclose(cp.asnumpy(C), np.linalg.cholesky(M), rtol=1e-12, atol=1e-12)
+    # Indefinite only at the last pivot: a partial factor with a positive diagonal would
+    # pass for a factor if the failure were not read from the device.
+    bad = M.copy()
+    bad[-1, -1] = -1.0
+    assert cholesky(cp.asarray(bad)) is None
+    # Exactly singular: a repeated row and column.
+    sing = M.copy()
+    sing[5], sing[:, 5] = sing[2], sing[:, 2]
+    assert cholesky(cp.asarray(sing)) is None
