@@ -14,7 +14,7 @@ calls (as ``timeit`` does). Run ``python benchmarks/bench_dpp.py --help`` for th
 Targets on CPU at n = 500: exact path ≤ 2.5× (one Cholesky + the kernel); DPPSG* path at
 least 5× faster than one eigh (its gradient needs two O(n²d) products and one exponential;
 its value is computed only when read, timed separately as "dppsg*+value"); DPPSG ≤ 1.5×
-one eigh.
+one eigh. On a GPU (``--backend cupy``) at n = 500: DPPSG* under 1 ms, exact under 3 ms.
 """
 
 from __future__ import annotations
@@ -208,11 +208,26 @@ def run(
     return rows
 
 
-def check_targets(rows, out=print) -> bool:
-    """Print the n = 500 targets for every d; return whether all are met."""
+def check_targets(rows, out=print, *, backend="numpy") -> bool:
+    """Print the n = 500 targets for every d; return whether all are met.
+
+    The ratios are the CPU targets. On a GPU the factorizations of a 500 × 500 matrix are
+    latency-bound (a few hundred microseconds whatever the flop count), so ratios to them
+    say little; the GPU aims are absolute instead: DPPSG* forward + backward under 1 ms and
+    the exact path under 3 ms.
+    """
     ok = True
     for d in sorted({r["d"] for r in rows if r["n"] == 500}):
         by = {r["method"]: r for r in rows if r["n"] == 500 and r["d"] == d}
+        if backend == "cupy":
+            checks = [
+                ("exact < 3 ms (GPU aim)", 1e3 * by["exact"]["seconds"], by["exact"]["seconds"] < 3e-3),
+                ("dppsg* < 1 ms (GPU aim)", 1e3 * by["dppsg*"]["seconds"], by["dppsg*"]["seconds"] < 1e-3),
+            ]
+            for label, value, passed in checks:
+                ok &= passed
+                out(f"n=500 d={d:<4} {label:<30} {value:7.2f}  {'met' if passed else 'MISSED'}")
+            continue
         checks = [
             (
                 "exact ≤ 2.5× (chol+kernel)",
@@ -291,7 +306,7 @@ def main(argv=None) -> int:
         torch_baseline=not args.no_torch,
     )
     if any(r["n"] == 500 for r in rows):
-        check_targets(rows)
+        check_targets(rows, backend=args.backend)
     return 0
 
 

@@ -20,7 +20,8 @@ DPP term, backward, RMSprop update — and the DPP term's share of it, beside th
 Table 6 (0.029 s of 0.263 s on a GTX 1080, a CIFAR-10 hashing network).
 
 Targets on CPU at n = 500: DPPSG* at least 5× faster than autograd ``logdet``; the exact
-path at most 1.2× autograd ``logdet``.
+path at most 1.2× autograd ``logdet``. On CUDA at n = 500: DPPSG* under 1 ms, the exact
+path under 3 ms (forward + backward).
 
 Run ``python benchmarks/bench_torch.py --help`` for the options.
 """
@@ -154,8 +155,18 @@ def run(sizes, dims, *, device="cpu", dtype="float64", repeats=15, out=print):
 
 
 def check_targets(rows, out=print) -> bool:
-    """Print the CPU targets at n = 500 for every d; return whether all are met."""
+    """Print the targets at n = 500 for every d; return whether all are met.
+
+    On the CPU the targets are ratios to autograd ``logdet``; on CUDA, where a 500 × 500
+    factorization is latency-bound, they are absolute: DPPSG* under 1 ms, exact under 3 ms.
+    """
     ok = True
+    for d in sorted({r["d"] for r in rows if r["n"] == 500 and r["device"] == "cuda"}):
+        by = {r["method"]: r for r in rows if r["n"] == 500 and r["d"] == d and r["device"] == "cuda"}
+        for label, seconds, limit in (("cuda dppsg* < 1 ms", by["dppsg*"]["seconds"], 1e-3),
+                                      ("cuda exact < 3 ms", by["exact"]["seconds"], 3e-3)):
+            ok &= seconds < limit
+            out(f"n=500 d={d:<4} {label:<42} {1e3 * seconds:7.2f}  {'met' if seconds < limit else 'MISSED'}")
     for d in sorted({r["d"] for r in rows if r["n"] == 500 and r["device"] == "cpu"}):
         by = {r["method"]: r for r in rows if r["n"] == 500 and r["d"] == d and r["device"] == "cpu"}
         checks = [
@@ -247,7 +258,7 @@ def main(argv=None) -> int:
     rows = []
     for device in devices:
         rows += run(sizes, dims, device=device, dtype=args.dtype, repeats=repeats)
-    if any(r["n"] == 500 and r["device"] == "cpu" for r in rows):
+    if any(r["n"] == 500 for r in rows):
         check_targets(rows)
         print()
     if not args.no_step:

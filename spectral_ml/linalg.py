@@ -24,7 +24,7 @@ import math
 import warnings
 from typing import Callable
 
-from ._backend import check_matrix, cholesky, get_namespace
+from ._backend import check_matrix, cholesky, get_namespace, to_numpy
 from ._validation import check_real
 
 __all__ = [
@@ -730,9 +730,16 @@ def cholesky_logdet(M, *, pivot_rtol: float | None = None):
     if C is None:
         return None, None
     d = xp.linalg.diagonal(C)
-    if pivot_rtol > 0 and bool(xp.any(d * d <= pivot_rtol * xp.linalg.diagonal(M))):
+    logdet = 2.0 * xp.sum(xp.log(d))
+    if pivot_rtol == 0:
+        return C, float(logdet)
+    small = xp.any(d * d <= pivot_rtol * xp.linalg.diagonal(M))
+    # The pivot test and the log-determinant come back to the host in one read (on a GPU
+    # each read waits for the device).
+    small, logdet = (float(v) for v in to_numpy(xp.stack([xp.astype(small, logdet.dtype), logdet])))
+    if small:
         return None, None
-    return C, 2.0 * float(xp.sum(xp.log(d)))
+    return C, logdet
 
 
 def logdet_spd(M):

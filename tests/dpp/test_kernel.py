@@ -186,3 +186,13 @@ def test_kernel_backward_with_given_L_checks_only_the_scale():
     assert np.all(g == 0.0)
     with pytest.raises(ValueError, match="sigma"):
         kernel_backward(X, np.ones((2, 2)), 1e-300, L=np.eye(2))
+
+
+def test_kernel_keeps_off_diagonal_entries_too_small_to_change_the_sum(xp):
+    # exp(−690) ≈ 3e-300 is a normal number: det L still sees the pair as distinct, but
+    # n + 3e-300 rounds to n, so the sum alone cannot tell this kernel from the identity.
+    sigma = 0.2
+    X = xp.asarray(np.array([[0.0], [sigma * np.sqrt(690.0)]]))
+    L = np.asarray(gaussian_kernel(X, sigma))
+    assert L[0, 1] == L[1, 0] > 0 and L[0, 1] < 1e-299
+    assert L.sum() == 2.0

@@ -34,6 +34,17 @@ def test_benchmark_target_check(bench):
     assert sum("MISSED" in line for line in lines) == 1
 
 
+def test_benchmark_gpu_aims_are_absolute(bench):
+    rows = [
+        {"device": "cuda", "n": 500, "d": 2, "method": "exact", "seconds": 2.5e-3, "x_baseline": 1.5},
+        {"device": "cuda", "n": 500, "d": 2, "method": "dppsg*", "seconds": 1.2e-3, "x_baseline": 0.5},
+    ]
+    lines = []
+    assert bench.check_targets(rows, out=lines.append) is False
+    missed = [line for line in lines if "MISSED" in line]
+    assert len(missed) == 1 and "dppsg* < 1 ms" in missed[0]
+
+
 def test_training_step_share_reports_the_dpp_path(bench):
     lines = []
     results = bench.training_step_share(batch_size=20, repeats=1, out=lines.append)
