@@ -423,18 +423,20 @@ def gram(Y: Any):
 
     NumPy computes ``Y @ Y.T`` with BLAS's symmetric rank-k update (``syrk``), half the
     flops of a general product, and mirrors one triangle. PyTorch has no such routine and
-    runs the general product, which is not always exactly symmetric; a CPU tensor that
-    autograd does not track is multiplied through NumPy on its own memory (no copy) to
-    get the same half cost and exact symmetry. Other arrays take the general product.
+    runs the general product, which is not always exactly symmetric; a float32 or float64
+    CPU tensor that autograd does not track is multiplied through NumPy on its own memory
+    (no copy) to get the same half cost and exact symmetry. Other arrays (GPU tensors,
+    half precision, CuPy) take the general product.
     """
     xp = get_namespace(Y)
     if is_numpy_namespace(xp):
         return Y @ Y.T
-    if array_api_compat.is_torch_namespace(xp) and Y.device.type == "cpu" and not Y.requires_grad:
+    if array_api_compat.is_torch_namespace(xp):
         import torch
 
-        A = Y.contiguous().numpy()
-        return torch.from_numpy(A @ A.T)
+        if Y.device.type == "cpu" and Y.dtype in (torch.float32, torch.float64) and not Y.requires_grad:
+            A = Y.contiguous().numpy()
+            return torch.from_numpy(A @ A.T)
     return Y @ xp.linalg.matrix_transpose(Y)
 
 

@@ -347,3 +347,18 @@ def test_underflow_allow_gives_zero_gradient_for_a_batch_far_apart_at_width_sigm
     out.backward()
     assert float(out.detach()) == 0.0
     assert float(X.grad.abs().max()) == 0.0
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_array_level_term_accepts_half_precision_cpu_tensors(dtype):
+    # The array-level term keeps a half-precision tensor's dtype; only the autograd
+    # function is limited to float32 and float64. In half precision the kernel's exponents
+    # (up to ~13 here) carry an absolute error of 13 eps, 10 % in bfloat16, so the
+    # direction is compared by its angle to the float64 one on the same rounded points.
+    g = torch.tensor([-0.25, 0.0, 0.25], dtype=torch.float64)
+    Xh = (torch.cartesian_prod(g, g) + 0.01 * torch.arange(9, dtype=torch.float64)[:, None]).to(dtype)
+    res = dpp_diversity(Xh, SIGMA)
+    ref = dpp_diversity(Xh.double(), SIGMA)
+    assert res.grad.dtype == dtype and res.method == ref.method == "exact"
+    a, b = res.grad.double().reshape(-1), ref.grad.reshape(-1)
+    assert float(a @ b / (a.norm() * b.norm())) > 0.95
