@@ -11,7 +11,7 @@ from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.estimator_checks import parametrize_with_checks
+from tests._estimator_checks import sklearn_checks
 
 from spectral_ml.metric import AMLMetric, AMLMetricCV, GMMLMetric
 
@@ -314,7 +314,7 @@ def test_data_problems_raise_clear_errors(wine):
         AMLMetricCV().fit_pairs(np.stack([X[:4], X[4:8]], axis=1), np.array([1, 1, -1, -1]))
 
 
-@parametrize_with_checks(
+@sklearn_checks(
     [
         AMLMetricCV(alphas=(0.1, 10.0), betas=(1.0,), n_pairs=300),
         AMLMetricCV(alphas=(1.0,), betas=(0.5, 2.0), solver="riemannian", warm_path=False, n_pairs=300),

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.base import clone
-from sklearn.utils.estimator_checks import parametrize_with_checks
+from tests._estimator_checks import sklearn_checks
 
 from spectral_ml.nn import DPPFeatureLearner, parameters_to_vector, vector_to_parameters
 from spectral_ml.testing import taylor_test
@@ -324,7 +324,7 @@ def test_importable_from_the_package():
     assert spectral_ml.DPPFeatureLearner is DPPFeatureLearner
 
 
-@parametrize_with_checks([DPPFeatureLearner(hidden=(8,), epochs=2, batch_size=20, dpp="dppsg*", random_state=0)])
+@sklearn_checks([DPPFeatureLearner(hidden=(8,), epochs=2, batch_size=20, dpp="dppsg*", random_state=0)])
 def test_sklearn_compatible(estimator, check):
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="batch_size=", category=UserWarning)
