@@ -419,24 +419,17 @@ def outer_sum(r: Any):
 
 
 def gram(Y: Any):
-    """The Gram matrix Y Yᵀ of the rows of ``Y``, exactly symmetric.
+    """The Gram matrix Y Yᵀ of the rows of ``Y``.
 
-    NumPy computes ``Y @ Y.T`` with BLAS's symmetric rank-k update (``syrk``), half the
-    flops of a general product, and mirrors one triangle. PyTorch has no such routine and
-    runs the general product, which is not always exactly symmetric; a float32 or float64
-    CPU tensor that autograd does not track is multiplied through NumPy on its own memory
-    (no copy) to get the same half cost and exact symmetry. Other arrays (GPU tensors,
-    half precision, CuPy) take the general product.
+    NumPy computes ``Y @ Y.T`` with BLAS's symmetric rank-k update (``syrk``): half the
+    flops of a general product, and exactly symmetric. Other libraries run the general
+    product. PyTorch CPU tensors are deliberately not sent through NumPy's BLAS for the
+    ``syrk``: NumPy's and PyTorch's thread pools then alternate on the same cores, and
+    their waiting threads made a DPP step four times slower on two threads.
     """
     xp = get_namespace(Y)
     if is_numpy_namespace(xp):
         return Y @ Y.T
-    if array_api_compat.is_torch_namespace(xp):
-        import torch
-
-        if Y.device.type == "cpu" and Y.dtype in (torch.float32, torch.float64) and not Y.requires_grad:
-            A = Y.contiguous().numpy()
-            return torch.from_numpy(A @ A.T)
     return Y @ xp.linalg.matrix_transpose(Y)
 
 
