@@ -49,7 +49,6 @@ __all__ = [
     "encode_labels",
     "eye_like",
     "ufunc_module",
-    "gram",
     "masked",
     "zero_diagonal",
     "inner_product",
@@ -418,21 +417,6 @@ def outer_sum(r: Any):
     return r[:, None] + r[None, :]
 
 
-def gram(Y: Any):
-    """The Gram matrix Y Yᵀ of the rows of ``Y``.
-
-    NumPy computes ``Y @ Y.T`` with BLAS's symmetric rank-k update (``syrk``): half the
-    flops of a general product, and exactly symmetric. Other libraries run the general
-    product. PyTorch CPU tensors are deliberately not sent through NumPy's BLAS for the
-    ``syrk``: NumPy's and PyTorch's thread pools then alternate on the same cores, and
-    their waiting threads made a DPP step four times slower on two threads.
-    """
-    xp = get_namespace(Y)
-    if is_numpy_namespace(xp):
-        return Y @ Y.T
-    return Y @ xp.linalg.matrix_transpose(Y)
-
-
 def exp_flushed(E: Any, *, upper: float | None = None, overwrite: bool = False):
     """exp(min(E, upper)) with every result below the dtype's smallest normal number set to 0.
 
@@ -552,6 +536,7 @@ def cholesky(M: Any, *, xp=None):
     if xp is None:
         xp = get_namespace(M)
     kind, lib = _native(xp)
+    failed = None  # the library's own failure flag, where it returns one
     try:
         if kind == "numpy":
             from scipy.linalg import lapack
@@ -564,10 +549,7 @@ def cholesky(M: Any, *, xp=None):
             C = U.T
         elif kind == "torch":
             C, info = lib.linalg.cholesky_ex(M)
-            diag = xp.linalg.diagonal(C)
-            # One read-back for the failure flag and the pivots: on a GPU each read waits
-            # for the device.
-            return C if bool((info == 0) & lib.all(lib.isfinite(diag) & (diag > 0))) else None
+            failed = lib.any(info != 0)
         elif kind == "cupy":
             import cupyx
 
@@ -582,7 +564,11 @@ def cholesky(M: Any, *, xp=None):
             return None
         raise
     diag = xp.linalg.diagonal(C)
-    if not bool(xp.all(xp.isfinite(diag) & (diag > 0))):
+    ok = xp.all(xp.isfinite(diag) & (diag > 0))
+    if failed is not None:
+        ok = ok & ~failed
+    # One read-back for the failure flag and the pivots: on a GPU each read waits for it.
+    if not bool(ok):
         return None
     return C
 

@@ -170,29 +170,6 @@ def test_outer_sum_on_torch_matches_numpy(rng):
     np.testing.assert_array_equal(S, r[:, None] + r[None, :])
 
 
-def test_gram_is_exactly_symmetric(xp, rng):
-    Y = rng.standard_normal((37, 5))
-    G = B.to_numpy(B.gram(xp.asarray(Y)))
-    np.testing.assert_array_equal(G, G.T)
-    np.testing.assert_allclose(G, Y @ Y.T, rtol=1e-13, atol=1e-13)
-
-
-@pytest.mark.parametrize("dtype", ["float64", "float32", "float16", "bfloat16"])
-def test_gram_on_torch_keeps_dtype_and_device(rng, dtype):
-    torch = pytest.importorskip("torch")
-    Y = torch.from_numpy(rng.standard_normal((23, 4))).to(getattr(torch, dtype))
-    G = B.gram(Y)
-    assert isinstance(G, torch.Tensor) and G.dtype == Y.dtype and G.device == Y.device
-    ref = (Y.double() @ Y.double().T).numpy()
-    tol = {"float64": 1e-13, "float32": 1e-5, "float16": 2e-2, "bfloat16": 1e-1}[dtype]
-    np.testing.assert_allclose(G.double().numpy(), ref, rtol=tol, atol=tol * 10)
-    # Autograd sees the product: gram is differentiable on tensors it tracks.
-    Yg = Y.double().requires_grad_()
-    B.gram(Yg).sum().backward()
-    # d/dY of sum(Y Yᵀ) = 2 · 1 1ᵀ Y: every row is twice the column sums.
-    torch.testing.assert_close(Yg.grad, 2 * Yg.detach().sum(0).expand_as(Yg))
-
-
 @pytest.mark.parametrize("overwrite", [False, True])
 def test_exp_flushed_on_torch_matches_numpy(overwrite):
     torch = pytest.importorskip("torch")

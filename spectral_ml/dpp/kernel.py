@@ -32,7 +32,6 @@ from .._backend import (
     check_finite,
     exp_flushed,
     get_namespace,
-    gram,
     outer_sum,
     to_numpy,
 )
@@ -86,7 +85,7 @@ def _kernel(Xc, sigma: float, xp, *, power: float = 1.0, allow_identity: bool = 
     scale = power * (1.0 / (sigma * sigma))
     with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported just below
         Y = Xc * math.sqrt(2.0 * scale)
-        G = gram(Y)
+        G = Y @ xp.linalg.matrix_transpose(Y)
     r = xp.linalg.diagonal(G) / 2  # a copy: G is overwritten below
     if not all_finite(r, xp=xp):
         raise ValueError(
