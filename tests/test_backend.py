@@ -143,31 +143,100 @@ def test_leading_indices_equals_a_stable_argsort(xp, depth):
     np.testing.assert_array_equal(B.to_numpy(B.leading_indices(xp.asarray(dist), depth)), expected)
 
 
-def test_exp_flushed_zeroes_what_would_be_subnormal(xp):
-    E = np.array([0.0, -1.0, -700.0, -720.0, -1e4, 3.0])
+def test_exp_flushed_zeroes_below_twice_the_smallest_normal(xp):
+    E = np.array([0.0, -1.0, -700.0, -708.0, -720.0, -1e4, 3.0])
     out = B.to_numpy(B.exp_flushed(xp.asarray(E), upper=0.0))
     expected = np.exp(np.minimum(E, 0.0))
-    expected[expected < np.finfo(np.float64).tiny] = 0.0
+    expected[expected < 2 * np.finfo(np.float64).tiny] = 0.0
     np.testing.assert_array_equal(out, expected)
-    assert out[3] == 0.0 and np.exp(-720.0) > 0  # exp(-720) is subnormal, flushed
+    # exp(-708) = 3.3e-308 is normal but below the bound, exp(-720) subnormal: both flushed.
+    assert B.flush_bound(np.float64, np) == 2 * np.finfo(np.float64).tiny
+    assert out[3] == out[4] == 0.0 and np.exp(-708.0) > np.finfo(np.float64).tiny
     # Without overwrite the input is left alone.
     src = xp.asarray(E)
     B.exp_flushed(src)
     np.testing.assert_array_equal(B.to_numpy(src), E)
 
 
-def test_outer_sum_is_exactly_symmetric(xp, rng):
-    r = rng.standard_normal(37) * 10.0 ** rng.integers(-8, 8, size=37)
-    S = B.to_numpy(B.outer_sum(xp.asarray(r)))
-    np.testing.assert_array_equal(S, r[:, None] + r[None, :])
-    np.testing.assert_array_equal(S, S.T)
+def test_subtract_diagonal(xp, rng):
+    M = rng.standard_normal((5, 5))
+    v = rng.standard_normal(5)
+    out = B.to_numpy(B.subtract_diagonal(xp.asarray(M.copy()), xp.asarray(v)))
+    np.testing.assert_array_equal(out, M - np.diag(v))
 
 
-def test_outer_sum_on_torch_matches_numpy(rng):
+def test_subtract_diagonal_on_torch_is_in_place(rng):
     torch = pytest.importorskip("torch")
-    r = rng.standard_normal(41) * 10.0 ** rng.integers(-8, 8, size=41)
-    S = B.outer_sum(torch.from_numpy(r)).numpy()
-    np.testing.assert_array_equal(S, r[:, None] + r[None, :])
+    M = torch.from_numpy(rng.standard_normal((5, 5)))
+    expected = M.numpy() - np.diag(np.arange(5.0))
+    out = B.subtract_diagonal(M, torch.arange(5.0, dtype=torch.float64))
+    assert out.data_ptr() == M.data_ptr()
+    np.testing.assert_array_equal(out.numpy(), expected)
+
+
+def _affinity_reference(Y):
+    """exp(−½‖y_i − y_j‖²) from explicit differences, in extended precision."""
+    Y = np.asarray(Y, dtype=np.longdouble)
+    D = ((Y[:, None, :] - Y[None, :, :]) ** 2).sum(axis=2)
+    return np.exp(-D / 2).astype(np.float64)
+
+
+def _affinity_rows(rng, n, d):
+    # Spread on the scale of the kernel, with a near-duplicate and an exact duplicate.
+    Y = rng.standard_normal((n, d)) * 1.5 + 3.0
+    Y[1] = Y[0] + 1e-9
+    Y[2] = Y[3]
+    return Y
+
+
+def test_gaussian_affinity_is_exactly_symmetric_with_unit_diagonal(xp, rng):
+    Y = _affinity_rows(rng, 37, 3)
+    A = B.to_numpy(B.gaussian_affinity(xp.asarray(Y)))
+    np.testing.assert_array_equal(A, A.T)
+    np.testing.assert_array_equal(np.diag(A), 1.0)
+    assert A.max() <= 1.0
+    # The Gram trick loses about ε·‖y‖² in the exponent, nothing more.
+    np.testing.assert_allclose(A, _affinity_reference(Y), rtol=1e-12, atol=1e-14)
+
+
+def test_gaussian_affinity_flushes_what_would_be_subnormal(xp):
+    # exp(−½·38²) = exp(−722) is subnormal in float64; exp(−½·37²) = exp(−684.5) is not.
+    Y = np.array([[0.0], [37.0], [75.0]])
+    A = B.to_numpy(B.gaussian_affinity(xp.asarray(Y)))
+    assert A[0, 1] == A[1, 0] > 0 and A[1, 2] == A[2, 1] == 0.0 and A[0, 2] == 0.0
+
+
+def test_gaussian_affinity_reports_overflow(xp):
+    Y = np.array([[0.0], [1e155]])
+    with pytest.raises(FloatingPointError, match="overflow"):
+        with np.errstate(over="ignore"):
+            B.gaussian_affinity(xp.asarray(Y))
+
+
+@pytest.mark.parametrize("n", [1, 2, 127, 128, 129, 300, 501])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_gaussian_affinity_torch_strips_match_numpy(n, dtype, rng):
+    """The blocked upper triangle on PyTorch's CPU: symmetric bit for bit, same values as NumPy."""
+    torch = pytest.importorskip("torch")
+    Y = _affinity_rows(rng, max(n, 4), 5)[:n].astype(dtype)
+    A = B.gaussian_affinity(torch.from_numpy(Y))
+    assert A.dtype == getattr(torch, dtype) and A.shape == (n, n)
+    A = A.numpy()
+    np.testing.assert_array_equal(A, A.T)
+    np.testing.assert_array_equal(np.diag(A), 1.0)
+    eps = float(np.finfo(dtype).eps)
+    # Exponent error about ε·‖y‖² (‖y‖² ≈ 60 here) on either side.
+    np.testing.assert_allclose(A, B.gaussian_affinity(Y), rtol=0, atol=2e3 * eps)
+    np.testing.assert_allclose(A, _affinity_reference(Y.astype(np.float64)), rtol=0, atol=2e3 * eps)
+
+
+def test_gaussian_affinity_torch_tensor_that_requires_grad():
+    """Autograd-tracked input takes the out-of-place path and keeps its graph."""
+    torch = pytest.importorskip("torch")
+    Y = torch.tensor([[0.0], [1.0], [3.0]], dtype=torch.float64, requires_grad=True)
+    A = B.gaussian_affinity(Y)
+    assert A.requires_grad
+    np.testing.assert_allclose(A.detach().numpy(), _affinity_reference(Y.detach().numpy()), rtol=1e-14)
 
 
 @pytest.mark.parametrize("overwrite", [False, True])

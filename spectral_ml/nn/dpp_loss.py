@@ -136,20 +136,26 @@ def dpp_loss(
         theta=theta,
         underflow=underflow,
     )
-    dF = res.grad * (-weight)
+    info = _result_info(res, compute_value)
+    value = -weight * info["diversity"]
+    return value, res.grad * (-weight), info
+
+
+def _result_info(res, compute_value: bool = True) -> dict:
+    """The record of a :class:`~spectral_ml.dpp.DPPResult` that :func:`dpp_loss` returns as ``info``.
+
+    On the DPPSG* path the value is computed only when ``compute_value`` is true (it costs a
+    factorization there); on the other paths it is a by-product and always reported.
+    """
     if compute_value or res.method != "dppsg*":
-        diversity = res.value
-        logdet = res.logdet
-        logdet_exact = res.logdet_exact
-        value = -weight * diversity
+        diversity, logdet, logdet_exact = res.value, res.logdet, res.logdet_exact
     else:
-        diversity = logdet = value = math.nan
+        diversity = logdet = math.nan
         logdet_exact = None
-    info = {
+    return {
         "method": res.method,
         "is_gradient": res.is_gradient,
         "diversity": diversity,
         "logdet": logdet,
         "logdet_exact": logdet_exact,
     }
-    return value, dF, info

@@ -20,7 +20,7 @@ import math
 import torch
 
 from ..dpp import DEFAULT_BETA, DEFAULT_DELTA, DEFAULT_SIGMA, DEFAULT_THETA, dpp_diversity
-from ..nn.dpp_loss import dpp_loss
+from ..nn.dpp_loss import _result_info
 
 __all__ = ["dpp_diversity_loss", "DPPDiversity"]
 
@@ -48,11 +48,9 @@ class _NoSecondDerivative(torch.autograd.Function):
 class _DPPDiversityFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, X, sigma, objective, method, subgradient, beta, delta, theta, underflow, compute_value, record):
-        # dpp_loss at weight 1 is −L_D with the descent direction −(ascent direction); it
-        # already decides which values a DPPSG* step without its value leaves out.
-        _, descent, info = dpp_loss(
+        res = dpp_diversity(
             X.detach(),
-            sigma=sigma,
+            sigma,
             objective=objective,
             method=method,
             subgradient=subgradient,
@@ -60,9 +58,11 @@ class _DPPDiversityFunction(torch.autograd.Function):
             delta=delta,
             theta=theta,
             underflow=underflow,
-            compute_value=compute_value,
         )
-        ctx.direction = -descent
+        # The same record as dpp_loss's, which also decides which values a DPPSG* step
+        # without its value leaves out.
+        info = _result_info(res, compute_value)
+        ctx.direction = res.grad
         ctx.save_for_backward(X)
         value = info["diversity"]
         if record is not None:
