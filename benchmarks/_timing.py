@@ -1,4 +1,4 @@
-"""Timing helper shared by the benchmark scripts (no NumPy import: thread settings come first)."""
+"""Timing helpers shared by the benchmark scripts (no NumPy import: thread settings come first)."""
 
 from __future__ import annotations
 
@@ -14,24 +14,42 @@ def median_time(func, repeats: int, *, min_time: float = 0.02, sync=None, max_nu
     lost in the clock's resolution. ``sync`` (e.g. a GPU stream synchronisation) runs after
     each batch of calls so that asynchronous work is counted.
     """
-    sync = sync or (lambda: None)
+    return median_times({"func": func}, repeats, min_time=min_time, sync=sync, max_number=max_number)["func"]
+
+
+def _calibrate(func, sync, min_time: float, max_number: int) -> int:
+    """Calls per sample so that a sample lasts ``min_time`` (after one warm-up call)."""
     func()
     sync()
     number = 1
-    while True:
+    while number < max_number:
         t0 = time.perf_counter()
         for _ in range(number):
             func()
         sync()
-        elapsed = time.perf_counter() - t0
-        if elapsed >= min_time or number >= max_number:
+        if time.perf_counter() - t0 >= min_time:
             break
         number *= 2
-    samples = []
+    return number
+
+
+def median_times(funcs, repeats: int, *, min_time: float = 0.02, sync=None, max_number: int = 1 << 16) -> dict:
+    """Median time of one call of each function of ``funcs`` (a dict), with the samples interleaved.
+
+    Each round takes one sample of every function in turn, so all of them are timed under
+    the same conditions: on a shared or thermally throttled machine the speed drifts over a
+    run, and timing one function after the other lets that drift into their ratios.
+    Calibration is that of :func:`median_time`.
+    """
+    sync = sync or (lambda: None)
+    numbers = {name: _calibrate(f, sync, min_time, max_number) for name, f in funcs.items()}
+    samples = {name: [] for name in funcs}
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        for _ in range(number):
-            func()
-        sync()
-        samples.append((time.perf_counter() - t0) / number)
-    return statistics.median(samples)
+        for name, f in funcs.items():
+            number = numbers[name]
+            t0 = time.perf_counter()
+            for _ in range(number):
+                f()
+            sync()
+            samples[name].append((time.perf_counter() - t0) / number)
+    return {name: statistics.median(v) for name, v in samples.items()}

@@ -9,7 +9,8 @@ called through SciPy (both are listed). With PyTorch
 installed it also times autograd through ``torch.logdet`` on the same batch.
 
 Each time is the median over repeats of the mean over an automatically chosen number of
-calls (as ``timeit`` does). Run ``python benchmarks/bench_dpp.py --help`` for the options.
+calls (as ``timeit`` does); the references and the paths take their samples in turn, one
+of each per round, so that drift in the machine's speed does not enter the ratios. Run ``python benchmarks/bench_dpp.py --help`` for the options.
 
 Targets on CPU at n = 500: exact path ≤ 2.5× (one Cholesky + the kernel); DPPSG* path at
 least 5× faster than one eigh (its gradient needs two O(n²d) products and one exponential;
@@ -26,7 +27,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import median_time  # noqa: E402
+from _timing import median_time, median_times  # noqa: E402
 
 # NumPy and the package are imported by _import_numpy(), after --threads has set the
 # thread variables: BLAS libraries read them once, when they are loaded.
@@ -143,15 +144,15 @@ def _print_table(rows, out):
 
 def _time_case(X, xp, sync, repeats):
     L = gaussian_kernel(X, SIGMA)
-    t = {
-        "eigh": _timeit(lambda: xp.linalg.eigh(L), sync, repeats),
-        "cholesky": _timeit(lambda: xp.linalg.cholesky(L), sync, repeats),
+    funcs = {
+        "eigh": lambda: xp.linalg.eigh(L),
+        "cholesky": lambda: xp.linalg.cholesky(L),
     }
     if xp is np:
         from scipy.linalg import lapack
 
-        t["potrf"] = _timeit(lambda: lapack.dpotrf(L, lower=1, clean=0), sync, repeats)
-    t["kernel"] = _timeit(lambda: gaussian_kernel(X, SIGMA), sync, repeats)
+        funcs["potrf"] = lambda: lapack.dpotrf(L, lower=1, clean=0)
+    funcs["kernel"] = lambda: gaussian_kernel(X, SIGMA)
 
     def full(method):
         def f():
@@ -160,12 +161,13 @@ def _time_case(X, xp, sync, repeats):
 
         return f
 
-    t["exact"] = _timeit(full("exact"), sync, repeats)
-    t["dppsg"] = _timeit(full("dppsg"), sync, repeats)
+    funcs["exact"] = full("exact")
+    funcs["dppsg"] = full("dppsg")
     # The gradient alone: DPPSG*'s value is computed only when read.
-    t["dppsg*"] = _timeit(lambda: dpp_diversity(X, SIGMA, method="dppsg*").grad, sync, repeats)
-    t["dppsg*+value"] = _timeit(full("dppsg*"), sync, repeats)
-    return t
+    funcs["dppsg*"] = lambda: dpp_diversity(X, SIGMA, method="dppsg*").grad
+    funcs["dppsg*+value"] = full("dppsg*")
+    # Interleaved, so that the baselines and every path see the same machine.
+    return median_times(funcs, repeats, sync=sync)
 
 
 def run(

@@ -7,7 +7,8 @@ and prints it as a ratio to the baseline measured in the same run: PyTorch autog
 operations. A second baseline differentiates Σ log max(λ_i, Δ) over a clamped
 ``torch.linalg.eigvalsh`` (what one writes to survive singular batches in plain autograd).
 Batches are spread so that L stays positive definite: every path, the exact one included,
-runs on the same batch.
+runs on the same batch. The samples of the baselines and the paths are interleaved, one of
+each per round, so that drift in the machine's speed does not enter the ratios.
 
 Paths timed: ``exact`` (one Cholesky factorization and inverse), ``auto`` (the default
 switch; exact on these batches), ``dppsg`` (an eigendecomposition), ``dppsg*`` (the
@@ -35,7 +36,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import median_time  # noqa: E402
+from _timing import median_time, median_times  # noqa: E402
 
 SIZES = (100, 200, 250, 400, 500)
 DIMS = (2, 20, 128)
@@ -136,7 +137,8 @@ def run(sizes, dims, *, device="cpu", dtype="float64", repeats=15, out=print):
         for d in dims:
             print(f"timing {device} n={n} d={d} ...", file=sys.stderr, flush=True)
             X0 = _batch(n, d, tdtype, device)
-            times = {name: median_time(f, repeats, sync=sync) for name, f in _cases(X0).items()}
+            # Interleaved, so that the baseline and every path see the same machine.
+            times = median_times(_cases(X0), repeats, sync=sync)
             for name, seconds in times.items():
                 rows.append({"device": device, "n": n, "d": d, "method": name, "seconds": seconds,
                              "x_baseline": seconds / times[BASELINE]})
@@ -254,7 +256,7 @@ def main(argv=None) -> int:
           f"threads={args.threads}; torch {torch.__version__}, numpy {np.__version__}, "
           f"Python {platform.python_version()}, {platform.machine()}")
     print(f"forward + backward per call; ratios to {BASELINE} (kernel and torch.logdet in autograd) "
-          "of the same batch, measured in the same run\n")
+          "of the same batch, measured in the same run with interleaved samples\n")
     rows = []
     for device in devices:
         rows += run(sizes, dims, device=device, dtype=args.dtype, repeats=repeats)

@@ -45,3 +45,14 @@ def test_benchmark_gpu_aims_are_absolute(bench):
     missed = [line for line in lines if "MISSED" in line]
     assert len(missed) == 1 and "exact < 3 ms" in missed[0]
     assert not any("eigh" in line for line in lines)
+
+
+def test_interleaved_timing_takes_one_sample_of_each_in_turn():
+    timing = load_script("benchmarks/_timing.py")
+    calls = []
+    funcs = {name: (lambda name=name: calls.append(name)) for name in ("a", "b", "c")}
+    times = timing.median_times(funcs, 4, min_time=0.0)
+    assert set(times) == {"a", "b", "c"} and all(t >= 0 for t in times.values())
+    # Calibration (a warm-up and one timed call each) first, then rounds of a, b, c.
+    assert calls[:6] == ["a", "a", "b", "b", "c", "c"]
+    assert calls[6:] == ["a", "b", "c"] * 4
