@@ -213,6 +213,15 @@ def test_gaussian_affinity_reports_overflow(xp):
             B.gaussian_affinity(xp.asarray(Y))
 
 
+@pytest.mark.parametrize("dtype, big", [("float64", 1e155), ("float32", 1e20)])
+def test_gaussian_affinity_torch_strips_report_overflow(dtype, big):
+    torch = pytest.importorskip("torch")
+    Y = torch.zeros((150, 2), dtype=getattr(torch, dtype))
+    Y[140, 1] = big  # in the second strip
+    with pytest.raises(FloatingPointError, match="overflow"):
+        B.gaussian_affinity(Y)
+
+
 @pytest.mark.parametrize("n", [1, 2, 127, 128, 129, 300, 501])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_gaussian_affinity_torch_strips_match_numpy(n, dtype, rng):
