@@ -455,7 +455,7 @@ def gaussian_affinity(Y: Any):
     * NumPy computes G with a symmetric rank-k product (``syrk``, half the multiplications)
       and subtracts r_i + r_j in row chunks, each entry rounded once from the same two terms.
     * PyTorch has no symmetric product, so on the CPU the upper triangle is computed in
-      strips of about 128 rows (for n = 500, 10 of the 16 blocks of the full product), the
+      strips of 100 rows (for n = 500, 15 of the 25 blocks of the full product), the
       exponential is taken on the strips alone, and the lower triangle is their mirror image.
     * Elsewhere (CuPy, CUDA tensors, other namespaces) it is one product, one broadcast
       subtraction and one exponential; the result is symmetric up to the product's rounding.
