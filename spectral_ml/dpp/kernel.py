@@ -34,6 +34,7 @@ from .._backend import (
     get_namespace,
     subtract_diagonal,
     to_numpy,
+    to_python_float,
 )
 from .._validation import check_positive, check_samples
 
@@ -92,7 +93,7 @@ def _kernel(Xc, sigma: float, xp, *, power: float = 1.0, allow_identity: bool = 
     n = K.shape[0]
     # K ≥ 0 with a unit diagonal, so a sum above n proves an off-diagonal entry survived:
     # one cheap reduction decides the usual case; the count confirms a sum of exactly n.
-    if allow_identity or float(xp.sum(K)) > n or int(xp.count_nonzero(K)) != n:
+    if allow_identity or to_python_float(xp.sum(K)) > n or int(xp.count_nonzero(K)) != n:
         return K
     if power == 1.0 or int(xp.count_nonzero(_kernel(Xc, sigma, xp))) == n:
         _raise_underflow(Xc, sigma)

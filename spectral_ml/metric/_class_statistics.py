@@ -36,7 +36,7 @@ from numbers import Integral
 
 import numpy as np
 
-from .._backend import device_of, from_numpy, get_namespace, is_dask_array, to_numpy
+from .._backend import all_finite, device_of, from_numpy, get_namespace, is_dask_array, to_numpy
 from .._validation import check_labels
 from ._pairs import _encode_labels, check_class_counts, default_n_pairs
 
@@ -184,7 +184,7 @@ def _block_moments(X, codes, groups, plan, *, name="X", first_row=0):
     """
     xp = get_namespace(X)
     device = device_of(X)
-    if not bool(xp.all(xp.isfinite(X))):
+    if not all_finite(X, xp=xp):
         raise ValueError(
             f"{name} contains NaN or infinity (in rows {first_row} to {first_row + X.shape[0] - 1})."
         )
