@@ -18,7 +18,8 @@ depends on it lives here, under a name that says what it does:
   matrices of row differences (:func:`difference_scatter`), masks, in-place updates
   (:func:`ufunc_module`), partial sorts (:func:`leading_indices`), exponentials flushed
   to zero (:func:`exp_flushed`) and the Gaussian affinity of a batch's rows
-  (:func:`gaussian_affinity`);
+  (:func:`gaussian_affinity`); on NumPy alone, passes over a matrix's two triangles in
+  place (:func:`mirror_lower_triangle`, :func:`multiply_triangles`);
 * label encoding done once (:func:`encode_labels`).
 """
 
@@ -61,6 +62,8 @@ __all__ = [
     "cholesky",
     "cholesky_solve",
     "cholesky_inverse",
+    "mirror_lower_triangle",
+    "multiply_triangles",
     "to_python_float",
     "is_dask_array",
     "any_dask_array",
@@ -635,7 +638,7 @@ def _native(xp):
     return "generic", xp
 
 
-def cholesky(M: Any, *, xp=None):
+def cholesky(M: Any, *, overwrite: bool = False, xp=None):
     """Lower Cholesky factor of symmetric ``M``, or ``None`` when ``M`` is not positive definite.
 
     Unlike the libraries' own routines this never raises on an indefinite or singular matrix
@@ -643,21 +646,27 @@ def cholesky(M: Any, *, xp=None):
     lower triangle of ``M`` is read.
 
     On NumPy, LAPACK's ``potrf`` is called directly on Mᵀ's memory in Fortran order: the
-    factor then comes out in the layout :func:`cholesky_inverse` passes to ``potri``, and
-    the layout copies of ``numpy.linalg.cholesky`` (2 to 5 times its cost at n = 500) are
-    skipped.
+    factor then comes out in the layout :func:`cholesky_inverse` works in, and the layout
+    copies of ``numpy.linalg.cholesky`` (2 to 5 times its cost at n = 500) are skipped.
 
     Parameters
     ----------
     M : array
         Symmetric matrix, any supported namespace.
+    overwrite : bool, default=False
+        NumPy only: factor in ``M``'s own memory (for a C-contiguous ``M``), which saves an
+        n×n array. ``M``'s lower triangle then holds the factor, also when the
+        factorization fails, and its strict upper triangle keeps ``M``'s entries: the
+        returned ``C`` is that memory, lower-triangular only in the part that
+        :func:`cholesky_inverse` reads. Ignored by other namespaces.
     xp : module, optional
         Namespace of ``M``.
 
     Returns
     -------
     C : array or None
-        Lower-triangular ``C`` with ``C @ C.T == M``, or ``None``.
+        Lower-triangular ``C`` with ``C @ C.T == M`` (zero above the diagonal unless
+        ``overwrite``), or ``None``.
     """
     if xp is None:
         xp = get_namespace(M)
@@ -669,7 +678,10 @@ def cholesky(M: Any, *, xp=None):
 
             M = np.asarray(M)
             (potrf,) = lapack.get_lapack_funcs(("potrf",), (M,))
-            U, info = potrf(M.T, lower=0, clean=1)
+            if overwrite:
+                U, info = potrf(M.T, lower=0, clean=0, overwrite_a=1)
+            else:
+                U, info = potrf(M.T, lower=0, clean=1)
             if info != 0:
                 return None
             C = U.T
@@ -723,27 +735,39 @@ def cholesky_solve(C: Any, B: Any, *, xp=None):
     return xp.linalg.solve(xp.linalg.matrix_transpose(C), Y)
 
 
-def cholesky_inverse(C: Any, *, overwrite: bool = False, xp=None):
+def cholesky_inverse(C: Any, *, overwrite: bool = False, lower_only: bool = False, xp=None):
     """Symmetric inverse of ``C Cᵀ`` from its lower Cholesky factor ``C``.
 
-    LAPACK's ``potri`` (NumPy) and ``torch.cholesky_inverse`` form the inverse from the
-    factor in n³/3 + n³/3 flops, a third of the 2n³ of two triangular solves against the
-    identity; other libraries get the two solves. ``C`` must be exactly triangular (zeros
-    above the diagonal), as :func:`cholesky` returns it.
+    Forming the inverse from the factor takes n³/3 + n³/3 flops (the inverse V = C⁻¹, then
+    VᵀV), a third of the 2n³ of two triangular solves against the identity. On NumPy the
+    triangular inverse is computed by halves (:func:`_invert_upper_triangle`) and VᵀV by
+    LAPACK's ``lauum``, both in one n×n array; PyTorch has ``torch.cholesky_inverse``;
+    other libraries get the two solves, which need ``C`` exactly triangular (zeros above
+    the diagonal, as :func:`cholesky` returns it without ``overwrite``). NumPy and PyTorch
+    read only the lower triangle.
 
     Parameters
     ----------
     C : array of shape (n, n)
         Lower Cholesky factor.
     overwrite : bool, default=False
-        Let NumPy's ``potri`` work in place on ``C``'s memory (``C`` is then destroyed).
+        NumPy only: work in ``C``'s memory (``C`` is then destroyed) instead of a copy.
+    lower_only : bool, default=False
+        NumPy only: fill only the lower triangle (diagonal included) of the result and
+        leave the strict upper triangle as it was in ``C``. The full matrix is returned by
+        other namespaces.
     xp : module, optional
         Namespace of ``C``.
 
     Returns
     -------
     array of shape (n, n)
-        (C Cᵀ)⁻¹, exactly symmetric.
+        (C Cᵀ)⁻¹, exactly symmetric (unless ``lower_only``).
+
+    Raises
+    ------
+    numpy.linalg.LinAlgError
+        On NumPy, if ``C`` has a zero on its diagonal.
     """
     if xp is None:
         xp = get_namespace(C)
@@ -751,19 +775,107 @@ def cholesky_inverse(C: Any, *, overwrite: bool = False, xp=None):
     if kind == "numpy":
         from scipy.linalg import lapack
 
-        (potri,) = lapack.get_lapack_funcs(("potri",), (C,))
-        # Cᵀ is the upper factor stored in Fortran order, so potri can work in place on it.
-        inv, info = potri(C.T, lower=0, overwrite_c=int(overwrite))
-        if info == 0:
-            # potri fills the upper triangle and leaves the strictly lower one as it was:
-            # zero, since C is triangular, so mirroring is one addition.
-            full = inv + inv.T
-            np.fill_diagonal(full, np.diagonal(inv))
-            return full
-    elif kind == "torch":
+        A = C if overwrite else np.array(C, copy=True)
+        # Aᵀ is the upper factor U = Cᵀ in Fortran order: U⁻¹ is formed in place, then lauum
+        # writes U⁻¹U⁻ᵀ = (UᵀU)⁻¹ over it, upper triangle only.
+        U = A.T
+        _invert_upper_triangle(U)
+        (lauum,) = lapack.get_lapack_funcs(("lauum",), (U,))
+        inv, info = lauum(U, lower=0, overwrite_c=1)
+        if info != 0:  # only for an illegal argument
+            raise np.linalg.LinAlgError(f"lauum failed (info={info})")
+        if not np.shares_memory(inv, U):  # a copy was made for a non-contiguous U
+            U[...] = inv
+        if not lower_only:
+            mirror_lower_triangle(A)
+        return A
+    if kind == "torch":
         return lib.cholesky_inverse(C, upper=False)
     Linv = cholesky_solve(C, eye_like(C), xp=xp)
     return (Linv + xp.linalg.matrix_transpose(Linv)) / 2
+
+
+#: Order of the diagonal blocks that :func:`_invert_upper_triangle` leaves to LAPACK's
+#: ``trtri``: from 32 to 96 the time is the same within 2 % at n = 500.
+_TRTRI_BLOCK = 64
+#: Side of the square tiles of in-place passes that read one triangle transposed: a tile
+#: and its mirror image (2 × 80 KiB in float64) stay in the core's cache together.
+_TILE = 100
+
+
+def _invert_upper_triangle(U: np.ndarray) -> None:
+    """Invert a NumPy upper-triangular matrix in place (its strict lower triangle is not read).
+
+    By halves: with U = [A B; 0 D], U⁻¹ = [A⁻¹ −A⁻¹BD⁻¹; 0 D⁻¹], recursively down to blocks
+    of :data:`_TRTRI_BLOCK` rows inverted by LAPACK's ``trtri``, and the two triangular
+    products by BLAS ``trmm``. The flops are those of ``trtri`` (n³/3), but nearly all of
+    them run in ``trmm``: OpenBLAS's ``trtri`` runs at about half the rate of its matrix
+    products, 2.0 ms against 1.2 ms for this at n = 500 on one core.
+
+    Raises ``numpy.linalg.LinAlgError`` if a diagonal entry is zero.
+    """
+    from scipy.linalg import blas, lapack
+
+    (trtri,) = lapack.get_lapack_funcs(("trtri",), (U,))
+    (trmm,) = blas.get_blas_funcs(("trmm",), (U,))
+    _invert_upper_block(U, 0, int(U.shape[0]), trtri, trmm)
+
+
+def _invert_upper_block(U, lo: int, hi: int, trtri, trmm) -> None:
+    # A module-level function, not a closure: a recursive closure refers to itself, and the
+    # reference cycle would keep U (an n×n array) alive until the garbage collector runs.
+    if hi - lo <= _TRTRI_BLOCK:
+        inv, info = trtri(U[lo:hi, lo:hi], lower=0)
+        if info != 0:
+            raise np.linalg.LinAlgError("the triangular factor has a zero on its diagonal")
+        U[lo:hi, lo:hi] = inv
+        return
+    mid = (lo + hi) // 2
+    _invert_upper_block(U, lo, mid, trtri, trmm)
+    _invert_upper_block(U, mid, hi, trtri, trmm)
+    B = trmm(-1.0, U[lo:mid, lo:mid], U[lo:mid, mid:hi], side=0, lower=0)
+    U[lo:mid, mid:hi] = trmm(1.0, U[mid:hi, mid:hi], B, side=1, lower=0, overwrite_b=1)
+
+
+def mirror_lower_triangle(A: np.ndarray) -> np.ndarray:
+    """Copy a NumPy square matrix's strict lower triangle onto its upper one, in place.
+
+    In tiles of :data:`_TILE` rows, so that the transposed reads stay in cache and no n×n
+    temporary is made (``np.tril(A) + np.tril(A, -1).T`` would make three). Returns ``A``.
+    """
+    n = int(A.shape[0])
+    for i0 in range(0, n, _TILE):
+        i1 = min(i0 + _TILE, n)
+        for j0 in range(0, i0, _TILE):
+            A[j0:j0 + _TILE, i0:i1] = A[i0:i1, j0:j0 + _TILE].T
+        D = A[i0:i1, i0:i1]
+        m = i1 - i0
+        np.copyto(D, D.T.copy(), where=np.tri(m, m, -1, dtype=bool).T)
+    return A
+
+
+def multiply_triangles(A: np.ndarray) -> np.ndarray:
+    """Replace a NumPy square matrix by the product of its two triangles, in place.
+
+    Off the diagonal both A_ij and A_ji become A_ij·A_ji, so the result is symmetric; the
+    diagonal is kept. When A holds one symmetric matrix P in its lower triangle and another,
+    Q, in its strict upper one (as a factorization in place leaves them), this is the
+    Hadamard product P ∘ Q off the diagonal without an n×n temporary. In tiles, as
+    :func:`mirror_lower_triangle`. Returns ``A``.
+    """
+    n = int(A.shape[0])
+    for i0 in range(0, n, _TILE):
+        i1 = min(i0 + _TILE, n)
+        for j0 in range(0, i0, _TILE):
+            lower = A[i0:i1, j0:j0 + _TILE]
+            upper = A[j0:j0 + _TILE, i0:i1]
+            lower *= upper.T
+            upper[...] = lower.T
+        D = A[i0:i1, i0:i1]
+        diagonal = np.diagonal(D).copy()
+        D *= D.T.copy()
+        np.fill_diagonal(D, diagonal)
+    return A
 
 
 # -- Dask ---------------------------------------------------------------------------------

@@ -697,7 +697,7 @@ def _inverse_sharp(A, B, t: float = 0.5):
     )
 
 
-def cholesky_logdet(M, *, pivot_rtol: float | None = None):
+def cholesky_logdet(M, *, pivot_rtol: float | None = None, overwrite: bool = False):
     """Lower Cholesky factor and log-determinant of a symmetric positive definite matrix.
 
     Positive definite is judged to working precision: the factorization must succeed and
@@ -713,12 +713,16 @@ def cholesky_logdet(M, *, pivot_rtol: float | None = None):
     pivot_rtol : float, optional
         Relative size below which a squared pivot counts as round-off. Default n·ε (ε of
         the dtype of ``M``); 0 accepts every factorization that succeeds.
+    overwrite : bool, default=False
+        NumPy only: factor in ``M``'s memory (see :func:`spectral_ml._backend.cholesky`):
+        its lower triangle is then the factor, or destroyed if the result is ``None``, and
+        its strict upper triangle keeps ``M``'s entries.
 
     Returns
     -------
     C : array of shape (n, n) or None
-        Lower-triangular factor, C Cᵀ = M, exactly zero above the diagonal; ``None`` when
-        ``M`` is not numerically positive definite.
+        Lower-triangular factor, C Cᵀ = M, exactly zero above the diagonal (unless
+        ``overwrite``); ``None`` when ``M`` is not numerically positive definite.
     logdet : float or None
         log det M = 2 Σ log C_jj; ``None`` with ``C``.
     """
@@ -726,14 +730,19 @@ def cholesky_logdet(M, *, pivot_rtol: float | None = None):
     if pivot_rtol is None:
         pivot_rtol = M.shape[0] * float(xp.finfo(M.dtype).eps)
     pivot_rtol = check_real(pivot_rtol, "pivot_rtol", low=0.0)
-    C = cholesky(M, xp=xp)
+    scale = None
+    if pivot_rtol != 0:
+        scale = xp.linalg.diagonal(M)
+        if overwrite:
+            scale = xp.asarray(scale, copy=True)  # the factor is about to take its place
+    C = cholesky(M, overwrite=overwrite, xp=xp)
     if C is None:
         return None, None
     d = xp.linalg.diagonal(C)
     logdet = 2.0 * xp.sum(xp.log(d))
     if pivot_rtol == 0:
         return C, float(logdet)
-    small = xp.any(d * d <= pivot_rtol * xp.linalg.diagonal(M))
+    small = xp.any(d * d <= pivot_rtol * scale)
     # The pivot test and the log-determinant come back to the host in one read (on a GPU
     # each read waits for the device).
     small, logdet = (float(v) for v in to_numpy(xp.stack([xp.astype(small, logdet.dtype), logdet])))

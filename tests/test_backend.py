@@ -264,12 +264,96 @@ def test_exp_flushed_on_torch_matches_numpy(overwrite):
             np.testing.assert_array_equal(src.numpy(), E)
 
 
-def test_cholesky_inverse_is_the_symmetric_inverse(xp, rng):
-    G = rng.standard_normal((6, 6))
-    S = G @ G.T + 6 * np.eye(6)
+@pytest.mark.parametrize("n", [6, 150])  # 150: the NumPy triangular inverse recurses twice
+def test_cholesky_inverse_is_the_symmetric_inverse(xp, rng, n):
+    G = rng.standard_normal((n, n))
+    S = G @ G.T + n * np.eye(n)
     C = B.cholesky(xp.asarray(S))
     inv = B.to_numpy(B.cholesky_inverse(C))
-    np.testing.assert_allclose(inv, np.linalg.inv(S), rtol=1e-10, atol=1e-12)
+    expected = np.linalg.inv(S)
+    np.testing.assert_allclose(inv, expected, rtol=1e-10, atol=1e-12 * np.abs(expected).max())
     np.testing.assert_array_equal(inv, inv.T)
     # The factor survives unless overwriting is asked for.
-    np.testing.assert_allclose(B.to_numpy(C) @ B.to_numpy(C).T, S, rtol=1e-12)
+    np.testing.assert_allclose(B.to_numpy(C) @ B.to_numpy(C).T, S, rtol=1e-12, atol=1e-12 * n)
+
+
+def _upper_triangular(rng, n):
+    """Well-conditioned upper-triangular matrix with garbage below the diagonal."""
+    U = np.triu(rng.standard_normal((n, n)) / np.sqrt(n)) + np.diag(rng.uniform(1.0, 2.0, n))
+    return U + np.tril(rng.standard_normal((n, n)), -1)
+
+
+@pytest.mark.parametrize("n", [1, 5, 64, 65, 150, 257])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_triangular_inverse_by_halves(rng, n, order):
+    U = np.array(_upper_triangular(rng, n), order=order)
+    expected = np.linalg.inv(np.triu(U))
+    below = np.tril(U, -1)
+    B._invert_upper_triangle(U)
+    np.testing.assert_allclose(np.triu(U), expected, rtol=1e-12, atol=1e-13)
+    np.testing.assert_array_equal(np.tril(U, -1), below)  # never read, never written
+
+
+def test_triangular_inverse_raises_on_zero_pivot(rng):
+    U = _upper_triangular(rng, 150)
+    U[100, 100] = 0.0
+    with pytest.raises(np.linalg.LinAlgError, match="zero on its diagonal"):
+        B._invert_upper_triangle(U)
+
+
+def test_triangular_inverse_leaves_no_reference_cycle(rng):
+    # A cycle would keep the n×n array alive until the collector runs, so that every call of
+    # the exact DPP path took fresh memory (and its page faults).
+    import gc
+    import weakref
+
+    U = _upper_triangular(rng, 200)
+    ref = weakref.ref(U)
+    gc.disable()
+    try:
+        B._invert_upper_triangle(U)
+        del U
+        assert ref() is None
+    finally:
+        gc.enable()
+
+
+def test_cholesky_overwrite_factors_in_place(rng):
+    G = rng.standard_normal((150, 150))
+    S = G @ G.T + 150 * np.eye(150)
+    M = S.copy()
+    C = B.cholesky(M, overwrite=True)
+    assert np.shares_memory(C, M)
+    np.testing.assert_allclose(np.tril(C), np.linalg.cholesky(S), rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(np.triu(M, 1), np.triu(S, 1))  # the upper triangle is kept
+    M = S.copy()
+    assert B.cholesky(M) is not None
+    np.testing.assert_array_equal(M, S)  # without overwrite, untouched
+
+
+@pytest.mark.parametrize("n", [6, 150])
+def test_cholesky_inverse_in_place_lower_triangle_only(rng, n):
+    G = rng.standard_normal((n, n))
+    S = G @ G.T + n * np.eye(n)
+    M = S.copy()
+    C = B.cholesky(M, overwrite=True)  # S's entries stay above the diagonal
+    inv = B.cholesky_inverse(C, overwrite=True, lower_only=True)
+    assert np.shares_memory(inv, M)
+    np.testing.assert_allclose(np.tril(inv), np.tril(np.linalg.inv(S)), rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(np.triu(inv, 1), np.triu(S, 1))
+    # The full inverse, from a factor with garbage above its diagonal, is exactly symmetric.
+    M = S.copy()
+    full = B.cholesky_inverse(B.cholesky(M, overwrite=True))
+    np.testing.assert_allclose(full, np.linalg.inv(S), rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(full, full.T)
+    np.testing.assert_array_equal(np.triu(M, 1), np.triu(S, 1))  # not overwritten
+
+
+@pytest.mark.parametrize("n", [1, 7, 100, 101, 257])
+def test_triangle_passes_in_tiles(rng, n):
+    A = rng.standard_normal((n, n))
+    mirrored = np.tril(A) + np.tril(A, -1).T
+    np.testing.assert_array_equal(B.mirror_lower_triangle(A.copy()), mirrored)
+    product = np.tril(A, -1) * np.triu(A, 1).T
+    expected = product + product.T + np.diag(np.diagonal(A))
+    np.testing.assert_array_equal(B.multiply_triangles(A.copy()), expected)

@@ -337,3 +337,19 @@ def test_degenerate_scalars_are_rejected(xp, bad):
         linalg.geometric_mean(S, S, bad)
     with pytest.raises(ValueError, match="rtol must be"):
         linalg.loewner_matrix(xp.asarray(np.array([1.0, 2.0])), xp.exp, xp.exp, rtol=bad)
+
+
+@pytest.mark.parametrize("n", [6, 150])
+def test_cholesky_logdet_in_place_keeps_the_pivot_test(rng, n):
+    S = _spd(rng, n, cond=1e3)
+    M = S.copy()
+    C, logdet = linalg.cholesky_logdet(M, overwrite=True)
+    assert np.shares_memory(C, M)
+    assert logdet == pytest.approx(np.linalg.slogdet(S)[1], rel=1e-12)
+    np.testing.assert_allclose(np.tril(C), np.linalg.cholesky(S), rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(np.triu(M, 1), np.triu(S, 1))
+    # The pivots are compared with M's diagonal as it was, not with the factor's.
+    x = rng.standard_normal((n, 2))
+    x[1] = x[0]
+    K = np.exp(-((x[:, None, :] - x[None, :, :]) ** 2).sum(-1))
+    assert linalg.cholesky_logdet(K.copy(), overwrite=True) == (None, None)

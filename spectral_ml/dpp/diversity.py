@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 
-from .._backend import cast, cholesky_inverse, get_namespace
+from .._backend import cast, get_namespace
 from .._validation import check_choice, check_positive
-from .exact import _factor, _not_pd_error
+from .exact import _factor, _kernel_weights, _not_pd_error, _restore_kernel
 from .kernel import DEFAULT_SIGMA, _backprop, _center, _check_batch, _check_sigma, _kernel
 from .subgradient import DEFAULT_DELTA, DEFAULT_THETA, _eigh64, _lift_direction
 
@@ -40,9 +40,11 @@ class _LazyLogdet:
             L = _kernel(self.Xc, self.sigma, xp, allow_identity=True)
         L64 = cast(L, xp.float64, xp=xp)
         if not self.factor_tried:
-            C, logdet = _factor(L64, xp)
+            # L64 is a kernel matrix of this result's own (L is not used after this).
+            C, logdet = _factor(L64, xp, overwrite=True)
             if C is not None:
                 return logdet, True
+            _restore_kernel(L64, xp)
         w = xp.linalg.eigvalsh(L64)
         return _clipped_logdet(w, self.delta, xp), False
 
@@ -234,8 +236,8 @@ def dpp_diversity(
     Notes
     -----
     *Exact path.* One Cholesky factorization L = C Cᵀ gives log det L = 2 Σ log C_ii and
-    L⁻¹ (LAPACK ``potri`` on NumPy, ``cholesky_inverse`` on PyTorch, two triangular solves
-    elsewhere); ``grad`` is the kernel back-propagation of L⁻¹ (``"logdet"``) or of
+    L⁻¹ (C⁻¹ by halves and LAPACK ``lauum`` on NumPy, in the kernel's own memory;
+    ``cholesky_inverse`` on PyTorch; two triangular solves elsewhere); ``grad`` is the kernel back-propagation of L⁻¹ (``"logdet"``) or of
     det(L)·L⁻¹ (``"det"``). The factorization and L⁻¹ are computed in float64 also for
     float32 batches: the condition numbers the exact path accepts (above) leave a float32
     solve with no correct digit. W = L⁻¹ ∘ L is cast back before the back-propagation.
@@ -297,17 +299,18 @@ def dpp_diversity(
     L = _kernel(Xc, sigma, xp, allow_identity=allow_identity)
     C = logdet = None
     if method in ("auto", "exact"):
+        # L64 is this call's own: the kernel, or its float64 copy. It is factored in place
+        # and given back as the kernel if a sub-gradient path needs it.
         L64 = cast(L, xp.float64, xp=xp)
-        C, logdet = _factor(L64, xp)
+        C, logdet = _factor(L64, xp, overwrite=True)
         if C is None and method == "exact":
             raise _not_pd_error("The kernel matrix L of X")
         if C is not None and (method == "exact" or logdet >= math.log(beta)):
-            W = cholesky_inverse(C, overwrite=True, xp=xp)
-            W *= L64
-            W = cast(W, X.dtype, xp=xp)
+            W = cast(_kernel_weights(C, L64, xp), X.dtype, xp=xp)
             coef = 1.0 if objective == "logdet" else math.exp(logdet)
             grad = _backprop(W, Xc, sigma, xp, coef=coef)
             return DPPResult(grad, "exact", objective, logdet=logdet, logdet_exact=True)
+        _restore_kernel(L64, xp)
         path = subgradient
     else:
         path = "dppsg"

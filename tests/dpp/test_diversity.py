@@ -5,8 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from spectral_ml._backend import to_numpy
+from spectral_ml._backend import get_namespace, to_numpy
 from spectral_ml.dpp import DPPResult, dpp_diversity, gaussian_kernel
+from spectral_ml.dpp.kernel import _backprop, _center, _kernel
 
 SIGMA = 0.2
 
@@ -63,6 +64,33 @@ def test_beta_threshold_decides_between_paths():
     well = _spread(2)
     assert dpp_diversity(well, SIGMA).method == "exact"
     assert dpp_diversity(well, SIGMA, beta=2.0).method == "dppsg*"  # det L ≤ 1 < β
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("subgradient", ["dppsg", "dppsg*"])
+@pytest.mark.parametrize("case", ["factor fails", "det below beta"])
+def test_auto_subgradient_sees_the_kernel_after_the_factorization(dtype, subgradient, case):
+    # The automatic switch factors the kernel in its own memory; when it then leaves the exact
+    # path, the sub-gradient must see the kernel itself, bit for bit.
+    X = _spread(9, n=150, d=3).astype(dtype)
+    beta = 1e-7
+    if case == "factor fails":
+        X[11] = X[3]
+    else:
+        beta = 2.0  # det L ≤ 1 < β: the factorization succeeds and is not used
+    auto = dpp_diversity(X, SIGMA, subgradient=subgradient, beta=beta)
+    forced = dpp_diversity(X, SIGMA, method=subgradient)
+    assert auto.method == subgradient
+    if subgradient == "dppsg":
+        np.testing.assert_array_equal(auto.grad, forced.grad)
+    else:
+        # Forced DPPSG* takes L∘L from the kernel at σ/√2; the switch squares L itself.
+        xp = get_namespace(X)
+        Xc = _center(X, xp)
+        L = _kernel(Xc, SIGMA, xp)
+        np.testing.assert_array_equal(auto.grad, _backprop(L * L, Xc, SIGMA, xp, coef=-0.1))
+    assert auto.logdet == pytest.approx(forced.logdet, rel=1e-10)
+    assert auto.logdet_exact == (case != "factor fails")
 
 
 @pytest.mark.parametrize("method", ["exact", "dppsg", "dppsg*"])

@@ -84,6 +84,19 @@ def test_dpp_gradient_taylor_random(objective, seed):
     assert abs(taylor.order - 2) < 0.2, str(taylor)
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_dpp_gradient_taylor_large_batch(seed):
+    # n = 150 takes the NumPy inverse by halves (blocks of 64) and the in-place weights.
+    X = np.random.default_rng(seed).uniform(-0.5, 0.5, size=(150, 3))
+    res = dpp_diversity(X, SIGMA, method="exact")
+
+    def f(Y):
+        return dpp_diversity(Y, SIGMA, method="exact").value
+
+    taylor = taylor_test(f, res.grad, X, seed=30 + seed)
+    assert abs(taylor.order - 2) < 0.2, str(taylor)
+
+
 @pytest.mark.parametrize("objective", ["logdet", "det"])
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_dpp_gradient_taylor_near_singular(objective, seed):
@@ -117,8 +130,9 @@ def test_dpp_gradient_negative_control():
     assert abs(taylor.order - 1) < 0.2, str(taylor)
 
 
-def test_exact_path_is_backprop_of_inverse(xp):
-    Xn = _random_batch(3, n=12, d=4)
+@pytest.mark.parametrize("n", [12, 150])  # 150: NumPy forms L⁻¹ in the kernel's memory, by halves
+def test_exact_path_is_backprop_of_inverse(xp, n):
+    Xn = _random_batch(3, n=n, d=4)
     L = gaussian_kernel(Xn, SIGMA)
     expected = kernel_backward(Xn, np.linalg.inv(L), SIGMA)
     res = dpp_diversity(xp.asarray(Xn), SIGMA, method="exact")

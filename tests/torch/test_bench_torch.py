@@ -47,7 +47,8 @@ def test_benchmark_gpu_aims_are_absolute(bench):
 
 def test_training_step_share_reports_the_dpp_path(bench):
     lines = []
-    results = bench.training_step_share(batch_size=20, repeats=1, out=lines.append)
+    # Three samples: the median of one could be a single stall of a busy machine.
+    results = bench.training_step_share(batch_size=20, repeats=3, out=lines.append)
     for t_all, t_dpp, path in results.values():
         assert 0 < t_dpp < t_all
         assert path in ("exact", "dppsg", "dppsg*")
