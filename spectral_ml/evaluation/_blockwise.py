@@ -20,6 +20,8 @@ __all__ = [
     "dask_knn_predict",
     "dask_knn_error",
     "dask_mean_average_precision",
+    "dask_precision_at_k",
+    "dask_map_at_r",
     "smallest_k",
 ]
 
@@ -312,56 +314,122 @@ def _one_query_block_at_a_time(parts):
     return [dask.compute(part)[0] for part in parts]
 
 
+class _RetrievalGraph:
+    """What every Dask retrieval measure needs: validated rows, label codes, relevant counts.
+
+    ``database=None`` searches the queries among themselves, leave-one-out.
+    """
+
+    def __init__(self, queries, query_labels, database, database_labels):
+        import dask
+
+        if database is None and database_labels is not None:
+            raise ValueError("database_labels was given without database.")
+        if database is not None and database_labels is None:
+            raise ValueError("database_labels is required when database is given.")
+        self.loo = loo = database is None
+        self.Q = Q = as_dask_rows(queries, "queries")
+        self.D = D = Q if loo else as_dask_rows(database, "database", chunk_like=Q)
+        if D.shape[1] != Q.shape[1]:
+            raise ValueError(f"database has {D.shape[1]} features but queries have {Q.shape[1]}.")
+        if Q.shape[0] < (2 if loo else 1) or D.shape[0] < 1:
+            raise ValueError("queries and database need rows (2 queries at least for leave-one-out retrieval).")
+        self.n_retrievable = D.shape[0] - 1 if loo else D.shape[0]
+        self._d_lab_src = query_labels if loo else database_labels
+        q_labels = _label_blocks(query_labels, Q.chunks[0], "query_labels", "queries")
+        d_labels = q_labels if loo else _label_blocks(database_labels, D.chunks[0], "database_labels", "database")
+        self._query_labels = query_labels
+        self.classes = _classes_of(query_labels) if loo else _classes_of(query_labels, database_labels)
+        encode = dask.delayed(_encode, pure=True)
+        self.q_codes = [encode(lab, self.classes) for lab in q_labels]
+        self.d_codes = self.q_codes if loo else [encode(lab, self.classes) for lab in d_labels]
+
+    def relevant_counts(self):
+        """R of each class: its database items (one fewer leave-one-out), indexed by class code."""
+        import dask
+        import dask.array as da
+
+        lab = self._d_lab_src
+        lab = lab if isinstance(lab, da.Array) else np.asarray(to_numpy(lab))
+        found, counts = dask.compute(*da.unique(da.asarray(lab), return_counts=True))
+        relevant = np.zeros(self.classes.shape[0], dtype=np.int64)
+        relevant[np.searchsorted(self.classes, np.asarray(found))] = np.asarray(counts)
+        return relevant - 1 if self.loo else relevant
+
+    def query_class_codes(self):
+        """Codes of the classes that occur among the queries."""
+        if self.loo:  # the classes are the queries' own
+            return np.arange(self.classes.shape[0])
+        return np.searchsorted(self.classes, _classes_of(self._query_labels))
+
+    def per_query_block(self, depth, summarize, *args):
+        """``summarize(neighbours, q_codes, *args)`` of each query block's ``depth`` nearest items."""
+        import dask
+
+        names = ("queries", "queries" if self.loo else "database")
+        neighbours, _ = _neighbour_graph(self.Q, self.D, self.d_codes, depth, _Transform(None), names, self.loo, True)
+        task = dask.delayed(summarize, pure=True)
+        return _one_query_block_at_a_time([task(nb, self.q_codes[i], *args) for i, nb in enumerate(neighbours)])
+
+
+def _relevance(neighbours, q_codes):
+    """0/1 (float64) relevance of each query's ranked items, from a block's neighbour lists."""
+    return (neighbours[2] == np.asarray(q_codes)[:, None]).astype(np.float64)
+
+
 def _ap_sums(neighbours, q_codes, relevant, ks, divisor):
     """Σ over the queries of one block of AP@K for every K of ``ks``."""
     from .retrieval import _average_precision_sums
 
-    q_codes = np.asarray(q_codes)
-    rel = (neighbours[2] == q_codes[:, None]).astype(np.float64)
-    R = None if relevant is None else relevant[q_codes].astype(np.float64)
-    return _average_precision_sums(np, rel, R, ks, divisor)
+    R = None if relevant is None else relevant[np.asarray(q_codes)].astype(np.float64)
+    return _average_precision_sums(np, _relevance(neighbours, q_codes), R, ks, divisor)
+
+
+def _precision_sums_of_block(neighbours, q_codes, ks):
+    from .retrieval import _precision_at_sums
+
+    return _precision_at_sums(np, _relevance(neighbours, q_codes), ks)
+
+
+def _map_at_r_sum_of_block(neighbours, q_codes, relevant):
+    from .retrieval import _ap_at_r_sum
+
+    return _ap_at_r_sum(np, _relevance(neighbours, q_codes), relevant[np.asarray(q_codes)])
 
 
 def dask_mean_average_precision(queries, query_labels, k, database, database_labels, divisor):
-    """mAP@K for Dask inputs (see ``mean_average_precision_at_k``), computed blockwise.
-
-    ``database=None`` searches the queries among themselves, leave-one-out.
-    """
-    import dask
-    import dask.array as da
-
+    """mAP@K for Dask inputs (see ``mean_average_precision_at_k``), computed blockwise."""
     from .retrieval import _check_ks
 
-    if database is None and database_labels is not None:
-        raise ValueError("database_labels was given without database.")
-    if database is not None and database_labels is None:
-        raise ValueError("database_labels is required when database is given.")
-    Q = as_dask_rows(queries, "queries")
-    loo = database is None
-    D = Q if loo else as_dask_rows(database, "database", chunk_like=Q)
-    if D.shape[1] != Q.shape[1]:
-        raise ValueError(f"database has {D.shape[1]} features but queries have {Q.shape[1]}.")
-    if Q.shape[0] < (2 if loo else 1) or D.shape[0] < 1:
-        raise ValueError("queries and database need rows (2 queries at least for leave-one-out retrieval).")
-    ks, single = _check_ks(k, D.shape[0] - 1 if loo else D.shape[0])
-    d_lab_src = query_labels if loo else database_labels
-    q_labels = _label_blocks(query_labels, Q.chunks[0], "query_labels", "queries")
-    d_labels = q_labels if loo else _label_blocks(d_lab_src, D.chunks[0], "database_labels", "database")
-    classes = _classes_of(query_labels) if loo else _classes_of(query_labels, database_labels)
-    encode = dask.delayed(_encode, pure=True)
-    q_codes = [encode(lab, classes) for lab in q_labels]
-    d_codes = q_codes if loo else [encode(lab, classes) for lab in d_labels]
-    relevant = None
-    if divisor != "hits":
-        lab = d_lab_src if isinstance(d_lab_src, da.Array) else np.asarray(to_numpy(d_lab_src))
-        found, counts = dask.compute(*da.unique(da.asarray(lab), return_counts=True))
-        relevant = np.zeros(classes.shape[0], dtype=np.int64)
-        relevant[np.searchsorted(classes, np.asarray(found))] = np.asarray(counts)
-        if loo:
-            relevant = relevant - 1
-    names = ("queries", "queries" if loo else "database")
-    neighbours, _ = _neighbour_graph(Q, D, d_codes, max(ks), _Transform(None), names, loo, True)
-    ap = dask.delayed(_ap_sums, pure=True)
-    parts = _one_query_block_at_a_time([ap(nb, q_codes[i], relevant, ks, divisor) for i, nb in enumerate(neighbours)])
-    result = {kk: sum(p[j] for p in parts) / Q.shape[0] for j, kk in enumerate(ks)}
+    graph = _RetrievalGraph(queries, query_labels, database, database_labels)
+    ks, single = _check_ks(k, graph.n_retrievable)
+    relevant = None if divisor == "hits" else graph.relevant_counts()
+    parts = graph.per_query_block(max(ks), _ap_sums, relevant, ks, divisor)
+    result = {kk: sum(p[j] for p in parts) / graph.Q.shape[0] for j, kk in enumerate(ks)}
     return result[ks[0]] if single else result
+
+
+def dask_precision_at_k(queries, query_labels, k, database, database_labels):
+    """P@K for Dask inputs (see ``precision_at_k``), computed blockwise."""
+    from .retrieval import _check_ks
+
+    graph = _RetrievalGraph(queries, query_labels, database, database_labels)
+    ks, single = _check_ks(k, graph.n_retrievable)
+    parts = graph.per_query_block(max(ks), _precision_sums_of_block, ks)
+    result = {kk: sum(p[j] for p in parts) / graph.Q.shape[0] for j, kk in enumerate(ks)}
+    return result[ks[0]] if single else result
+
+
+def dask_map_at_r(queries, query_labels, database, database_labels):
+    """MAP@R for Dask inputs (see ``map_at_r``), computed blockwise.
+
+    Each query block keeps the nearest max R items of every query, R the largest number of
+    relevant items of a class present among the queries.
+    """
+    graph = _RetrievalGraph(queries, query_labels, database, database_labels)
+    relevant = graph.relevant_counts()
+    depth = int(relevant[graph.query_class_codes()].max())
+    if depth < 1:
+        return 0.0
+    parts = graph.per_query_block(depth, _map_at_r_sum_of_block, relevant)
+    return sum(parts) / graph.Q.shape[0]

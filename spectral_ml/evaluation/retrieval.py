@@ -197,6 +197,22 @@ def _average_precision_sums(xp, rel, R_block, ks, divisor):
     return sums
 
 
+def _precision_at_sums(xp, rel, ks):
+    """Σ over a block of queries of P@K for each K of ``ks``."""
+    hits = xp.cumulative_sum(rel, axis=1)
+    return [to_python_float(xp.sum(hits[:, kk - 1])) / kk for kk in ks]
+
+
+def _ap_at_r_sum(xp, rel, R_block):
+    """Σ over a block of queries of AP@R, each at its own R (integer; ``rel`` at least max R deep)."""
+    _, weighted = _precision_sums(xp, rel)
+    depth = rel.shape[1]
+    rows = xp.arange(rel.shape[0], dtype=xp.int64)
+    column = xp.where(R_block > 0, R_block - 1, xp.zeros_like(R_block))
+    at_r = xp.take(xp.reshape(weighted, (-1,)), rows * depth + column)
+    return to_python_float(xp.sum(_safe_ratio(xp, at_r, xp.astype(R_block, xp.float64))))
+
+
 def mean_average_precision_at_k(
     queries,
     query_labels,
@@ -308,7 +324,9 @@ def precision_at_k(
     Parameters
     ----------
     queries : array of shape (n_queries, n_features)
-        Query embeddings.
+        Query embeddings; their namespace decides where the computation runs. Dask arrays
+        (here, in ``database`` or in the labels) are searched exactly, block by block, as
+        in :func:`mean_average_precision_at_k` (``batch_size`` does not apply).
     query_labels : array of shape (n_queries,)
         Class label of each query.
     k : int or sequence of int
@@ -338,15 +356,18 @@ def precision_at_k(
     >>> precision_at_k(X, y, k=[1, 2])
     {1: 1.0, 2: 0.5}
     """
+    if any_dask_array(queries, query_labels, database, database_labels):
+        from ._blockwise import dask_precision_at_k
+
+        return dask_precision_at_k(queries, query_labels, k, database, database_labels)
     xp, Q, q_labels, D, d_labels, loo = _check_inputs(queries, query_labels, database, database_labels)
     n, m = Q.shape[0], D.shape[0]
     ks, single = _check_ks(k, m - 1 if loo else m)
     batch = _check_batch_size(batch_size, n, m)
     totals = {kk: 0.0 for kk in ks}
     for _, _, rel in _ranked_relevance(xp, Q, q_labels, D, d_labels, loo, max(ks), batch):
-        hits = xp.cumulative_sum(rel, axis=1)
-        for kk in ks:
-            totals[kk] += to_python_float(xp.sum(hits[:, kk - 1])) / kk
+        for kk, value in zip(ks, _precision_at_sums(xp, rel, ks)):
+            totals[kk] += value
     result = {kk: totals[kk] / n for kk in ks}
     return result[ks[0]] if single else result
 
@@ -382,7 +403,11 @@ def map_at_r(queries, query_labels, database=None, database_labels=None, *, batc
     Parameters
     ----------
     queries : array of shape (n_queries, n_features)
-        Query embeddings.
+        Query embeddings; their namespace decides where the computation runs. Dask arrays
+        (here, in ``database`` or in the labels) are searched exactly, block by block, as
+        in :func:`mean_average_precision_at_k` (``batch_size`` does not apply); every
+        query then keeps its max R nearest items, R of the largest class, so a block of
+        b queries holds b · max R neighbours.
     query_labels : array of shape (n_queries,)
         Class label of each query.
     database : array of shape (n_database, n_features), optional
@@ -409,6 +434,10 @@ def map_at_r(queries, query_labels, database=None, database_labels=None, *, batc
     >>> map_at_r(X, np.array([0, 0, 1, 1]))
     1.0
     """
+    if any_dask_array(queries, query_labels, database, database_labels):
+        from ._blockwise import dask_map_at_r
+
+        return dask_map_at_r(queries, query_labels, database, database_labels)
     xp, Q, q_labels, D, d_labels, loo = _check_inputs(queries, query_labels, database, database_labels)
     n, m = Q.shape[0], D.shape[0]
     batch = _check_batch_size(batch_size, n, m)
@@ -418,10 +447,5 @@ def map_at_r(queries, query_labels, database=None, database_labels=None, *, batc
         return 0.0
     total = 0.0
     for start, stop, rel in _ranked_relevance(xp, Q, q_labels, D, d_labels, loo, depth, batch):
-        _, weighted = _precision_sums(xp, rel)
-        R_block = R[start:stop]
-        rows = xp.arange(stop - start, dtype=xp.int64)
-        column = xp.where(R_block > 0, R_block - 1, xp.zeros_like(R_block))
-        at_r = xp.take(xp.reshape(weighted, (-1,)), rows * depth + column)
-        total += to_python_float(xp.sum(_safe_ratio(xp, at_r, xp.astype(R_block, xp.float64))))
+        total += _ap_at_r_sum(xp, rel, R[start:stop])
     return total / n

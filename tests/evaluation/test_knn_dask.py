@@ -5,7 +5,14 @@ import pytest
 
 from tests._dask_cluster import client, da  # noqa: F401  (skips without Dask)
 
-from spectral_ml.evaluation import knn_error, knn_predict, mean_average_precision_at_k
+from spectral_ml.evaluation import (
+    knn_error,
+    knn_predict,
+    map_at_r,
+    mean_average_precision_at_k,
+    precision_at_1,
+    precision_at_k,
+)
 from spectral_ml.evaluation._blockwise import smallest_k
 from spectral_ml.metric import GMMLMetric
 
@@ -80,6 +87,64 @@ def test_map_at_k_on_dask_equals_in_memory(divisor, with_database):
     assert got.keys() == ref.keys()
     for kk in ref:
         assert abs(got[kk] - ref[kk]) < 1e-8
+
+
+@pytest.mark.parametrize("with_database", [True, False])
+def test_precision_and_map_at_r_on_dask_equal_in_memory(with_database):
+    X_tr, y_tr, X_te, y_te = _split(7)
+    if with_database:
+        args = (X_te, y_te)
+        kwargs = {"database": X_tr, "database_labels": y_tr}
+        lazy = (da.from_array(X_te, chunks=(100, 4)), y_te)
+        lazy_kwargs = {"database": da.from_array(X_tr, chunks=(300, 4)),
+                       "database_labels": da.from_array(y_tr, chunks=300)}
+    else:
+        args, kwargs = (X_te, y_te), {}
+        lazy, lazy_kwargs = (da.from_array(X_te, chunks=(70, 4)), da.from_array(y_te, chunks=70)), {}
+    ref = precision_at_k(*args, [1, 4, 10], **kwargs)
+    got = precision_at_k(*lazy, [1, 4, 10], **lazy_kwargs)
+    assert got.keys() == ref.keys()
+    for kk in ref:
+        assert abs(got[kk] - ref[kk]) < 1e-12
+    assert abs(precision_at_1(*lazy, **lazy_kwargs) - precision_at_1(*args, **kwargs)) < 1e-12
+    assert 0.3 < ref[10] < 0.9  # neither trivial nor hopeless: the test can tell them apart
+    ref_r = map_at_r(*args, **kwargs)
+    got_r = map_at_r(*lazy, **lazy_kwargs)
+    assert isinstance(got_r, float)
+    assert abs(got_r - ref_r) < 1e-12
+    assert 0.1 < ref_r < 0.9
+
+
+def test_map_at_r_on_dask_with_a_class_only_in_the_database():
+    # The depth of the search is R of the queries' classes; a database class that no query
+    # has (here the largest) must not change the result.
+    X_tr, y_tr, X_te, y_te = _split(8)
+    y_tr = y_tr.copy()
+    y_tr[:700] = 9
+    keep = y_te != 9
+    ref = map_at_r(X_te[keep], y_te[keep], X_tr, y_tr)
+    got = map_at_r(da.from_array(X_te[keep], chunks=(100, 4)), y_te[keep], da.from_array(X_tr, chunks=(300, 4)), y_tr)
+    assert abs(got - ref) < 1e-12
+    # A query class absent from the database: R = 0 everywhere gives 0, as in memory.
+    none = map_at_r(da.from_array(X_te, chunks=(100, 4)), np.full(len(y_te), 42), da.from_array(X_tr, chunks=(300, 4)), y_tr)
+    assert none == 0.0 == map_at_r(X_te, np.full(len(y_te), 42), X_tr, y_tr)
+
+
+def test_retrieval_on_dask_bad_input():
+    X_tr, y_tr, X_te, y_te = _split(9)
+    Xd = da.from_array(X_te, chunks=(100, 4))
+    with pytest.raises(ValueError, match="k=1301"):
+        precision_at_k(Xd, y_te, 1301, X_tr, y_tr)
+    with pytest.raises(ValueError, match="k=400"):
+        precision_at_k(Xd, y_te, 400)  # leave-one-out: 399 retrievable
+    with pytest.raises(ValueError, match="database_labels is required"):
+        map_at_r(Xd, y_te, X_tr)
+    with pytest.raises(ValueError, match="query_labels"):
+        map_at_r(Xd, y_te[:-1])
+    bad = X_te.copy()
+    bad[5, 1] = np.inf
+    with pytest.raises(ValueError, match="queries contains NaN or infinity"):
+        precision_at_k(da.from_array(bad, chunks=(100, 4)), y_te, 3)
 
 
 def test_knn_on_dask_with_ties_keeps_database_order():
