@@ -15,9 +15,10 @@ def _normalize(name):
 
 
 def _floors():
+    """The floors of the runtime dependencies and of the dask extra (CI tests both)."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     floors = {}
-    for requirement in project["dependencies"]:
+    for requirement in project["dependencies"] + project["optional-dependencies"]["dask"]:
         match = re.fullmatch(r"\s*([A-Za-z0-9_.\-]+)(\[[^\]]*\])?\s*>=\s*([0-9][0-9.]*)\s*", requirement)
         assert match, f"runtime dependency without a '>=' floor: {requirement!r}"
         floors[_normalize(match.group(1))] = match.group(3)

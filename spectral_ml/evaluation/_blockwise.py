@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._backend import to_numpy
+from .._backend import get_namespace, to_numpy
 from .._validation import check_labels
 
 __all__ = [
@@ -377,24 +377,29 @@ def _relevance(neighbours, q_codes):
     return (neighbours[2] == np.asarray(q_codes)[:, None]).astype(np.float64)
 
 
+# The in-memory sums are array-API code: they get NumPy's array-API namespace, which has
+# cumulative_sum also on NumPy 1.x (plain NumPy has it from 2.1 on).
 def _ap_sums(neighbours, q_codes, relevant, ks, divisor):
     """Σ over the queries of one block of AP@K for every K of ``ks``."""
     from .retrieval import _average_precision_sums
 
+    rel = _relevance(neighbours, q_codes)
     R = None if relevant is None else relevant[np.asarray(q_codes)].astype(np.float64)
-    return _average_precision_sums(np, _relevance(neighbours, q_codes), R, ks, divisor)
+    return _average_precision_sums(get_namespace(rel), rel, R, ks, divisor)
 
 
 def _precision_sums_of_block(neighbours, q_codes, ks):
     from .retrieval import _precision_at_sums
 
-    return _precision_at_sums(np, _relevance(neighbours, q_codes), ks)
+    rel = _relevance(neighbours, q_codes)
+    return _precision_at_sums(get_namespace(rel), rel, ks)
 
 
 def _map_at_r_sum_of_block(neighbours, q_codes, relevant):
     from .retrieval import _ap_at_r_sum
 
-    return _ap_at_r_sum(np, _relevance(neighbours, q_codes), relevant[np.asarray(q_codes)])
+    rel = _relevance(neighbours, q_codes)
+    return _ap_at_r_sum(get_namespace(rel), rel, relevant[np.asarray(q_codes)])
 
 
 def dask_mean_average_precision(queries, query_labels, k, database, database_labels, divisor):
