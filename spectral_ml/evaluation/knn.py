@@ -143,7 +143,10 @@ def knn_predict(
     -------
     y_pred : array of shape (n_test,)
         Predicted labels, in the namespace of the inputs (a lazy Dask array for Dask
-        inputs).
+        inputs, one block per test block). Computed whole, the lazy array leaves it to
+        Dask's scheduler how many training blocks are held at once; when the training set
+        does not fit in memory, compute its blocks in turn (``y_pred.blocks[i]``), as
+        :func:`knn_error` does.
 
     Raises
     ------
