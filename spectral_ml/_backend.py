@@ -54,6 +54,7 @@ __all__ = [
     "masked",
     "zero_diagonal",
     "subtract_diagonal",
+    "matmul",
     "inner_product",
     "gaussian_affinity",
     "exp_flushed",
@@ -186,12 +187,14 @@ def all_finite(x: Any, *, xp=None) -> bool:
         return bool(np.isfinite(x).all())
     if xp is None:
         xp = get_namespace(x)
-    if array_api_compat.is_torch_namespace(xp) and x.dtype.is_floating_point and x.numel() > 0:
-        # One reduction pass: min and max propagate NaN, and infinities are extremes. PyTorch's
-        # isfinite takes four passes (abs, two comparisons, and) and a boolean temporary.
+    if array_api_compat.is_torch_namespace(xp) and x.numel() > 0:
         import torch
 
-        return bool(torch.isfinite(torch.stack(torch.aminmax(x))).all())
+        # One reduction pass: min and max propagate NaN, and infinities are extremes. PyTorch's
+        # isfinite takes four passes (abs, two comparisons, and) and a boolean temporary.
+        # Single and double precision only: PyTorch 2.1 has no CPU aminmax for half.
+        if x.dtype in (torch.float32, torch.float64):
+            return bool(torch.isfinite(torch.stack(torch.aminmax(x))).all())
     return bool(xp.all(xp.isfinite(x)))
 
 
@@ -425,6 +428,21 @@ def subtract_diagonal(M: Any, v: Any, *, xp=None):
     return M - xp.eye(M.shape[0], dtype=M.dtype, device=device_of(M)) * v[None, :]
 
 
+def matmul(A: Any, B: Any):
+    """``A @ B``, with PyTorch's float16 and bfloat16 CPU tensors multiplied in float32.
+
+    PyTorch 2.1 has no CPU matrix product for float16 (later releases do); float32 holds
+    every value of both formats exactly, and the product is rounded back to the operands'
+    dtype.
+    """
+    if array_api_compat.is_torch_array(A) and A.device.type == "cpu":
+        import torch
+
+        if A.dtype in (torch.float16, torch.bfloat16):
+            return (A.float() @ B.float()).to(A.dtype)
+    return A @ B
+
+
 def inner_product(A: Any, B: Any, *, xp=None) -> float:
     """Σ A_ij B_ij over all entries of two arrays of the same shape, as a Python float."""
     if xp is None:
@@ -484,7 +502,7 @@ def gaussian_affinity(Y: Any):
     if kind == "torch" and Y.device.type == "cpu" and Y.dtype in (lib.float32, lib.float64) \
             and not (Y.requires_grad and lib.is_grad_enabled()):
         return _gaussian_affinity_torch_cpu(Y, lib)
-    G = Y @ xp.linalg.matrix_transpose(Y)
+    G = matmul(Y, xp.linalg.matrix_transpose(Y))
     r = _half_diagonal(G, xp)
     if kind == "numpy":
         step = max(1, _OUTER_CHUNK // G.shape[0])

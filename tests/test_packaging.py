@@ -15,10 +15,11 @@ def _normalize(name):
 
 
 def _floors():
-    """The floors of the runtime dependencies and of the dask extra (CI tests both)."""
+    """The floors of the runtime dependencies and of the torch and dask extras (CI tests them)."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
     floors = {}
-    for requirement in project["dependencies"] + project["optional-dependencies"]["dask"]:
+    for requirement in project["dependencies"] + extras["torch"] + extras["dask"]:
         match = re.fullmatch(r"\s*([A-Za-z0-9_.\-]+)(\[[^\]]*\])?\s*>=\s*([0-9][0-9.]*)\s*", requirement)
         assert match, f"runtime dependency without a '>=' floor: {requirement!r}"
         floors[_normalize(match.group(1))] = match.group(3)

@@ -32,6 +32,7 @@ from .._backend import (
     flush_bound,
     gaussian_affinity,
     get_namespace,
+    matmul,
     subtract_diagonal,
     to_numpy,
     to_python_float,
@@ -124,7 +125,7 @@ def _backprop(W, Xc, sigma: float, xp, coef: float = 1.0):
     is that product's transpose, a view.
     """
     W = subtract_diagonal(W, xp.sum(W, axis=1), xp=xp)
-    grad = xp.linalg.matrix_transpose(xp.linalg.matrix_transpose(Xc) @ W)
+    grad = xp.linalg.matrix_transpose(matmul(xp.linalg.matrix_transpose(Xc), W))
     grad *= coef * 4.0 / (sigma * sigma)
     return grad
 
