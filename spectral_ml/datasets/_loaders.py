@@ -197,7 +197,9 @@ def _encode_labels(y: np.ndarray, source: str) -> tuple[np.ndarray, list[str] | 
     return codes.astype(np.int64), [str(v) for v in values]
 
 
-def _handle_missing(X: np.ndarray, missing: str, source: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def _handle_missing(
+    X: np.ndarray, missing: str, source: str, label: str | None = None
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Apply the missing-value policy; return ``X``, the indices of the rows kept and a note
     saying what was done (empty when nothing was missing)."""
     rows = np.arange(X.shape[0])
@@ -218,7 +220,7 @@ def _handle_missing(X: np.ndarray, missing: str, source: str) -> tuple[np.ndarra
         keep = ~nan.any(axis=1)
         if not keep.any():
             raise DatasetFileError(f"X in {source}: every row has a missing value; missing='drop' leaves nothing.")
-        note = f"{source}: {n_rows} of {X.shape[0]} rows had missing values (NaN) and were dropped."
+        note = f"{label or source}: {n_rows} of {X.shape[0]} rows had missing values (NaN) and were dropped."
         return X[keep], rows[keep], [note]
     empty = nan.all(axis=0)
     if empty.any():
@@ -230,7 +232,7 @@ def _handle_missing(X: np.ndarray, missing: str, source: str) -> tuple[np.ndarra
     medians = np.nanmedian(X, axis=0)
     X[nan] = np.take(medians, np.nonzero(nan)[1])
     note = (
-        f"{source}: {n_values} missing value(s) (NaN) in {n_rows} row(s) replaced by the median of "
+        f"{label or source}: {n_values} missing value(s) (NaN) in {n_rows} row(s) replaced by the median of "
         f"their column (missing='impute_median')."
     )
     return X, rows, [note]
@@ -468,7 +470,7 @@ def load_dataset(
         feature_names = [str(f) for f in getattr(raw, "feature_names", [])] or None
         class_names = [str(c) for c in raw.target_names]
         description = raw.DESCR
-        source = f"the scikit-learn data set {name!r}"
+        source = label = f"the scikit-learn data set {name!r}"
     else:
         directory, origin = _resolve_data_dir(data_dir)
         path = None if directory is None else directory / f"{name}.npz"
@@ -477,6 +479,8 @@ def load_dataset(
         X, y, feature_names, class_names = _read_npz(path, split)
         description = _FILE_DESCRIPTIONS.get(name, f"User data set loaded from {path.name}.")
         source = f"file {str(path)!r}"
+        # Notes end up in reports that are shared: they name the file, not where it lies.
+        label = f"file {path.name!r}"
 
     # Coding labels before any row is removed keeps class_names aligned with the codes even
     # when a class disappears from the rows returned.
@@ -484,7 +488,7 @@ def load_dataset(
     if class_names is None:
         class_names = original_values or [str(c) for c in range(int(y.max(initial=-1)) + 1)]
     class_names = [str(c) for c in class_names]
-    X, rows, notes = _handle_missing(X, missing, source)
+    X, rows, notes = _handle_missing(X, missing, source, label)
     y = y[rows]
     n_samples = _check_n_samples(n_samples, X.shape[0])
     if n_samples is not None and n_samples < X.shape[0]:

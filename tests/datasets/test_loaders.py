@@ -333,4 +333,6 @@ def test_missing_value_policy_is_stated_in_notes(user_dir):
     assert "toy.npz" in imputed.notes[0]
     dropped = load_dataset("toy", data_dir=user_dir, missing="drop")
     assert "2 of 5 rows" in dropped.notes[0] and "dropped" in dropped.notes[0]
+    # Notes go into shared reports: the file's name, not the directory it lies in.
+    assert str(user_dir) not in imputed.notes[0] and str(user_dir) not in dropped.notes[0]
     assert load_dataset("iris").notes == []
