@@ -237,10 +237,11 @@ def dpp_diversity(
     -----
     *Exact path.* One Cholesky factorization L = C Cᵀ gives log det L = 2 Σ log C_ii and
     L⁻¹ (C⁻¹ by halves and LAPACK ``lauum`` on NumPy, in the kernel's own memory;
-    ``cholesky_inverse`` on PyTorch; two triangular solves elsewhere); ``grad`` is the kernel back-propagation of L⁻¹ (``"logdet"``) or of
-    det(L)·L⁻¹ (``"det"``). The factorization and L⁻¹ are computed in float64 also for
-    float32 batches: the condition numbers the exact path accepts (above) leave a float32
-    solve with no correct digit. W = L⁻¹ ∘ L is cast back before the back-propagation.
+    ``cholesky_inverse`` on PyTorch; two triangular solves elsewhere); ``grad`` is the
+    kernel back-propagation of L⁻¹ (``"logdet"``) or of det(L)·L⁻¹ (``"det"``). The
+    factorization and L⁻¹ are computed in float64 also for float32 batches: the condition
+    numbers the exact path accepts (above) leave a float32 solve with no correct digit.
+    W = L⁻¹ ∘ L is cast back before the back-propagation.
 
     *Sub-gradient paths.* ``grad`` is the kernel back-propagation of L̂ used in place of
     ∂J/∂L, as the paper does, with the algorithm's own scale and whatever the objective:
@@ -310,7 +311,8 @@ def dpp_diversity(
             coef = 1.0 if objective == "logdet" else math.exp(logdet)
             grad = _backprop(W, Xc, sigma, xp, coef=coef)
             return DPPResult(grad, "exact", objective, logdet=logdet, logdet_exact=True)
-        _restore_kernel(L64, xp)
+        if L64 is L:  # a float32 kernel was copied, not factored: nothing to give back
+            _restore_kernel(L64, xp)
         path = subgradient
     else:
         path = "dppsg"

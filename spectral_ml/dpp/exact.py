@@ -50,8 +50,8 @@ def _kernel_weights(C, L64, xp):
     W is what the kernel back-propagation needs for ∂ log det L/∂L = L⁻¹. When C came from
     ``_factor(L64, xp, overwrite=True)`` on NumPy, C *is* L64's memory, with the factor in
     its lower triangle and L in its strict upper one: the inverse is formed in the lower
-    triangle alone and multiplied with the upper one in place: the exact path allocates no
-    n×n array besides the kernel (in float64), where each fresh one costs its page faults
+    triangle alone and multiplied with the upper one in place, so the exact path allocates
+    no n×n array besides the kernel (in float64), where each fresh one costs its page faults
     (about 500, or 1 ms, for 2 MB on Linux). The kernel's diagonal is exactly 1, so W's is
     that of L⁻¹.
     """

@@ -338,8 +338,8 @@ class _RetrievalGraph:
         self._d_lab_src = query_labels if loo else database_labels
         q_labels = _label_blocks(query_labels, Q.chunks[0], "query_labels", "queries")
         d_labels = q_labels if loo else _label_blocks(database_labels, D.chunks[0], "database_labels", "database")
-        self._query_labels = query_labels
-        self.classes = _classes_of(query_labels) if loo else _classes_of(query_labels, database_labels)
+        self.query_classes = _classes_of(query_labels)
+        self.classes = self.query_classes if loo else np.union1d(self.query_classes, _classes_of(database_labels))
         encode = dask.delayed(_encode, pure=True)
         self.q_codes = [encode(lab, self.classes) for lab in q_labels]
         self.d_codes = self.q_codes if loo else [encode(lab, self.classes) for lab in d_labels]
@@ -358,9 +358,7 @@ class _RetrievalGraph:
 
     def query_class_codes(self):
         """Codes of the classes that occur among the queries."""
-        if self.loo:  # the classes are the queries' own
-            return np.arange(self.classes.shape[0])
-        return np.searchsorted(self.classes, _classes_of(self._query_labels))
+        return np.searchsorted(self.classes, self.query_classes)
 
     def per_query_block(self, depth, summarize, *args):
         """``summarize(neighbours, q_codes, *args)`` of each query block's ``depth`` nearest items."""
