@@ -53,3 +53,17 @@ def median_times(funcs, repeats: int, *, min_time: float = 0.02, sync=None, max_
             sync()
             samples[name].append((time.perf_counter() - t0) / number)
     return {name: statistics.median(v) for name, v in samples.items()}
+
+
+def device_latencies(launch, read, repeats: int, *, sync) -> str:
+    """One line with the time of a small device operation and of reading its result back.
+
+    ``launch`` queues a reduction of a few numbers on the device; ``read`` does the same and
+    reads the result back to the host, which waits for the device. On a GPU the DPP term's
+    fixed cost at n = 500 is mostly such waits (one per call for DPPSG*, two or three for the
+    exact path) and launches, not arithmetic; this line says what they cost on the machine
+    at hand.
+    """
+    t = median_times({"launch": launch, "read": read}, repeats, sync=sync)
+    return (f"device latencies here: a small reduction {1e6 * t['launch']:.0f} µs queued, "
+            f"{1e6 * t['read']:.0f} µs with its result read back to the host")

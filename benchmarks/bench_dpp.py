@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import median_time, median_times  # noqa: E402
+from _timing import device_latencies, median_time, median_times  # noqa: E402
 
 # NumPy and the package are imported by _import_numpy(), after --threads has set the
 # thread variables: BLAS libraries read them once, when they are loaded.
@@ -309,6 +309,10 @@ def main(argv=None) -> int:
     )
     if any(r["n"] == 500 for r in rows):
         check_targets(rows, backend=args.backend)
+    if args.backend == "cupy":
+        xp, sync = _backend("cupy")
+        x = xp.ones(8)
+        print(device_latencies(lambda: xp.sum(x), lambda: float(xp.sum(x)), repeats, sync=sync))
     return 0
 
 

@@ -36,7 +36,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import median_time, median_times  # noqa: E402
+from _timing import device_latencies, median_time, median_times  # noqa: E402
 
 SIZES = (100, 200, 250, 400, 500)
 DIMS = (2, 20, 128)
@@ -263,6 +263,9 @@ def main(argv=None) -> int:
     if any(r["n"] == 500 for r in rows):
         check_targets(rows)
         print()
+    if "cuda" in devices:
+        x = torch.ones(8, device="cuda")
+        print(device_latencies(lambda: x.sum(), lambda: x.sum().item(), repeats, sync=_sync("cuda")), end="\n\n")
     if not args.no_step:
         for device in devices:
             training_step_share(device=device, repeats=repeats)

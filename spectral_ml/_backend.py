@@ -57,10 +57,13 @@ __all__ = [
     "matmul",
     "inner_product",
     "gaussian_affinity",
+    "gaussian_affinity_unchecked",
+    "check_half_norms",
     "exp_flushed",
     "flush_bound",
     "leading_indices",
     "cholesky",
+    "cholesky_with_flag",
     "cholesky_solve",
     "cholesky_inverse",
     "mirror_lower_triangle",
@@ -139,7 +142,7 @@ def cast(x: Any, dtype, *, xp=None):
     return xp.astype(x, dtype)
 
 
-def as_float_array(x: Any, name: str = "X", *, xp=None, ndim: int | None = None):
+def as_float_array(x: Any, name: str = "X", *, xp=None, ndim: int | None = None, finite: bool = True):
     """Convert ``x`` to a floating array of its own namespace, validating shape and values.
 
     Integer and boolean inputs become float64; float32 stays float32. Lists and tuples
@@ -155,6 +158,9 @@ def as_float_array(x: Any, name: str = "X", *, xp=None, ndim: int | None = None)
         Namespace to use; inferred from ``x`` when omitted.
     ndim : int, optional
         Required number of dimensions.
+    finite : bool, default=True
+        Check that every entry is finite. ``False`` leaves that to a caller that reads its
+        own checks back in one go (on a GPU each read-back waits for the device).
 
     Returns
     -------
@@ -176,7 +182,8 @@ def as_float_array(x: Any, name: str = "X", *, xp=None, ndim: int | None = None)
         raise ValueError(f"{name} must be real, got dtype {x.dtype}.")
     if not xp.isdtype(x.dtype, "real floating"):
         x = xp.astype(x, xp.float64)
-    check_finite(x, name, xp=xp)
+    if finite:
+        check_finite(x, name, xp=xp)
     return x
 
 
@@ -495,34 +502,49 @@ def gaussian_affinity(Y: Any):
     Raises
     ------
     FloatingPointError
-        When a squared norm ‖y_i‖²/2 overflows the dtype.
+        When a squared norm ‖y_i‖²/2 overflows the dtype (or ``Y`` holds NaN or infinity).
+    """
+    A, half_norms = gaussian_affinity_unchecked(Y)
+    check_half_norms(to_python_float(half_norms), A.dtype)
+    return A
+
+
+def gaussian_affinity_unchecked(Y: Any):
+    """:func:`gaussian_affinity` and Σ_i ‖y_i‖²/2 as a 0-d array, before any check.
+
+    The sum is finite exactly when no squared norm overflows and ``Y`` holds no NaN or
+    infinity (short of norms within a factor n of the largest float, where the exponent's
+    rounding error alone would exceed exp's range): :func:`check_half_norms` tells. It stays
+    on the array's device, so that a caller can read it back together with its own checks:
+    on a GPU each read-back waits for the device. Where it is not finite the matrix is
+    meaningless (but no exception or warning is raised).
     """
     xp = get_namespace(Y)
     kind, lib = _native(xp)
     if kind == "torch" and Y.device.type == "cpu" and Y.dtype in (lib.float32, lib.float64) \
             and not (Y.requires_grad and lib.is_grad_enabled()):
         return _gaussian_affinity_torch_cpu(Y, lib)
-    G = matmul(Y, xp.linalg.matrix_transpose(Y))
-    r = _half_diagonal(G, xp)
-    if kind == "numpy":
-        step = max(1, _OUTER_CHUNK // G.shape[0])
-        for i in range(0, G.shape[0], step):
-            G[i:i + step] -= np.add.outer(r[i:i + step], r)
-    else:
-        # r_i + r_j in one addition keeps the exponent exactly symmetric where G is
-        # ((g − r_i) − r_j and (g − r_j) − r_i round differently).
-        G -= r[:, None] + r[None, :]
-    return exp_flushed(G, upper=0.0, overwrite=True)
+    # Overflow and NaN are reported through the sum, not as NumPy warnings.
+    with np.errstate(over="ignore", invalid="ignore"):
+        G = matmul(Y, xp.linalg.matrix_transpose(Y))
+        r = xp.linalg.diagonal(G) / 2  # a copy: G is overwritten next
+        if kind == "numpy":
+            step = max(1, _OUTER_CHUNK // G.shape[0])
+            for i in range(0, G.shape[0], step):
+                G[i:i + step] -= np.add.outer(r[i:i + step], r)
+        else:
+            # r_i + r_j in one addition keeps the exponent exactly symmetric where G is
+            # ((g − r_i) − r_j and (g − r_j) − r_i round differently).
+            G -= r[:, None] + r[None, :]
+        return exp_flushed(G, upper=0.0, overwrite=True), xp.sum(r)
 
 
-def _half_diagonal(G: Any, xp):
-    r = xp.linalg.diagonal(G) / 2  # a copy: G is overwritten next
-    # r ≥ 0, so its sum is finite exactly when every r_i is, short of r_i within a factor n
-    # of the largest float, where the exponent's rounding error ε·r_i would exceed exp's
-    # whole range anyway. One reduction instead of a finiteness test of every entry.
-    if not math.isfinite(to_python_float(xp.sum(r))):
-        raise FloatingPointError(f"the squared norms of the rows overflow {G.dtype}")
-    return r
+def check_half_norms(half_norm_sum: float, dtype) -> None:
+    """Raise ``FloatingPointError`` if the sum of :func:`gaussian_affinity_unchecked` is not finite."""
+    # r ≥ 0, so the sum is finite exactly when every r_i is: one reduction instead of a
+    # finiteness test of every entry.
+    if not math.isfinite(half_norm_sum):
+        raise FloatingPointError(f"the squared norms of the rows overflow {dtype}")
 
 
 def _gaussian_affinity_torch_cpu(Y, torch):
@@ -533,7 +555,7 @@ def _gaussian_affinity_torch_cpu(Y, torch):
     # Rows i0:i1 from column i0 on: the diagonal block and everything right of it.
     for i0, i1 in strips:
         torch.mm(Y[i0:i1], Y[i0:].mT, out=A[i0:i1, i0:])
-    r = _half_diagonal(A, torch)
+    r = torch.diagonal(A) / 2
     for i0, i1 in strips:
         S = A[i0:i1, i0:]
         S -= r[i0:i1, None]
@@ -554,7 +576,7 @@ def _gaussian_affinity_torch_cpu(Y, torch):
         D = A[i0:, i0:]
         m = n - i0
         D.copy_(torch.where(upper[:m, :m], D, D.mT))
-    return A
+    return A, r.sum()
 
 
 def flush_bound(dtype, xp) -> float:
@@ -665,7 +687,9 @@ def cholesky(M: Any, *, overwrite: bool = False, xp=None):
 
     On NumPy, LAPACK's ``potrf`` is called directly on Mᵀ's memory in Fortran order: the
     factor then comes out in the layout :func:`cholesky_inverse` works in, and the layout
-    copies of ``numpy.linalg.cholesky`` (2 to 5 times its cost at n = 500) are skipped.
+    copies of ``numpy.linalg.cholesky`` (2 to 5 times its cost at n = 500) are skipped. On
+    CuPy, cuSOLVER's ``potrf`` is called directly too, so that its failure flag stays on
+    the GPU until :func:`cholesky_with_flag`'s caller reads it.
 
     Parameters
     ----------
@@ -686,6 +710,19 @@ def cholesky(M: Any, *, overwrite: bool = False, xp=None):
         Lower-triangular ``C`` with ``C @ C.T == M`` (zero above the diagonal unless
         ``overwrite``), or ``None``.
     """
+    C, ok = cholesky_with_flag(M, overwrite=overwrite, xp=xp)
+    return C if C is not None and bool(ok) else None
+
+
+def cholesky_with_flag(M: Any, *, overwrite: bool = False, xp=None):
+    """:func:`cholesky` without reading its success back: the factor and a flag.
+
+    Returns ``(C, ok)``: ``ok`` is a 0-d boolean array on ``C``'s device (a NumPy bool on
+    NumPy), true when the factorization succeeded with finite, positive pivots; ``C`` is
+    meaningless where it is false, and ``None`` when the library raised. A caller that
+    reads ``ok`` back together with its own results saves a read: on a GPU each one waits
+    for the device. Parameters as for :func:`cholesky`.
+    """
     if xp is None:
         xp = get_namespace(M)
     kind, lib = _native(xp)
@@ -701,32 +738,57 @@ def cholesky(M: Any, *, overwrite: bool = False, xp=None):
             else:
                 U, info = potrf(M.T, lower=0, clean=1)
             if info != 0:
-                return None
+                return None, False
             C = U.T
         elif kind == "torch":
             C, info = lib.linalg.cholesky_ex(M)
             failed = lib.any(info != 0)
+        elif kind == "cupy" and M.dtype in (lib.float32, lib.float64):
+            C, failed = _cupy_potrf(M, lib)
         elif kind == "cupy":
             import cupyx
 
             # CuPy's default leaves a failed factorization unreported (a partial factor);
-            # "raise" checks potrf's info on the device and raises LinAlgError.
+            # "raise" reads potrf's info back and raises LinAlgError.
             with cupyx.errstate(linalg="raise"):
                 C = lib.linalg.cholesky(M)
         else:
             C = xp.linalg.cholesky(M)
     except Exception as exc:  # each library raises its own LinAlgError type
         if "LinAlgError" in type(exc).__name__ or isinstance(exc, (ValueError, RuntimeError)):
-            return None
+            return None, False
         raise
     diag = xp.linalg.diagonal(C)
     ok = xp.all(xp.isfinite(diag) & (diag > 0))
     if failed is not None:
         ok = ok & ~failed
-    # One read-back for the failure flag and the pivots: on a GPU each read waits for it.
-    if not bool(ok):
-        return None
-    return C
+    return C, ok
+
+
+def _cupy_potrf(M: Any, cupy):
+    """Lower Cholesky factor of a float32 or float64 CuPy matrix, and potrf's failure flag.
+
+    ``cupy.linalg.cholesky`` reports a failed factorization only by reading cuSOLVER's info
+    back to the host (under ``cupyx.errstate(linalg="raise")``), a wait for the GPU; here
+    the flag ``info != 0`` stays on the device for the caller's own read. cuSOLVER is
+    column-major, so it sees a C-ordered copy of the symmetric M as Mᵀ = M; the upper factor
+    U (M = UᵀU) it leaves there is, read in C order, the lower factor Uᵀ in the lower
+    triangle.
+    """
+    from cupy.cuda import device
+    from cupy_backends.cuda.libs import cublas, cusolver
+
+    A = cupy.array(M, order="C", copy=True)  # potrf factors in place
+    n = int(A.shape[0])
+    prefix = "s" if A.dtype == cupy.float32 else "d"
+    potrf = getattr(cusolver, prefix + "potrf")
+    buffer_size = getattr(cusolver, prefix + "potrf_bufferSize")
+    handle = device.get_cusolver_handle()
+    upper = cublas.CUBLAS_FILL_MODE_UPPER
+    work = cupy.empty(buffer_size(handle, upper, n, A.data.ptr, n), dtype=A.dtype)
+    info = cupy.zeros((), dtype=cupy.int32)
+    potrf(handle, upper, n, A.data.ptr, n, work.data.ptr, work.size, info.data.ptr)
+    return cupy.tril(A), info != 0
 
 
 def cholesky_solve(C: Any, B: Any, *, xp=None):

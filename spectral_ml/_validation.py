@@ -209,10 +209,14 @@ def check_generator(random_state: Any, name: str = "random_state") -> np.random.
         raise ValueError(f"{name} must be None, an int or a Generator, got {random_state!r}.") from exc
 
 
-def check_samples(X: Any, name: str = "X", *, min_samples: int = 1, min_features: int = 1, xp=None):
+def check_samples(
+    X: Any, name: str = "X", *, min_samples: int = 1, min_features: int = 1, xp=None, finite: bool = True
+):
     """A finite 2-D floating array with enough rows and columns, in its own namespace.
 
-    Lists become NumPy arrays, integers float64; float32 stays float32.
+    Lists become NumPy arrays, integers float64; float32 stays float32. With
+    ``finite=False`` the values are not checked (see
+    :func:`spectral_ml._backend.as_float_array`): the caller does.
 
     Raises
     ------
@@ -220,7 +224,7 @@ def check_samples(X: Any, name: str = "X", *, min_samples: int = 1, min_features
         If ``X`` is not 2-D, has NaN or infinity, or fewer than ``min_samples`` rows or
         ``min_features`` columns.
     """
-    X = as_float_array(X, name, xp=xp, ndim=2)
+    X = as_float_array(X, name, xp=xp, ndim=2, finite=finite)
     if X.shape[0] < min_samples:
         raise ValueError(f"{name} must have at least {min_samples} rows (samples), got {X.shape[0]}.")
     if X.shape[1] < min_features:

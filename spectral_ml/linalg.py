@@ -24,7 +24,9 @@ import math
 import warnings
 from typing import Callable
 
-from ._backend import check_matrix, cholesky, get_namespace, to_numpy
+import numpy as np
+
+from ._backend import check_matrix, cholesky_with_flag, get_namespace, to_numpy
 from ._validation import check_real
 
 __all__ = [
@@ -735,18 +737,18 @@ def cholesky_logdet(M, *, pivot_rtol: float | None = None, overwrite: bool = Fal
         scale = xp.linalg.diagonal(M)
         if overwrite:
             scale = xp.asarray(scale, copy=True)  # the factor is about to take its place
-    C = cholesky(M, overwrite=overwrite, xp=xp)
+    C, ok = cholesky_with_flag(M, overwrite=overwrite, xp=xp)
     if C is None:
         return None, None
     d = xp.linalg.diagonal(C)
-    logdet = 2.0 * xp.sum(xp.log(d))
-    if pivot_rtol == 0:
-        return C, float(logdet)
-    small = xp.any(d * d <= pivot_rtol * scale)
-    # The pivot test and the log-determinant come back to the host in one read (on a GPU
-    # each read waits for the device).
-    small, logdet = (float(v) for v in to_numpy(xp.stack([xp.astype(small, logdet.dtype), logdet])))
-    if small:
+    with np.errstate(invalid="ignore", divide="ignore"):  # a failed factor's pivots: ok says so
+        logdet = 2.0 * xp.sum(xp.log(d))
+    if pivot_rtol != 0:
+        ok = ok & ~xp.any(d * d <= pivot_rtol * scale)
+    # The success flag, the pivot test and the log-determinant come back to the host in one
+    # read (on a GPU each read waits for the device).
+    ok, logdet = (float(v) for v in to_numpy(xp.stack([xp.astype(ok, logdet.dtype), logdet])))
+    if not ok:
         return None, None
     return C, logdet
 

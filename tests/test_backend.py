@@ -22,6 +22,31 @@ def test_as_float_array_validation(xp):
         B.check_matrix(xp.asarray(np.ones((2, 3))), "M")
 
 
+
+def test_cholesky_with_flag_reports_failure_without_reading_it(xp, rng):
+    G = rng.standard_normal((6, 6))
+    S = G @ G.T + 6 * np.eye(6)
+    C, ok = B.cholesky_with_flag(xp.asarray(S))
+    assert bool(ok)
+    np.testing.assert_allclose(B.to_numpy(C), np.linalg.cholesky(S), rtol=1e-12, atol=1e-12)
+    bad = S.copy()
+    bad[-1, -1] = -1.0
+    C, ok = B.cholesky_with_flag(xp.asarray(bad))
+    assert C is None or not bool(ok)  # the library raised, or the flag says so
+
+
+def test_cholesky_with_flag_keeps_a_torch_flag_on_the_tensor_side(rng):
+    torch = pytest.importorskip("torch")
+    G = rng.standard_normal((5, 5))
+    S = G @ G.T + 5 * np.eye(5)
+    C, ok = B.cholesky_with_flag(torch.from_numpy(S))
+    assert isinstance(ok, torch.Tensor) and bool(ok)
+    bad = S.copy()
+    bad[2, 2] = -3.0
+    C, ok = B.cholesky_with_flag(torch.from_numpy(bad))
+    assert isinstance(ok, torch.Tensor) and not bool(ok)
+    assert B.cholesky(torch.from_numpy(bad)) is None
+
 def test_round_trip_numpy(xp):
     a = np.random.default_rng(0).standard_normal((3, 4))
     x = B.from_numpy(a, xp)

@@ -62,3 +62,26 @@ def test_cholesky_failure_is_reported_on_cupy(cp):
     sing = M.copy()
     sing[5], sing[:, 5] = sing[2], sing[:, 2]
     assert cholesky(cp.asarray(sing)) is None
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-12), (np.float32, 1e-4)])
+def test_cupy_factorization_keeps_its_failure_flag_on_the_device(cp, dtype, rtol):
+    from spectral_ml._backend import _cupy_potrf, cholesky_with_flag
+
+    rng = np.random.default_rng(2)
+    G = rng.standard_normal((40, 40))
+    M = (G @ G.T + 40 * np.eye(40)).astype(dtype)
+    C, failed = _cupy_potrf(cp.asarray(M), cp)
+    assert isinstance(failed, cp.ndarray) and failed.shape == ()
+    assert not bool(failed)
+    assert C.dtype == dtype and C.flags.c_contiguous
+    np.testing.assert_allclose(cp.asnumpy(C), np.linalg.cholesky(M.astype(np.float64)), rtol=rtol, atol=rtol)
+    assert not np.any(np.triu(cp.asnumpy(C), 1))
+    bad = M.copy()
+    bad[-1, -1] = -1.0
+    _, failed = _cupy_potrf(cp.asarray(bad), cp)
+    assert bool(failed)
+    C, ok = cholesky_with_flag(cp.asarray(bad))
+    assert isinstance(ok, cp.ndarray) and not bool(ok)
+    C, ok = cholesky_with_flag(cp.asarray(M))
+    assert isinstance(ok, cp.ndarray) and bool(ok)

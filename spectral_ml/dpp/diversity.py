@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from .._backend import cast, get_namespace
+from .._backend import cast, get_namespace, to_numpy
 from .._validation import check_choice, check_positive
 from .exact import _factor, _kernel_weights, _not_pd_error, _restore_kernel
 from .kernel import DEFAULT_SIGMA, _backprop, _center, _check_batch, _check_sigma, _kernel
@@ -37,7 +37,8 @@ class _LazyLogdet:
         xp = self.xp
         L = self.L
         if L is None:
-            L = _kernel(self.Xc, self.sigma, xp, allow_identity=True)
+            # The batch passed _kernel's checks at power 2, so it passes them at power 1.
+            L = _kernel(self.Xc, self.sigma, xp, checked=True)
         L64 = cast(L, xp.float64, xp=xp)
         if not self.factor_tried:
             # L64 is a kernel matrix of this result's own (L is not used after this).
@@ -49,9 +50,18 @@ class _LazyLogdet:
         return _clipped_logdet(w, self.delta, xp), False
 
 
-def _clipped_logdet(w, delta: float, xp) -> float:
-    """Σ log max(λ_i, Δ): log det of DPPSG's lifted matrix L̄, finite for any PSD L."""
-    return float(xp.sum(xp.log(xp.clip(w, min=delta))))
+def _clipped_logdet(w, delta: float, xp, *, with_count: bool = False):
+    """Σ log max(λ_i, Δ): log det of DPPSG's lifted matrix L̄, finite for any PSD L.
+
+    ``with_count``: also the number of eigenvalues below Δ, as ``(count, logdet)`` from one
+    read (on a GPU each read waits for the device).
+    """
+    logdet = xp.sum(xp.log(xp.clip(w, min=delta)))
+    if not with_count:
+        return float(logdet)
+    count = xp.astype(xp.sum(xp.astype(w < delta, xp.int64)), logdet.dtype)  # exact below 2⁵³
+    count, logdet = to_numpy(xp.stack([count, logdet]))
+    return int(count), float(logdet)
 
 
 class DPPResult:
@@ -286,18 +296,18 @@ def dpp_diversity(
     delta = check_positive(delta, "delta")
     theta = check_positive(theta, "theta", upper=1.0)
     allow_identity = check_choice(underflow, "underflow", ("raise", "allow")) == "allow"
-    X = _check_batch(X)
+    X = _check_batch(X, finite=False)  # checked by _kernel, in the same read-back as its own checks
     xp = get_namespace(X)
     Xc = _center(X, xp)
 
     if method == "dppsg*":
         # W = θ(I − L) ∘ L = −θ L∘L off the diagonal, and L∘L is the kernel at σ/√2.
-        E = _kernel(Xc, sigma, xp, power=2.0, allow_identity=allow_identity)
+        E = _kernel(Xc, sigma, xp, power=2.0, allow_identity=allow_identity, X=X)
         grad = _backprop(E, Xc, sigma, xp, coef=-theta)
         lazy = _LazyLogdet(xp, Xc, sigma, delta)
         return DPPResult(grad, "dppsg*", objective, lazy=lazy)
 
-    L = _kernel(Xc, sigma, xp, allow_identity=allow_identity)
+    L = _kernel(Xc, sigma, xp, allow_identity=allow_identity, X=X)
     C = logdet = None
     if method in ("auto", "exact"):
         # L64 is this call's own: the kernel, or its float64 copy. It is factored in place
@@ -320,13 +330,15 @@ def dpp_diversity(
     known = {} if C is None else {"logdet": logdet, "logdet_exact": True}
     if path == "dppsg":
         w, U = _eigh64(L, xp)
-        D = _lift_direction(w, U, delta, xp)
+        k = None
+        if not known:
+            # The eigenvalues are at hand: no factorization is needed for the value, and
+            # it comes back with the number of lifted eigenvalues.
+            k, clipped = _clipped_logdet(w, delta, xp, with_count=True)
+            known = {"logdet": clipped, "logdet_exact": k == 0}
+        D = _lift_direction(w, U, delta, xp, k=k)
         W = cast(D * cast(L, xp.float64, xp=xp), X.dtype, xp=xp)
         grad = _backprop(W, Xc, sigma, xp)
-        if not known:
-            # The eigenvalues are at hand: no factorization is needed for the value.
-            lifted = float(xp.min(w)) < delta
-            known = {"logdet": _clipped_logdet(w, delta, xp), "logdet_exact": not lifted}
         return DPPResult(grad, "dppsg", objective, **known)
 
     grad = _backprop(L * L, Xc, sigma, xp, coef=-theta)

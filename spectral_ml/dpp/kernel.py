@@ -30,7 +30,7 @@ from .._backend import (
     cast,
     check_finite,
     flush_bound,
-    gaussian_affinity,
+    gaussian_affinity_unchecked,
     get_namespace,
     matmul,
     subtract_diagonal,
@@ -60,16 +60,23 @@ def _check_sigma(sigma) -> float:
     return sigma
 
 
-def _check_batch(X, name: str = "X"):
-    """Validate a feature batch: 2-D, finite, at least two rows and one column."""
-    return check_samples(X, name, min_samples=2)
+def _check_batch(X, name: str = "X", *, finite: bool = True):
+    """Validate a feature batch: 2-D, finite, at least two rows and one column.
+
+    ``finite=False`` leaves the values to :func:`_kernel` (its ``X``), which reads that check
+    back with its own.
+    """
+    return check_samples(X, name, min_samples=2, finite=finite)
 
 
 def _center(X, xp):
-    return X - xp.mean(X, axis=0)[None, :]
+    # Unchecked values (see _check_batch) make the result non-finite, which _kernel reports.
+    with np.errstate(over="ignore", invalid="ignore"):
+        return X - xp.mean(X, axis=0)[None, :]
 
 
-def _kernel(Xc, sigma: float, xp, *, power: float = 1.0, allow_identity: bool = False):
+def _kernel(Xc, sigma: float, xp, *, power: float = 1.0, allow_identity: bool = False, X=None,
+            checked: bool = False):
     """exp(−power·‖x_i − x_j‖²/σ²) for a centred batch, with an exactly unit diagonal.
 
     This is :func:`spectral_ml._backend.gaussian_affinity` of Y = Xc·√(2·power/σ²): one
@@ -81,20 +88,37 @@ def _kernel(Xc, sigma: float, xp, *, power: float = 1.0, allow_identity: bool = 
     squared norms overflow the dtype, or (unless ``allow_identity``) every off-diagonal
     entry of the kernel (at power 1) underflows, which leaves the identity matrix and a
     zero gradient.
+
+    ``X`` is the uncentred batch when its values were not checked
+    (``check_samples(..., finite=False)``): NaN or infinity in it makes the squared norms
+    non-finite, and it is then told apart from overflow, with the error ``check_samples``
+    would have raised. Both checks come back to the host in one read: on a GPU each read
+    waits for the device, and each costs more there than the kernel's arithmetic at n = 500.
+    ``checked``: the batch passed these checks already, at this power or a higher one (the
+    squared norms grow with it); nothing is read back.
     """
     scale = power * (1.0 / (sigma * sigma))
-    try:
-        with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below
-            K = gaussian_affinity(Xc * math.sqrt(2.0 * scale))
-    except FloatingPointError:
+    with np.errstate(over="ignore"):  # reported through the squared norms below
+        Y = Xc * math.sqrt(2.0 * scale)
+    K, half_norms = gaussian_affinity_unchecked(Y)
+    n = K.shape[0]
+    if checked:
+        return K
+    if allow_identity:
+        half_norms = to_python_float(half_norms)
+    else:
+        # K ≥ 0 with a unit diagonal, so a sum above n proves an off-diagonal entry survived:
+        # one cheap reduction decides the usual case; the count confirms a sum of exactly n.
+        sums = xp.astype(xp.stack([half_norms, xp.sum(K)]), xp.float64)  # NumPy has no bfloat16
+        half_norms, total = (float(v) for v in to_numpy(sums))
+    if not math.isfinite(half_norms):
+        if X is not None:
+            check_finite(X, "X", xp=xp)
         raise ValueError(
             f"sigma={sigma!r} is too small for the scale of X: the squared distances divided by "
             f"sigma² overflow {Xc.dtype}. Choose sigma on the scale of the distances between rows."
-        ) from None
-    n = K.shape[0]
-    # K ≥ 0 with a unit diagonal, so a sum above n proves an off-diagonal entry survived:
-    # one cheap reduction decides the usual case; the count confirms a sum of exactly n.
-    if allow_identity or to_python_float(xp.sum(K)) > n or int(xp.count_nonzero(K)) != n:
+        )
+    if allow_identity or total > n or int(xp.count_nonzero(K)) != n:
         return K
     if power == 1.0 or int(xp.count_nonzero(_kernel(Xc, sigma, xp))) == n:
         _raise_underflow(Xc, sigma)
@@ -180,9 +204,9 @@ def gaussian_kernel(X, sigma: float = DEFAULT_SIGMA):
            [0.367879, 1.      ]])
     """
     sigma = _check_sigma(sigma)
-    X = _check_batch(X)
+    X = _check_batch(X, finite=False)
     xp = get_namespace(X)
-    return _kernel(_center(X, xp), sigma, xp)
+    return _kernel(_center(X, xp), sigma, xp, X=X)
 
 
 def kernel_backward(X, G, sigma: float = DEFAULT_SIGMA, *, L=None):

@@ -31,9 +31,13 @@ DEFAULT_DELTA = 1e-7
 DEFAULT_THETA = 0.1
 
 
-def _lift_direction(w, U, delta: float, xp):
-    """U diag(max(w, Δ) − w) Uᵀ using only the eigenvectors whose eigenvalue is below Δ."""
-    k = int(xp.sum(xp.astype(w < delta, xp.int64)))
+def _lift_direction(w, U, delta: float, xp, *, k: int | None = None):
+    """U diag(max(w, Δ) − w) Uᵀ using only the eigenvectors whose eigenvalue is below Δ.
+
+    ``k``, the number of eigenvalues below Δ, when the caller has read it back already.
+    """
+    if k is None:
+        k = int(xp.sum(xp.astype(w < delta, xp.int64)))
     n = w.shape[0]
     if k == 0:
         return xp.zeros((n, n), dtype=U.dtype, device=device_of(U))
