@@ -60,9 +60,9 @@ def device_latencies(launch, read, repeats: int, *, sync) -> str:
 
     ``launch`` queues a reduction of a few numbers on the device; ``read`` does the same and
     reads the result back to the host, which waits for the device. On a GPU the DPP term's
-    fixed cost at n = 500 is mostly such waits (one per call for DPPSG*, two or three for the
-    exact path) and launches, not arithmetic; this line says what they cost on the machine
-    at hand.
+    fixed cost at n = 500 is the issuing of its tens of array operations and its reads back
+    (one per call for DPPSG*, two for the exact path), not arithmetic; this line says what
+    each costs on the machine at hand.
     """
     t = median_times({"launch": launch, "read": read}, repeats, sync=sync)
     return (f"device latencies here: a small reduction {1e6 * t['launch']:.0f} µs queued, "

@@ -10,7 +10,8 @@ installed it also times autograd through ``torch.logdet`` on the same batch.
 
 Each time is the median over repeats of the mean over an automatically chosen number of
 calls (as ``timeit`` does); the references and the paths take their samples in turn, one
-of each per round, so that drift in the machine's speed does not enter the ratios. Run ``python benchmarks/bench_dpp.py --help`` for the options.
+of each per round, so that drift in the machine's speed does not enter the ratios. Run
+``python benchmarks/bench_dpp.py --help`` for the options.
 
 Targets on CPU at n = 500: exact path ≤ 2.5× (one Cholesky + the kernel); DPPSG* path at
 least 5× faster than one eigh (its gradient needs two O(n²d) products and one exponential;

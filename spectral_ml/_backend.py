@@ -58,7 +58,6 @@ __all__ = [
     "inner_product",
     "gaussian_affinity",
     "gaussian_affinity_unchecked",
-    "check_half_norms",
     "exp_flushed",
     "flush_bound",
     "leading_indices",
@@ -505,7 +504,10 @@ def gaussian_affinity(Y: Any):
         When a squared norm ‖y_i‖²/2 overflows the dtype (or ``Y`` holds NaN or infinity).
     """
     A, half_norms = gaussian_affinity_unchecked(Y)
-    check_half_norms(to_python_float(half_norms), A.dtype)
+    # r ≥ 0, so the sum is finite exactly when every r_i is: one reduction instead of a
+    # finiteness test of every entry.
+    if not math.isfinite(to_python_float(half_norms)):
+        raise FloatingPointError(f"the squared norms of the rows overflow {A.dtype}")
     return A
 
 
@@ -514,7 +516,7 @@ def gaussian_affinity_unchecked(Y: Any):
 
     The sum is finite exactly when no squared norm overflows and ``Y`` holds no NaN or
     infinity (short of norms within a factor n of the largest float, where the exponent's
-    rounding error alone would exceed exp's range): :func:`check_half_norms` tells. It stays
+    rounding error alone would exceed exp's range), as :func:`gaussian_affinity` checks. It stays
     on the array's device, so that a caller can read it back together with its own checks:
     on a GPU each read-back waits for the device. Where it is not finite the matrix is
     meaningless (but no exception or warning is raised).
@@ -537,14 +539,6 @@ def gaussian_affinity_unchecked(Y: Any):
             # ((g − r_i) − r_j and (g − r_j) − r_i round differently).
             G -= r[:, None] + r[None, :]
         return exp_flushed(G, upper=0.0, overwrite=True), xp.sum(r)
-
-
-def check_half_norms(half_norm_sum: float, dtype) -> None:
-    """Raise ``FloatingPointError`` if the sum of :func:`gaussian_affinity_unchecked` is not finite."""
-    # r ≥ 0, so the sum is finite exactly when every r_i is: one reduction instead of a
-    # finiteness test of every entry.
-    if not math.isfinite(half_norm_sum):
-        raise FloatingPointError(f"the squared norms of the rows overflow {dtype}")
 
 
 def _gaussian_affinity_torch_cpu(Y, torch):

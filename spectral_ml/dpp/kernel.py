@@ -93,7 +93,7 @@ def _kernel(Xc, sigma: float, xp, *, power: float = 1.0, allow_identity: bool = 
     (``check_samples(..., finite=False)``): NaN or infinity in it makes the squared norms
     non-finite, and it is then told apart from overflow, with the error ``check_samples``
     would have raised. Both checks come back to the host in one read: on a GPU each read
-    waits for the device, and each costs more there than the kernel's arithmetic at n = 500.
+    waits for the device.
     ``checked``: the batch passed these checks already, at this power or a higher one (the
     squared norms grow with it); nothing is read back.
     """
