@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import math
 import os
-import shutil
+import signal
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
+
+from spectral_ml.experiments._rundir import RunDirectory, UsageError
 
 __all__ = ["main", "build_parser", "write_report", "UsageError", "EMBEDDED_TABLE1"]
 
@@ -40,10 +42,6 @@ _METHOD_NAMES = {
     "itml": "ITML",
     "lmnn": "LMNN",
 }
-
-
-class UsageError(Exception):
-    """A user's mistake: reported in one line with exit status 2, never with a traceback."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -248,7 +246,10 @@ def _unique(names, option):
 
 @dataclass
 class _Experiment:
-    run: Callable
+    #: protocol(args) -> the experiment's units (spectral_ml.experiments._units.Protocol).
+    protocol: Callable
+    #: write(records, out) -> what the experiment's report section shows (tables, files, notes).
+    write: Callable
     description: str
     #: Data sets (name, split) the command reads with these arguments.
     data: Callable = field(default=lambda args: [])
@@ -264,50 +265,46 @@ def _blas_threads(args, default=1):
     return args.threads if args.threads is not None else default
 
 
-def _run_table1(args, out):
-    from spectral_ml.experiments.aml import run_table1
+def _table1_protocol(args):
+    from spectral_ml.experiments.aml import table1_protocol
 
     methods = None if not args.methods else [_METHOD_NAMES[m] for m in args.methods]
     n_splits = args.splits or (3 if args.quick else 20)
-    return run_table1(_table1_datasets(args), out, n_splits=n_splits, quick=args.quick, seed=args.seed,
-                      data_dir=_data_dir(args)[0], progress=_progress(args), methods=methods,
-                      standardize=args.standardize, pca=args.pca)
+    return table1_protocol(_table1_datasets(args), n_splits=n_splits, quick=args.quick, seed=args.seed,
+                           data_dir=_data_dir(args)[0], methods=methods, standardize=args.standardize, pca=args.pca)
 
 
-def _run_synthetic(args, out):
-    from spectral_ml.experiments.aml import run_synthetic
+def _synthetic_protocol(args):
+    from spectral_ml.experiments.aml import synthetic_protocol
 
-    return run_synthetic(out, seed=args.seed, progress=_progress(args))
-
-
-def _run_roc(args, out):
-    from spectral_ml.experiments.aml import run_roc
-
-    return run_roc(_roc_datasets(args), out, seed=args.seed, quick=args.quick, data_dir=_data_dir(args)[0],
-                   progress=_progress(args))
+    return synthetic_protocol(seed=args.seed)
 
 
-def _run_sensitivity(args, out):
-    from spectral_ml.experiments.aml import run_sensitivity
+def _roc_protocol(args):
+    from spectral_ml.experiments.aml import roc_protocol
 
-    return run_sensitivity(_single_dataset(args), out, seed=args.seed, quick=args.quick,
-                           data_dir=_data_dir(args)[0], progress=_progress(args))
+    return roc_protocol(_roc_datasets(args), seed=args.seed, quick=args.quick, data_dir=_data_dir(args)[0])
 
 
-def _run_dpp_retrieval(args, out):
-    from spectral_ml.experiments.dpp import run_dpp_retrieval
+def _sensitivity_protocol(args):
+    from spectral_ml.experiments.aml import sensitivity_protocol
+
+    return sensitivity_protocol(_single_dataset(args), seed=args.seed, quick=args.quick, data_dir=_data_dir(args)[0])
+
+
+def _retrieval_protocol(args):
+    from spectral_ml.experiments.dpp import retrieval_protocol
 
     seeds = tuple(range(args.seed, args.seed + (1 if args.quick else 3)))
-    return run_dpp_retrieval(_single_dataset(args), out, seeds=seeds, quick=args.quick, data_dir=_data_dir(args)[0],
-                             blas_threads=_blas_threads(args), progress=_progress(args), network=_network(args),
-                             device=getattr(args, "device", "cpu"))
+    return retrieval_protocol(_single_dataset(args), seeds=seeds, quick=args.quick, data_dir=_data_dir(args)[0],
+                              blas_threads=_blas_threads(args), network=_network(args),
+                              device=getattr(args, "device", "cpu"))
 
 
-def _run_dpp_overhead(args, out):
-    from spectral_ml.experiments.dpp import run_dpp_overhead
+def _overhead_protocol(args):
+    from spectral_ml.experiments.dpp import overhead_protocol
 
-    return run_dpp_overhead(out, quick=args.quick, random_state=args.seed, blas_threads=_blas_threads(args),
-                            progress=_progress(args))
+    return overhead_protocol(quick=args.quick, random_state=args.seed, blas_threads=_blas_threads(args))
 
 
 def _retrieval_data(args):
@@ -315,23 +312,35 @@ def _retrieval_data(args):
     return [(name, "train"), (name, "test")] if name == "mnist" else [(name, "all")]
 
 
+def _writer(name):
+    def write(records, out):
+        from spectral_ml.experiments import report
+
+        return getattr(report, name)(records, out)
+
+    return write
+
+
 _EXPERIMENTS = {
     "aml-table1": _Experiment(
-        _run_table1, "AML paper Table 1: 5-NN error over random 80/20 splits",
+        _table1_protocol, _writer("write_table1"), "AML paper Table 1: 5-NN error over random 80/20 splits",
         lambda args: [(n, "all") for n in _table1_datasets(args)], ("aml_table1.*", "aml_table1_time.*")),
     "aml-synthetic": _Experiment(
-        _run_synthetic, "AML paper Fig. 3: GMML vs AML on the synthetic set", outputs=("aml_synthetic.*",)),
+        _synthetic_protocol, _writer("write_synthetic"), "AML paper Fig. 3: GMML vs AML on the synthetic set",
+        outputs=("aml_synthetic.*",)),
     "aml-roc": _Experiment(
-        _run_roc, "ROC curves and AUC of pair verification on held-out pairs",
+        _roc_protocol, _writer("write_roc"), "ROC curves and AUC of pair verification on held-out pairs",
         lambda args: [(n, "all") for n in _roc_datasets(args)], ("aml_roc.*", "aml_roc_*.png")),
     "aml-sensitivity": _Experiment(
-        _run_sensitivity, "AML paper Fig. 5: error against alpha and beta",
+        _sensitivity_protocol, _writer("write_sensitivity"), "AML paper Fig. 5: error against alpha and beta",
         lambda args: [(_single_dataset(args), "all")], ("aml_sensitivity.*", "aml_sensitivity_*.png")),
     "dpp-retrieval": _Experiment(
-        _run_dpp_retrieval, "DPP paper Table 1 and Fig. 1: retrieval mAP with 2-D features",
+        _retrieval_protocol, _writer("write_dpp_retrieval"),
+        "DPP paper Table 1 and Fig. 1: retrieval mAP with 2-D features",
         _retrieval_data, ("dpp_retrieval_*.csv", "dpp_retrieval_*.md", "dpp_retrieval_*.png")),
     "dpp-overhead": _Experiment(
-        _run_dpp_overhead, "DPP paper Table 6: DPP time vs whole training step", outputs=("dpp_overhead.*",)),
+        _overhead_protocol, _writer("write_dpp_overhead"), "DPP paper Table 6: DPP time vs whole training step",
+        outputs=("dpp_overhead.*",)),
 }
 
 #: Files of any spectral-ml run in an output directory (what --overwrite replaces).
@@ -347,104 +356,30 @@ def write_report(results, out, *, quick, seed, elapsed):
     return write(results, Path(out), quick=quick, seed=seed, elapsed=elapsed, descriptions=descriptions)
 
 
-# --------------------------------------------------------------------------- output directory
+# --------------------------------------------------------------------------- jobs and threads
+
+#: Options that do not change what a run computes: --resume may differ in them.
+_NOT_SETTINGS = {"command", "func", "out", "overwrite", "resume", "jobs", "threads", "no_progress", "debug"}
 
 
-def _is_our_report(path: Path) -> bool:
-    from spectral_ml.experiments.report import REPORT_TITLE
+def _jobs_and_threads(args):
+    """(jobs, BLAS threads per job or None): jobs x threads stays within the cores."""
+    from spectral_ml.experiments._units import available_cores
 
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return fh.readline().strip() == REPORT_TITLE
-    except (OSError, UnicodeDecodeError):
-        return False
+    cores = available_cores()
+    jobs = args.jobs
+    if jobs is None:
+        jobs = max(1, cores // args.threads) if args.threads else cores
+    elif args.threads and jobs * args.threads > cores:
+        raise UsageError(f"--jobs {jobs} with --threads {args.threads} asks for {jobs * args.threads} threads, "
+                         f"more than the {cores} core(s) this process may use; lower --jobs or --threads")
+    return jobs, args.threads
 
 
-class _OutputDir:
-    """The output directory of a run: checked before any work, cleaned when the run fails.
-
-    A directory that does not exist is created (with its missing parents); an existing one
-    must be empty unless ``overwrite``, which removes the outputs of earlier runs (files
-    matching :data:`_OUTPUT_PATTERNS`) and leaves every other file alone. If the run fails,
-    the files it wrote and the directories it created are removed.
-    """
-
-    def __init__(self, text: str, overwrite: bool):
-        if not text.strip():
-            raise UsageError("--out must name a directory, got an empty string")
-        self.path = Path(text).expanduser()
-        self.overwrite = overwrite
-        self.created: list[Path] = []
-        self.before: set[Path] = set()
-
-    def prepare(self) -> Path:
-        path = self.path
-        if path.exists() and not path.is_dir():
-            raise UsageError(f"--out {str(path)!r} is a file, not a directory; name a directory (new or empty)")
-        if path.is_dir():
-            content = sorted(p.name for p in path.iterdir())
-            ours = self._outputs()
-            if content and not self.overwrite:
-                shown = ", ".join(content[:3]) + (", ..." if len(content) > 3 else "")
-                raise UsageError(f"--out {str(path)!r} is not empty ({len(content)} entries: {shown}); name a new or "
-                                 f"empty directory, or add --overwrite to replace the outputs of an earlier run")
-            report = path / "report.md"
-            if report.exists() and not _is_our_report(report):
-                raise UsageError(f"--out {str(path)!r} holds a report.md that spectral-ml did not write; this run "
-                                 f"would replace it, and --overwrite removes only this program's outputs, not "
-                                 f"yours: move it away or name another --out")
-            self._check_writable(path)
-            for p in ours:
-                p.unlink()
-        else:
-            parent = path
-            missing = []
-            while not parent.exists():
-                missing.append(parent)
-                if parent.parent == parent:
-                    break
-                parent = parent.parent
-            if not parent.is_dir():
-                raise UsageError(f"--out {str(path)!r}: {str(parent)!r} is a file, not a directory")
-            self._check_writable(parent)
-            for p in reversed(missing):
-                try:
-                    p.mkdir()
-                except OSError as exc:
-                    self.cleanup()
-                    raise UsageError(f"--out {str(path)!r} cannot be created ({exc.strerror}); name a writable "
-                                     f"directory") from exc
-                self.created.append(p)
-        self.before = set(path.iterdir())
-        return path
-
-    def _outputs(self):
-        found = []
-        for pattern in _OUTPUT_PATTERNS:
-            found += [p for p in self.path.glob(pattern) if p.is_file() and p not in found]
-        # "report.md" is a common name: only a report this program wrote is replaced.
-        return [p for p in found if p.name != "report.md" or _is_our_report(p)]
-
-    def _check_writable(self, directory: Path):
-        try:
-            with tempfile.TemporaryFile(dir=directory):
-                pass
-        except OSError as exc:
-            raise UsageError(f"--out {str(self.path)!r}: cannot write in {str(directory)!r} ({exc.strerror}); "
-                             f"name a writable directory") from exc
-
-    def cleanup(self):
-        """Remove what the failed run wrote: new files, then the directories it created."""
-        if self.path.is_dir():
-            for p in set(self.path.iterdir()) - self.before:
-                if p.is_dir() and not p.is_symlink():
-                    shutil.rmtree(p, ignore_errors=True)
-                else:
-                    with contextlib.suppress(OSError):
-                        p.unlink()
-        for p in reversed(self.created):
-            with contextlib.suppress(OSError):
-                p.rmdir()
+def _settings(args) -> dict:
+    options = {k: v for k, v in vars(args).items() if k not in _NOT_SETTINGS}
+    options["data_dir"] = _data_dir(args)[0]
+    return options
 
 
 # --------------------------------------------------------------------------- commands
@@ -511,37 +446,77 @@ def _cmd_demo(args) -> int:
 
 
 def _run_experiments(names, args) -> int:
-    """Run experiments into --out, write report.md; the exit status."""
+    """Run experiments in the working directory beside --out, then replace --out's outputs; the exit status."""
+    from spectral_ml import __version__
     from spectral_ml.datasets import DatasetFileError, DatasetNotFoundError
+    from spectral_ml.experiments._units import CheckpointMismatchError, UnitStore, run_protocol
 
-    out_dir = _OutputDir(args.out, args.overwrite)
+    jobs, threads = _jobs_and_threads(args)
+    run = RunDirectory(args.out, overwrite=args.overwrite, resume=args.resume, command=args.command,
+                       options=_settings(args), patterns=_OUTPUT_PATTERNS, version=__version__)
     for name in names:
         _check_data(_EXPERIMENTS[name].data(args), args)
-    out = out_dir.prepare()
-    results, elapsed, failed = {}, {}, False
+    protocols = {name: _EXPERIMENTS[name].protocol(args) for name in names}
+    total = sum(len(p.units) for p in protocols.values())
+    run.prepare()
+    results, elapsed, failed = {}, {}, []
     try:
-        for name in names:
+        for name, protocol in protocols.items():
             experiment = _EXPERIMENTS[name]
             if len(names) > 1:
                 print(f"\n== {name}: {experiment.description}", flush=True)
             start = time.perf_counter()
             try:
-                results[name] = experiment.run(args, out)
+                try:
+                    records = run_protocol(protocol, store=UnitStore(run.checkpoints / name), n_jobs=jobs,
+                                           threads=threads, progress=_progress(args))
+                except CheckpointMismatchError as exc:
+                    setting, (before, now) = next(iter(exc.differences.items()))
+                    raise UsageError(f"--resume: {name}'s {setting} was {before!r} in the unfinished run, now "
+                                     f"{now!r} (the data directory or its files changed?); restore them, or remove "
+                                     f"{str(run.work)!r} to start afresh") from exc
+                run.staging.mkdir(exist_ok=True)
+                results[name] = experiment.write(records, run.staging)
                 _print_result(results[name])
+            except (UsageError, DatasetFileError, DatasetNotFoundError, OSError):
+                raise
             except Exception as exc:
-                if len(names) == 1 or args.debug or isinstance(exc, (DatasetFileError, DatasetNotFoundError)):
+                if len(names) == 1 or args.debug:
                     raise
                 # reproduce keeps going: the report says what failed.
                 results[name] = exc
-                failed = True
+                failed.append(name)
                 print(f"{name} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
             elapsed[name] = time.perf_counter() - start
-        report = write_report(results, out, quick=getattr(args, "quick", False), seed=args.seed, elapsed=elapsed)
-    except BaseException:
-        out_dir.cleanup()
+        run.staging.mkdir(exist_ok=True)
+        report = write_report(results, run.staging, quick=getattr(args, "quick", False), seed=args.seed,
+                              elapsed=elapsed)
+        if failed:
+            raise _Unfinished(f"{', '.join(failed)} failed (see above); the report so far is "
+                              f"{str(report)!r}")
+        run.commit()
+    except BaseException as exc:
+        exc.units = (run.abandon(), total, run)  # for main's one-line message
         raise
-    print(f"\nReport written to {report.resolve()}" if len(names) > 1 else f"\nResults written to {out.resolve()}")
-    return 1 if failed else 0
+    out = run.path
+    print(f"\nReport written to {out / 'report.md'}" if len(names) > 1 else f"\nResults written to {out}")
+    return 0
+
+
+class _Unfinished(Exception):
+    """A reproduce run in which some experiment failed: nothing replaces --out, the units are kept."""
+
+
+def _kept(exc) -> str:
+    """What a run that stopped early kept, and how to continue it."""
+    done, total, run = getattr(exc, "units", (0, 0, None))
+    if run is None:
+        return ""
+    where = f"--out {run.shown!r} is untouched"
+    if done == 0:
+        return f"; no unit of work had finished, nothing was kept, and {where}"
+    return (f"; {done} of {total} units of work are kept in {str(run.work)!r} and {where}: run the same command "
+            f"with --resume to continue")
 
 
 def _cmd_reproduce(args) -> int:
@@ -564,8 +539,11 @@ def _options(parser, names, *, command):
         parser.add_argument("--out", default="spectral_ml_results",
                             help="output directory, new or empty (default: spectral_ml_results)")
         parser.add_argument("--overwrite", action="store_true",
-                            help="accept a non-empty --out: remove the tables, figures and report.md of an "
-                                 "earlier run there first (other files are kept)")
+                            help="accept a non-empty --out: once this run has completed, its tables, figures and "
+                                 "report.md replace those of an earlier run there (other files are kept)")
+        parser.add_argument("--resume", action="store_true",
+                            help="continue an interrupted or failed run with the same options: only the units of "
+                                 "work it had not finished are computed (they are kept in OUT.partial)")
     if "quick" in names:
         parser.add_argument("--quick", action="store_true", help="reduced settings that finish in minutes")
     parser.add_argument("--seed", type=_int_in("--seed", 0, _MAX_SEED), default=0,
@@ -601,7 +579,14 @@ def _options(parser, names, *, command):
                             help=f"principal components kept{where}, none, or chosen by cross-validation among "
                                  "none, 50 and 100 (default: cv)")
     parser.add_argument("--threads", type=_int_in("--threads", 1), metavar="N",
-                        help="BLAS and OpenMP threads (default: the libraries' own; the DPP experiments use 1)")
+                        help="BLAS and OpenMP threads" + (" of each job (default: the cores divided among the "
+                                                          "jobs; the DPP experiments use 1)" if "out" in names
+                                                          else " (default: the libraries' own)"))
+    if "out" in names:
+        parser.add_argument("--jobs", type=_int_in("--jobs", 1), metavar="N",
+                            help="units of work computed at the same time, each in its own process (default: the "
+                                 "cores this process may use, divided by --threads); the results do not depend "
+                                 "on it")
     if "out" in names:
         parser.add_argument("--no-progress", action="store_true",
                             help="no progress display on standard error (it is shown only on a terminal)")
@@ -674,6 +659,11 @@ def main(argv: list[str] | None = None) -> int:
             f"(see `spectral-ml {args.command} --help`)\n",
         )
     os.environ.setdefault("MPLBACKEND", "Agg")
+    previous_sigterm = signal.getsignal(signal.SIGTERM)
+    try:
+        signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:  # not the main thread: SIGTERM keeps its handler
+        previous_sigterm = signal.getsignal(signal.SIGTERM)
     try:
         if getattr(args, "datasets", None):
             _unique(args.datasets, "--datasets")
@@ -693,17 +683,38 @@ def main(argv: list[str] | None = None) -> int:
         with contextlib.suppress(OSError, ValueError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         if args.debug:
             raise
-        print("spectral-ml: interrupted; nothing of this run was kept", file=sys.stderr)
-        return 130
+        what = "terminated" if isinstance(exc, _Terminated) else "interrupted"
+        print(f"spectral-ml: {what}{_kept(exc)}", file=sys.stderr)
+        return 143 if isinstance(exc, _Terminated) else 130
+    except _Unfinished as exc:
+        print(f"spectral-ml: error: {exc}{_kept(exc)}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        if args.debug:
+            raise
+        reason = "no space left on device" if exc.errno == errno.ENOSPC else f"{type(exc).__name__}: {exc}"
+        where = f" ({exc.filename})" if exc.errno == errno.ENOSPC and exc.filename else ""
+        print(f"spectral-ml: error: {reason}{where}{_kept(exc)}", file=sys.stderr)
+        return 1
     except Exception as exc:
         if args.debug:
             raise
-        print(f"spectral-ml: error: {type(exc).__name__}: {exc} (run again with --debug for the traceback)",
-              file=sys.stderr)
+        print(f"spectral-ml: error: {type(exc).__name__}: {exc}{_kept(exc)} (run again with --debug for the "
+              f"traceback)", file=sys.stderr)
         return 1
+    finally:
+        signal.signal(signal.SIGTERM, previous_sigterm)
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that a terminated run keeps its finished units and says so."""
+
+
+def _raise_terminated(signum, frame):
+    raise _Terminated()
 
 
 if __name__ == "__main__":  # pragma: no cover

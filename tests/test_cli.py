@@ -9,6 +9,8 @@ import pytest
 from spectral_ml import cli
 from spectral_ml.experiments import Table, format_mean_std
 
+from ._fake_experiments import fake_experiment, fake_protocol
+
 
 def test_demo_shows_paths_and_separation(capsys):
     assert cli.main(["demo", "--n", "16", "--seed", "0"]) == 0
@@ -233,14 +235,27 @@ def test_out_naming_a_file(tmp_path, capsys):
     assert target.read_text() == "mine"
 
 
-def test_read_only_out_is_refused_before_any_work(tmp_path, capsys, monkeypatch):
+def _no_work(monkeypatch, name="aml-synthetic"):
+    """Replace an experiment's protocol by one that records that it ran; return the record."""
     ran = []
-    monkeypatch.setattr(cli._EXPERIMENTS["aml-synthetic"], "run", lambda args, out: ran.append(1))
+
+    def protocol(args):
+        return fake_protocol(name, args.seed, compute=lambda key: ran.append(key) or {"key": key})
+
+    monkeypatch.setattr(cli._EXPERIMENTS[name], "protocol", protocol)
+    monkeypatch.setattr(cli._EXPERIMENTS[name], "write", lambda records, out: {})
+    return ran
+
+
+def test_read_only_out_is_refused_before_any_work(tmp_path, capsys, monkeypatch):
+    from spectral_ml.experiments import _rundir
+
+    ran = _no_work(monkeypatch)
 
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(cli.tempfile, "TemporaryFile", refuse)
+    monkeypatch.setattr(_rundir.tempfile, "TemporaryFile", refuse)
     existing = tmp_path / "existing"
     existing.mkdir()
     _assert_one_line_error(["aml-synthetic", "--out", str(existing)], capsys, "cannot write", "Permission denied")
@@ -259,32 +274,17 @@ def test_read_only_directory_on_disk(tmp_path, capsys):
         locked.chmod(0o755)
 
 
-def _fake_experiment(monkeypatch, name="aml-synthetic", fail=None):
-    """Replace an experiment by one that writes a table and a figure (and then maybe fails)."""
-    def run(args, out):
-        table = Table(["seed", "value"], title="fake")
-        table.add_row(args.seed, 0.1 + 0.2)
-        files = list(table.save(out, "aml_synthetic"))
-        (out / "aml_synthetic.png").write_bytes(b"png of seed %d" % args.seed)
-        files.append(out / "aml_synthetic.png")
-        if fail is not None:
-            raise fail
-        return {"table": table, "files": files, "notes": [f"seed {args.seed}"]}
-
-    monkeypatch.setattr(cli._EXPERIMENTS[name], "run", run)
-
-
 def test_non_empty_out_needs_overwrite_which_replaces_only_earlier_outputs(tmp_path, capsys, monkeypatch):
-    _fake_experiment(monkeypatch)
+    fake_experiment(monkeypatch, cli)
     out = tmp_path / "results"
-    assert cli.main(["aml-synthetic", "--out", str(out), "--seed", "1"]) == 0
+    assert cli.main(["aml-synthetic", "--out", str(out), "--seed", "1", "--jobs", "1"]) == 0
     capsys.readouterr()
     assert "seed 1" in (out / "report.md").read_text()
     (out / "aml_roc_wine.png").write_bytes(b"stale figure of an earlier run")
     (out / "notes.txt").write_text("the user's own file")
     _assert_one_line_error(["aml-synthetic", "--out", str(out), "--seed", "2"], capsys, "not empty", "--overwrite")
     assert "seed 1" in (out / "report.md").read_text()
-    assert cli.main(["aml-synthetic", "--out", str(out), "--seed", "2", "--overwrite"]) == 0
+    assert cli.main(["aml-synthetic", "--out", str(out), "--seed", "2", "--overwrite", "--jobs", "1"]) == 0
     report = (out / "report.md").read_text()
     assert "seed 2" in report and "seed 1" not in report
     assert (out / "aml_synthetic.csv").read_text().splitlines()[1] == "2,0.3"
@@ -292,6 +292,7 @@ def test_non_empty_out_needs_overwrite_which_replaces_only_earlier_outputs(tmp_p
     assert (out / "notes.txt").read_text() == "the user's own file"
     assert sorted(p.name for p in out.iterdir()) == [
         "aml_synthetic.csv", "aml_synthetic.md", "aml_synthetic.png", "notes.txt", "report.md"]
+    assert not (tmp_path / "results.partial").exists()
     # A report.md this program did not write is the user's: --overwrite does not replace it.
     mine = tmp_path / "project"
     mine.mkdir()
@@ -300,23 +301,25 @@ def test_non_empty_out_needs_overwrite_which_replaces_only_earlier_outputs(tmp_p
     assert (mine / "report.md").read_text() == "# My own report\n"
 
 
-@pytest.mark.parametrize("error, code", [(RuntimeError("boom"), 1), (KeyboardInterrupt(), 130)])
-def test_a_failed_run_leaves_nothing_behind(error, code, tmp_path, capsys, monkeypatch):
-    _fake_experiment(monkeypatch, fail=error)
+@pytest.mark.parametrize("error, code, word", [(RuntimeError("boom"), 1, "error"),
+                                               (KeyboardInterrupt(), 130, "interrupted")])
+def test_a_run_that_fails_before_any_unit_leaves_nothing_behind(error, code, word, tmp_path, capsys, monkeypatch):
+    fake_experiment(monkeypatch, cli, fail=error, fail_at=0)
     fresh = tmp_path / "a" / "b"
-    assert _answer(["aml-synthetic", "--out", str(fresh)], capsys)[0] == code
-    assert not (tmp_path / "a").exists()
+    status, err = _answer(["aml-synthetic", "--out", str(fresh), "--jobs", "1"], capsys)
+    assert status == code and not (tmp_path / "a").exists()
+    assert "nothing was kept" in err
     empty = tmp_path / "empty"
     empty.mkdir()
-    status, err = _answer(["aml-synthetic", "--out", str(empty)], capsys)
-    assert status == code and list(empty.iterdir()) == []
-    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    status, err = _answer(["aml-synthetic", "--out", str(empty), "--jobs", "1"], capsys)
+    assert status == code and list(empty.iterdir()) == [] and not (tmp_path / "empty.partial").exists()
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err and word in err
 
 
 def test_debug_shows_the_traceback(tmp_path, capsys, monkeypatch):
-    _fake_experiment(monkeypatch, fail=RuntimeError("boom"))
+    fake_experiment(monkeypatch, cli, fail=RuntimeError("boom"), fail_at=1)
     with pytest.raises(RuntimeError, match="boom"):
-        cli.main(["aml-synthetic", "--out", str(tmp_path / "o"), "--debug"])
+        cli.main(["aml-synthetic", "--out", str(tmp_path / "o"), "--debug", "--jobs", "1"])
     with pytest.raises(cli.UsageError):
         cli.main(["aml-synthetic", "--out", "", "--debug"])
 
@@ -334,9 +337,8 @@ def test_data_errors_found_late_are_one_line_and_clean(tmp_path, capsys, monkeyp
 
 def test_missing_data_directory_is_a_warning_for_embedded_sets(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("SPECTRAL_ML_DATA", str(tmp_path / "nowhere"))
-    seen = []
-    monkeypatch.setattr(cli._EXPERIMENTS["aml-roc"], "run", lambda args, out: seen.append(out) or {})
-    assert cli.main(["aml-roc", "--quick", "--datasets", "wine", "--out", str(tmp_path / "o")]) == 0
+    seen = _no_work(monkeypatch, "aml-roc")
+    assert cli.main(["aml-roc", "--quick", "--datasets", "wine", "--out", str(tmp_path / "o"), "--jobs", "1"]) == 0
     err = capsys.readouterr().err
     assert err.startswith("spectral-ml: warning: the data directory") and "does not exist" in err
     assert seen
@@ -351,12 +353,14 @@ def test_threads_option_limits_blas(tmp_path, capsys, monkeypatch):
 
     seen = []
 
-    def run(args, out):
+    def count(key):
         seen.extend(p["num_threads"] for p in threadpool_info())
         return {}
 
-    monkeypatch.setattr(cli._EXPERIMENTS["aml-synthetic"], "run", run)
-    assert cli.main(["aml-synthetic", "--threads", "1", "--out", str(tmp_path / "o")]) == 0
+    monkeypatch.setattr(cli._EXPERIMENTS["aml-synthetic"], "protocol",
+                        lambda args: fake_protocol("aml-synthetic", args.seed, compute=count))
+    monkeypatch.setattr(cli._EXPERIMENTS["aml-synthetic"], "write", lambda records, out: {})
+    assert cli.main(["aml-synthetic", "--threads", "1", "--out", str(tmp_path / "o"), "--jobs", "1"]) == 0
     assert seen and set(seen) == {1}
 
 

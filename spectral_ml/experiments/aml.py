@@ -16,6 +16,8 @@ figures through :mod:`spectral_ml.experiments.report` and returns what it wrote.
 from __future__ import annotations
 
 import contextlib
+import functools
+import re
 import time
 import warnings
 
@@ -31,8 +33,8 @@ from spectral_ml.evaluation import knn_error
 from spectral_ml.metric import SingularStatisticsWarning
 
 from . import report
-from ._progress import keep_alive, progress_bar
 from ._records import Records
+from ._units import Protocol, run_protocol, unit_store
 
 __all__ = [
     "PAPER_TABLE1",
@@ -43,6 +45,10 @@ __all__ = [
     "preprocess_split",
     "split_standardized",
     "choose_preprocessing",
+    "table1_protocol",
+    "synthetic_protocol",
+    "roc_protocol",
+    "sensitivity_protocol",
     "table1_records",
     "synthetic_records",
     "roc_records",
@@ -209,6 +215,25 @@ def choose_preprocessing(name, X, y, *, standardize="cv", pca="cv", seed=0, cv=3
     return candidates[int(np.argmin(scores))]
 
 
+def _metric_learn_broken(exc) -> str:
+    """Why an installed metric-learn fails, with the versions involved and the fix."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        ml = version("metric-learn")
+    except PackageNotFoundError:  # pragma: no cover - imported, hence installed
+        ml = "?"
+    sk = version("scikit-learn")
+    text = f"metric-learn {ml} is installed but fails with scikit-learn {sk} ({type(exc).__name__}: {exc})"
+    if tuple(int(p) for p in re.findall(r"\d+", sk)[:2]) >= (1, 8):
+        text += (
+            "; metric-learn 0.7 calls scikit-learn functions as they were before 1.8 (check_X_y's "
+            "force_all_finite, stable_cumsum), which scikit-learn 1.8 removed: install scikit-learn<1.8 in this "
+            "environment to compare with ITML and LMNN"
+        )
+    return text
+
+
 def _metric_learn():
     """Return metric_learn's ITML / LMNN classes, or None with the reason it failed."""
     try:
@@ -218,8 +243,19 @@ def _metric_learn():
             from metric_learn import ITML_Supervised, LMNN
 
         return {"ITML": ITML_Supervised, "LMNN": LMNN}, None
+    except ModuleNotFoundError as exc:
+        if exc.name == "metric_learn":
+            return None, "metric-learn is not installed (pip install metric-learn)"
+        return None, _metric_learn_broken(exc)
     except Exception as exc:  # broken on new scikit-learn releases
-        return None, f"metric-learn unavailable ({type(exc).__name__}: {exc})"
+        return None, _metric_learn_broken(exc)
+
+
+def _failure(method, exc) -> str:
+    """What a failed fit says in the notes (for metric-learn's learners: the versions and the fix)."""
+    if method in ("ITML", "LMNN"):
+        return _metric_learn_broken(exc)
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _learners(quick, seed, n_jobs=None):
@@ -309,64 +345,65 @@ def _nca_subsample(X, y, seed, quick):
     return X_sub, y_sub
 
 
-def table1_records(datasets, *, n_splits=20, quick=False, seed=0, data_dir=None, methods=None,
-                   standardize=True, pca="default", progress=True) -> Records:
-    """Measure the Table 1 protocol (see :func:`run_table1`); return its records.
-
-    Returns
-    -------
-    Records
-        One row per data set, split and learner: ``dataset``, ``split``, ``method``,
-        ``error`` (5-NN test error; NaN if the learner failed), ``time`` (fit and tuning,
-        s) and ``preprocessing`` (what the split used).
-    """
+def _check_table1(n_splits, standardize, pca):
     if isinstance(n_splits, bool) or not isinstance(n_splits, (int, np.integer)) or n_splits < 1:
         raise ValueError(f"n_splits must be at least 1, got {n_splits}.")
     _check_preprocessing(standardize, pca)
-    learners, reason = _learners(quick, seed)
-    methods = _check_methods(methods, quick, reason)
-    datasets = list(datasets)
-    notes = []
-    if not {"ITML", "LMNN"} & set(methods) and reason:
-        notes.append(f"ITML / LMNN skipped: {reason}.")
-    elif not {"ITML", "LMNN"} & set(methods) and quick:
-        notes.append("ITML / LMNN skipped in --quick mode.")
+
+
+@functools.lru_cache(maxsize=2)
+def _load_cached(name, data_dir, seed):
+    """:func:`_load` once per process: the units of one data set share its arrays (read only)."""
+    X, y, notes = _load(name, data_dir=data_dir, seed=seed)
+    X.flags.writeable = False
+    y.flags.writeable = False
+    return X, y, tuple(notes)
+
+
+def _table1_unit(key, *, quick, seed, data_dir, methods, standardize, pca):
+    """One data set and split of Table 1: preprocessing chosen, every learner fitted and scored."""
+    name, split = key
+    X, y, load_notes = _load_cached(name, data_dir, seed)
+    learners, _ = _learners(quick, seed)
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.2, stratify=y, random_state=seed + split)
+    choice = choose_preprocessing(name, X_tr, y_tr, standardize=standardize, pca=pca, seed=seed + split)
+    X_tr, X_te = preprocess_split(name, X_tr, X_te, seed=seed + split, standardize=choice[0], pca=choice[1])
+    rows, failures, subsampled = [], [], False
+    for method in methods:
+        start = time.perf_counter()
+        with _suppress_fit_warnings():
+            try:
+                X_fit, y_fit = X_tr, y_tr
+                if method == "NCA":
+                    X_fit, y_fit = _nca_subsample(X_tr, y_tr, seed + split, quick)
+                    subsampled |= X_fit.shape[0] < X_tr.shape[0]
+                model = learners[method](X_fit, y_fit)
+                err = knn_error(X_tr, y_tr, X_te, y_te, metric=model)
+                elapsed = time.perf_counter() - start
+            except Exception as exc:  # a baseline failing must not sink the table
+                failures.append(f"{name} split {split}: {method} failed ({_failure(method, exc)}).")
+                err = elapsed = float("nan")
+        rows.append({"dataset": name, "split": split, "method": method, "error": err, "time": elapsed,
+                     "preprocessing": _describe(*choice)})
+    return {"rows": rows, "notes": list(load_notes), "failures": failures, "subsampled": subsampled,
+            "n_train": int(X_tr.shape[0])}
+
+
+def _assemble_table1(results, *, datasets, n_splits, quick, methods, standardize, pca, settings, notes):
+    notes = list(notes)
     rows = []
-    bar = progress_bar(len(datasets) * n_splits * len(methods), "aml-table1", enabled=progress, unit="fit")
-    with bar, keep_alive(bar):
-        for name in datasets:
-            bar.set_description_str(f"aml-table1 {name}: loading")
-            X, y, load_notes = _load(name, data_dir=data_dir, seed=seed)
-            notes += load_notes
-            subsampled = False
-            for split in range(n_splits):
-                X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.2, stratify=y, random_state=seed + split)
-                bar.set_description_str(f"aml-table1 {name} split {split + 1}/{n_splits}: preprocessing")
-                choice = choose_preprocessing(name, X_tr, y_tr, standardize=standardize, pca=pca, seed=seed + split)
-                X_tr, X_te = preprocess_split(name, X_tr, X_te, seed=seed + split, standardize=choice[0], pca=choice[1])
-                for method in methods:
-                    bar.set_description_str(f"aml-table1 {name} split {split + 1}/{n_splits}: {method}")
-                    start = time.perf_counter()
-                    with _suppress_fit_warnings():
-                        try:
-                            X_fit, y_fit = X_tr, y_tr
-                            if method == "NCA":
-                                X_fit, y_fit = _nca_subsample(X_tr, y_tr, seed + split, quick)
-                                subsampled |= X_fit.shape[0] < X_tr.shape[0]
-                            model = learners[method](X_fit, y_fit)
-                            err = knn_error(X_tr, y_tr, X_te, y_te, metric=model)
-                        except Exception as exc:  # a baseline failing must not sink the table
-                            notes.append(f"{name} split {split}: {method} failed ({type(exc).__name__}: {exc}).")
-                            err = float("nan")
-                    rows.append({"dataset": name, "split": split, "method": method, "error": err,
-                                 "time": time.perf_counter() - start, "preprocessing": _describe(*choice)})
-                    bar.update()
-            if subsampled:
-                notes.append(
-                    f"{name}: NCA fitted on a stratified subsample of {_nca_rows(quick)} of the "
-                    f"{X_tr.shape[0]} training rows of each split (its memory grows with the square "
-                    f"of the rows); evaluated on every row."
-                )
+    for name in datasets:
+        units = [results[(name, split)] for split in range(n_splits)]
+        notes += [n for n in units[0]["notes"] if n not in notes]
+        for unit in units:
+            rows += unit["rows"]
+            notes += unit["failures"]
+        if any(unit["subsampled"] for unit in units):
+            notes.append(
+                f"{name}: NCA fitted on a stratified subsample of {_nca_rows(quick)} of the "
+                f"{units[-1]['n_train']} training rows of each split (its memory grows with the square "
+                f"of the rows); evaluated on every row."
+            )
     how = {True: "standardized", False: "not standardized", "cv": "standardized or not"}[standardize]
     if standardize == "cv" or pca == "cv":
         notes.append(
@@ -374,9 +411,46 @@ def table1_records(datasets, *, n_splits=20, quick=False, seed=0, data_dir=None,
             f"cross-validation of GMML's 5-NN error (candidates: {', '.join(('none', *map(str, PCA_CANDIDATES)))} "
             f"PCA dimensions below the number of features); the column 'preprocessing' says what was used."
         )
+    return Records("aml-table1", rows=rows, settings=settings, notes=notes)
+
+
+def table1_protocol(datasets, *, n_splits=20, quick=False, seed=0, data_dir=None, methods=None,
+                    standardize=True, pca="default") -> Protocol:
+    """The Table 1 protocol (see :func:`run_table1`) as units: one per data set and split."""
+    _check_table1(n_splits, standardize, pca)
+    _, reason = _learners(quick, seed)
+    methods = _check_methods(methods, quick, reason)
+    datasets = list(datasets)
+    notes = []
+    if not {"ITML", "LMNN"} & set(methods) and reason:
+        notes.append(f"ITML / LMNN skipped: {reason}.")
+    elif not {"ITML", "LMNN"} & set(methods) and quick:
+        notes.append("ITML / LMNN skipped in --quick mode.")
+    data_dir = None if data_dir is None else str(data_dir)
     settings = {"datasets": datasets, "methods": methods, "n_splits": int(n_splits), "quick": quick,
                 "seed": seed, "standardize": standardize, "pca": pca}
-    return Records("aml-table1", rows=rows, settings=settings, notes=notes)
+    units = [(name, split) for name in datasets for split in range(int(n_splits))]
+    compute = functools.partial(_table1_unit, quick=quick, seed=seed, data_dir=data_dir, methods=methods,
+                                standardize=standardize, pca=pca)
+    assemble = functools.partial(_assemble_table1, datasets=datasets, n_splits=int(n_splits), quick=quick,
+                                 methods=methods, standardize=standardize, pca=pca, settings=settings, notes=notes)
+    return Protocol("aml-table1", {**settings, "data_dir": data_dir}, units, compute, assemble, unit_name="split")
+
+
+def table1_records(datasets, *, n_splits=20, quick=False, seed=0, data_dir=None, methods=None,
+                   standardize=True, pca="default", progress=True, n_jobs=1, checkpoints=None) -> Records:
+    """Measure the Table 1 protocol (see :func:`run_table1`); return its records.
+
+    Returns
+    -------
+    Records
+        One row per data set, split and learner: ``dataset``, ``split``, ``method``,
+        ``error`` (5-NN test error; NaN if the learner failed), ``time`` (fit and tuning,
+        s; NaN if the learner failed) and ``preprocessing`` (what the split used).
+    """
+    protocol = table1_protocol(datasets, n_splits=n_splits, quick=quick, seed=seed, data_dir=data_dir,
+                               methods=methods, standardize=standardize, pca=pca)
+    return run_protocol(protocol, store=unit_store(checkpoints, "aml-table1"), n_jobs=n_jobs, progress=progress)
 
 
 def run_table1(
@@ -391,6 +465,8 @@ def run_table1(
     methods=None,
     standardize=True,
     pca="default",
+    n_jobs=1,
+    checkpoints=None,
 ):
     """AML paper Table 1 protocol: 5-NN error over random 80/20 splits.
 
@@ -429,6 +505,12 @@ def run_table1(
     pca : int, None, "default" or "cv", default="default"
         Principal components kept after standardizing; ``"default"``: 50 for MNIST, none
         otherwise; ``"cv"``: chosen with ``standardize`` by cross-validation.
+    n_jobs : int, default=1
+        Splits computed at the same time, each in its own process with its share of the
+        BLAS threads; the tables are the same whatever ``n_jobs``.
+    checkpoints : path-like or UnitStore, optional
+        Directory where every finished split is kept (in ``aml-table1/``): a run with the
+        same settings and directory computes only the splits it lacks.
 
     Returns
     -------
@@ -437,43 +519,60 @@ def run_table1(
         [errors]}}, "notes": [...], "records": Records}``.
     """
     records = table1_records(datasets, n_splits=n_splits, quick=quick, seed=seed, data_dir=data_dir,
-                             methods=methods, standardize=standardize, pca=pca, progress=progress)
+                             methods=methods, standardize=standardize, pca=pca, progress=progress, n_jobs=n_jobs,
+                             checkpoints=checkpoints)
     return report.write_table1(records, out_dir)
 
 
-def synthetic_records(*, seed=0, alpha=1.0, beta=1.0, progress=True) -> Records:
-    """Measure Fig. 3 (see :func:`run_synthetic`); return its records."""
+def _synthetic_unit(key, *, seed, alpha, beta):
+    """One learner of Fig. 3: fitted on the synthetic set, its 5-NN errors and its panels."""
     from spectral_ml.datasets import make_aml_synthetic
     from spectral_ml.metric import AMLMetric, GMMLMetric
 
+    (name,) = key
     data = make_aml_synthetic(random_state=seed)
-    makers = {
-        "GMML": lambda: GMMLMetric(random_state=seed),
-        "AML": lambda: AMLMetric(alpha=alpha, beta=beta, random_state=seed),
+    model = (GMMLMetric(random_state=seed) if name == "GMML"
+             else AMLMetric(alpha=alpha, beta=beta, random_state=seed)).fit(data.X_train, data.y_train)
+    Z_tr, Z_te = model.transform(data.X_train), model.transform(data.X_test)
+    p2 = PCA(2).fit(Z_tr)
+    panel = {"train": (p2.transform(Z_tr), data.y_train), "test": (p2.transform(Z_te), data.y_test)}
+    row = {
+        "method": name,
+        "train error": knn_error(data.X_train, data.y_train, data.X_train, data.y_train, metric=model),
+        "test error": knn_error(data.X_train, data.y_train, data.X_test, data.y_test, metric=model),
     }
+    return {"row": row, "panel": panel}
+
+
+def _assemble_synthetic(results, *, settings):
+    from spectral_ml.datasets import make_aml_synthetic
+
+    data = make_aml_synthetic(random_state=settings["seed"])
     pca = PCA(2).fit(data.X_train)
     panels = {"input": {"train": (pca.transform(data.X_train), data.y_train),
                         "test": (pca.transform(data.X_test), data.y_test)}}
     rows = []
-    bar = progress_bar(len(makers), "aml-synthetic", enabled=progress, unit="fit")
-    with bar, keep_alive(bar):
-        for name, make in makers.items():
-            bar.set_description_str(f"aml-synthetic: {name}")
-            model = make().fit(data.X_train, data.y_train)
-            Z_tr, Z_te = model.transform(data.X_train), model.transform(data.X_test)
-            p2 = PCA(2).fit(Z_tr)
-            panels[name] = {"train": (p2.transform(Z_tr), data.y_train), "test": (p2.transform(Z_te), data.y_test)}
-            rows.append({
-                "method": name,
-                "train error": knn_error(data.X_train, data.y_train, data.X_train, data.y_train, metric=model),
-                "test error": knn_error(data.X_train, data.y_train, data.X_test, data.y_test, metric=model),
-            })
-            bar.update()
-    return Records("aml-synthetic", rows=rows, settings={"seed": seed, "alpha": alpha, "beta": beta},
-                   figures={"panels": panels})
+    for (name,), unit in results.items():
+        panels[name] = unit["panel"]
+        rows.append(unit["row"])
+    return Records("aml-synthetic", rows=rows, settings=settings, figures={"panels": panels})
 
 
-def run_synthetic(out_dir, *, seed=0, alpha=1.0, beta=1.0, progress=True):
+def synthetic_protocol(*, seed=0, alpha=1.0, beta=1.0) -> Protocol:
+    """Fig. 3 (see :func:`run_synthetic`) as units: one per learner."""
+    settings = {"seed": seed, "alpha": alpha, "beta": beta}
+    return Protocol("aml-synthetic", settings, [("GMML",), ("AML",)],
+                    functools.partial(_synthetic_unit, seed=seed, alpha=alpha, beta=beta),
+                    functools.partial(_assemble_synthetic, settings=settings), unit_name="fit")
+
+
+def synthetic_records(*, seed=0, alpha=1.0, beta=1.0, progress=True, n_jobs=1, checkpoints=None) -> Records:
+    """Measure Fig. 3 (see :func:`run_synthetic`); return its records."""
+    return run_protocol(synthetic_protocol(seed=seed, alpha=alpha, beta=beta),
+                        store=unit_store(checkpoints, "aml-synthetic"), n_jobs=n_jobs, progress=progress)
+
+
+def run_synthetic(out_dir, *, seed=0, alpha=1.0, beta=1.0, progress=True, n_jobs=1, checkpoints=None):
     """AML paper Fig. 3: GMML vs AML on the synthetic set, train and test, first two PCs.
 
     Returns
@@ -482,7 +581,9 @@ def run_synthetic(out_dir, *, seed=0, alpha=1.0, beta=1.0, progress=True):
         ``{"figure": path, "table": Table, "files": [...], "notes": [], "records": Records}``
         with the 5-NN errors.
     """
-    return report.write_synthetic(synthetic_records(seed=seed, alpha=alpha, beta=beta, progress=progress), out_dir)
+    records = synthetic_records(seed=seed, alpha=alpha, beta=beta, progress=progress, n_jobs=n_jobs,
+                                checkpoints=checkpoints)
+    return report.write_synthetic(records, out_dir)
 
 
 def _held_out_pairs(y, n_pairs, rng):
@@ -492,44 +593,65 @@ def _held_out_pairs(y, n_pairs, rng):
     return np.asarray(idx), np.asarray(labels)
 
 
-def roc_records(datasets, *, seed=0, quick=False, data_dir=None, alpha=1.0, beta=1.0, progress=True) -> Records:
+def _roc_unit(key, *, seed, quick, data_dir, alpha, beta):
+    """Pair verification on one data set: Euclidean, GMML and AML on held-out pairs."""
+    from spectral_ml.evaluation.verification import pair_verification_report
+    from spectral_ml.metric import AMLMetric, GMMLMetric
+
+    (name,) = key
+    X, y, load_notes = _load_cached(name, data_dir, seed)
+    notes = [n for n in load_notes if not n.startswith("mnist: a stratified")]
+    X_tr, X_te, y_tr, y_te = split_standardized(name, X, y, seed=seed)
+    with _suppress_fit_warnings():
+        models = {
+            "Euclidean": None,
+            "GMML": GMMLMetric(random_state=seed).fit(X_tr, y_tr),
+            "AML": AMLMetric(alpha=alpha, beta=beta, random_state=seed).fit(X_tr, y_tr),
+        }
+    idx, labels = _held_out_pairs(y_te, 2000 if quick else 10000, seed + 1)
+    rows = []
+    for method, model in models.items():
+        Z = X_te if model is None else model.transform(X_te)
+        dist = np.sqrt(np.sum((Z[idx[:, 0]] - Z[idx[:, 1]]) ** 2, axis=1))
+        rep = pair_verification_report(dist, labels)
+        rows.append({"dataset": name, "method": method, "auc": float(rep.auc),
+                     "fpr_at_tpr": float(rep.fpr_at_tpr), "eer": float(rep.eer),
+                     "fpr": np.asarray(rep.fpr), "tpr": np.asarray(rep.tpr)})
+    return {"rows": rows, "notes": notes}
+
+
+def _assemble_units(experiment, results, *, settings):
+    """Records of units that each return ``{"rows": [...], "notes": [...]}``, in unit order."""
+    rows, notes = [], []
+    for unit in results.values():
+        rows += unit["rows"]
+        notes += unit["notes"]
+    return Records(experiment, rows=rows, settings=settings, notes=notes)
+
+
+def roc_protocol(datasets, *, seed=0, quick=False, data_dir=None, alpha=1.0, beta=1.0) -> Protocol:
+    """Pair verification (see :func:`run_roc`) as units: one per data set."""
+    datasets = list(datasets)
+    data_dir = None if data_dir is None else str(data_dir)
+    settings = {"datasets": datasets, "seed": seed, "quick": quick, "alpha": alpha, "beta": beta}
+    return Protocol("aml-roc", {**settings, "data_dir": data_dir}, [(name,) for name in datasets],
+                    functools.partial(_roc_unit, seed=seed, quick=quick, data_dir=data_dir, alpha=alpha, beta=beta),
+                    functools.partial(_assemble_units, "aml-roc", settings=settings), unit_name="dataset")
+
+
+def roc_records(datasets, *, seed=0, quick=False, data_dir=None, alpha=1.0, beta=1.0, progress=True, n_jobs=1,
+                checkpoints=None) -> Records:
     """Measure pair verification (see :func:`run_roc`); return its records.
 
     One row per data set and method: ``dataset``, ``method``, ``auc``, ``fpr_at_tpr`` (at
     95 % TPR), ``eer`` and the curve ``fpr``, ``tpr``.
     """
-    from spectral_ml.evaluation.verification import pair_verification_report
-    from spectral_ml.metric import AMLMetric, GMMLMetric
-
-    datasets = list(datasets)
-    rows, notes = [], []
-    bar = progress_bar(len(datasets), "aml-roc", enabled=progress, unit="dataset")
-    with bar, keep_alive(bar):
-        for name in datasets:
-            bar.set_description_str(f"aml-roc: {name}")
-            X, y, load_notes = _load(name, data_dir=data_dir, seed=seed)
-            notes += [n for n in load_notes if not n.startswith("mnist: a stratified")]
-            X_tr, X_te, y_tr, y_te = split_standardized(name, X, y, seed=seed)
-            with _suppress_fit_warnings():
-                models = {
-                    "Euclidean": None,
-                    "GMML": GMMLMetric(random_state=seed).fit(X_tr, y_tr),
-                    "AML": AMLMetric(alpha=alpha, beta=beta, random_state=seed).fit(X_tr, y_tr),
-                }
-            idx, labels = _held_out_pairs(y_te, 2000 if quick else 10000, seed + 1)
-            for method, model in models.items():
-                Z = X_te if model is None else model.transform(X_te)
-                dist = np.sqrt(np.sum((Z[idx[:, 0]] - Z[idx[:, 1]]) ** 2, axis=1))
-                rep = pair_verification_report(dist, labels)
-                rows.append({"dataset": name, "method": method, "auc": float(rep.auc),
-                             "fpr_at_tpr": float(rep.fpr_at_tpr), "eer": float(rep.eer),
-                             "fpr": np.asarray(rep.fpr), "tpr": np.asarray(rep.tpr)})
-            bar.update()
-    return Records("aml-roc", rows=rows, settings={"datasets": datasets, "seed": seed, "quick": quick,
-                                                   "alpha": alpha, "beta": beta}, notes=notes)
+    protocol = roc_protocol(datasets, seed=seed, quick=quick, data_dir=data_dir, alpha=alpha, beta=beta)
+    return run_protocol(protocol, store=unit_store(checkpoints, "aml-roc"), n_jobs=n_jobs, progress=progress)
 
 
-def run_roc(datasets, out_dir, *, seed=0, quick=False, data_dir=None, alpha=1.0, beta=1.0, progress=True):
+def run_roc(datasets, out_dir, *, seed=0, quick=False, data_dir=None, alpha=1.0, beta=1.0, progress=True, n_jobs=1,
+            checkpoints=None):
     """ROC curves and AUC of pair verification on held-out pairs (AML paper Fig. 4's kind).
 
     The paper uses face and patch-matching pairs that are not distributed with this
@@ -542,43 +664,60 @@ def run_roc(datasets, out_dir, *, seed=0, quick=False, data_dir=None, alpha=1.0,
         ``{"figures": [...], "table": Table, "files": [...], "notes": [...], "records": Records}``.
     """
     records = roc_records(datasets, seed=seed, quick=quick, data_dir=data_dir, alpha=alpha, beta=beta,
-                          progress=progress)
+                          progress=progress, n_jobs=n_jobs, checkpoints=checkpoints)
     return report.write_roc(records, out_dir)
 
 
-def sensitivity_records(dataset, *, seed=0, quick=False, data_dir=None, n_splits=None, progress=True) -> Records:
+def _sensitivity_unit(key, *, dataset, seed, data_dir, n_splits):
+    """One value of α or β: AML's train and test errors, averaged over the splits."""
+    from spectral_ml.metric import AMLMetric
+
+    param, value = key
+    X, y, _ = _load_cached(dataset, data_dir, seed)
+    tr_errs, te_errs = [], []
+    for split in range(n_splits):
+        X_tr, X_te, y_tr, y_te = split_standardized(dataset, X, y, seed=seed + split)
+        params = {"alpha": 1.0, "beta": 1.0, param: value}
+        with _suppress_fit_warnings():
+            model = AMLMetric(**params, random_state=seed).fit(X_tr, y_tr)
+        tr_errs.append(knn_error(X_tr, y_tr, X_tr, y_tr, metric=model))
+        te_errs.append(knn_error(X_tr, y_tr, X_te, y_te, metric=model))
+    return {"parameter": param, "value": value, "train error": float(np.mean(tr_errs)),
+            "test error": float(np.mean(te_errs))}
+
+
+def _assemble_sensitivity(results, *, settings, notes):
+    return Records("aml-sensitivity", rows=list(results.values()), settings=settings, notes=list(notes))
+
+
+def sensitivity_protocol(dataset, *, seed=0, quick=False, data_dir=None, n_splits=None) -> Protocol:
+    """Fig. 5 (see :func:`run_sensitivity`) as units: one per parameter and value."""
+    data_dir = None if data_dir is None else str(data_dir)
+    _, _, notes = _load_cached(dataset, data_dir, seed)
+    grid = [1e-3, 1e-1, 1e1, 1e3] if quick else list(PAPER_GRID)
+    n_splits = n_splits or (1 if quick else 5)
+    settings = {"dataset": dataset, "grid": grid, "n_splits": n_splits, "seed": seed}
+    units = [(param, value) for param in ("alpha", "beta") for value in grid]
+    return Protocol("aml-sensitivity", {**settings, "data_dir": data_dir}, units,
+                    functools.partial(_sensitivity_unit, dataset=dataset, seed=seed, data_dir=data_dir,
+                                      n_splits=n_splits),
+                    functools.partial(_assemble_sensitivity, settings=settings, notes=notes), unit_name="value")
+
+
+def sensitivity_records(dataset, *, seed=0, quick=False, data_dir=None, n_splits=None, progress=True, n_jobs=1,
+                        checkpoints=None) -> Records:
     """Measure Fig. 5 (see :func:`run_sensitivity`); return its records.
 
     One row per parameter and value: ``parameter``, ``value``, ``train error`` and ``test
     error`` (means over the splits).
     """
-    from spectral_ml.metric import AMLMetric
-
-    X, y, notes = _load(dataset, data_dir=data_dir, seed=seed)
-    grid = [1e-3, 1e-1, 1e1, 1e3] if quick else list(PAPER_GRID)
-    n_splits = n_splits or (1 if quick else 5)
-    splits = [split_standardized(dataset, X, y, seed=seed + split) for split in range(n_splits)]
-    rows = []
-    bar = progress_bar(2 * len(grid) * n_splits, f"aml-sensitivity ({dataset})", enabled=progress, unit="fit")
-    with bar, keep_alive(bar):
-        for param in ("alpha", "beta"):
-            for value in grid:
-                bar.set_description_str(f"aml-sensitivity ({dataset}): {param} = {value:g}")
-                tr_errs, te_errs = [], []
-                for X_tr, X_te, y_tr, y_te in splits:
-                    params = {"alpha": 1.0, "beta": 1.0, param: value}
-                    with _suppress_fit_warnings():
-                        model = AMLMetric(**params, random_state=seed).fit(X_tr, y_tr)
-                    tr_errs.append(knn_error(X_tr, y_tr, X_tr, y_tr, metric=model))
-                    te_errs.append(knn_error(X_tr, y_tr, X_te, y_te, metric=model))
-                    bar.update()
-                rows.append({"parameter": param, "value": value, "train error": float(np.mean(tr_errs)),
-                             "test error": float(np.mean(te_errs))})
-    return Records("aml-sensitivity", rows=rows, settings={"dataset": dataset, "grid": grid, "n_splits": n_splits,
-                                                           "seed": seed}, notes=notes)
+    protocol = sensitivity_protocol(dataset, seed=seed, quick=quick, data_dir=data_dir, n_splits=n_splits)
+    return run_protocol(protocol, store=unit_store(checkpoints, "aml-sensitivity"), n_jobs=n_jobs,
+                        progress=progress)
 
 
-def run_sensitivity(dataset, out_dir, *, seed=0, quick=False, data_dir=None, n_splits=None, progress=True):
+def run_sensitivity(dataset, out_dir, *, seed=0, quick=False, data_dir=None, n_splits=None, progress=True, n_jobs=1,
+                    checkpoints=None):
     """Train / test 5-NN error against α (β = 1) and against β (α = 1): AML paper Fig. 5.
 
     Returns
@@ -587,5 +726,5 @@ def run_sensitivity(dataset, out_dir, *, seed=0, quick=False, data_dir=None, n_s
         ``{"figures": [...], "table": Table, "files": [...], "notes": [...], "records": Records}``.
     """
     records = sensitivity_records(dataset, seed=seed, quick=quick, data_dir=data_dir, n_splits=n_splits,
-                                  progress=progress)
+                                  progress=progress, n_jobs=n_jobs, checkpoints=checkpoints)
     return report.write_sensitivity(records, out_dir)

@@ -15,15 +15,15 @@ figures through :mod:`spectral_ml.experiments.report` and returns what it wrote.
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import math
 import time
 
 import numpy as np
 
 from . import report
-from ._progress import keep_alive, progress_bar
 from ._records import Records
+from ._units import Protocol, run_protocol, unit_store
 
 __all__ = [
     "PAPER_TABLE1",
@@ -34,6 +34,8 @@ __all__ = [
     "NETWORKS",
     "dpp_variant_params",
     "load_retrieval_data",
+    "retrieval_protocol",
+    "overhead_protocol",
     "retrieval_records",
     "overhead_records",
     "run_dpp_retrieval",
@@ -191,16 +193,11 @@ def _load_retrieval(dataset, *, data_dir, quick, seed, quick_train=10000):
     return (X_tr.astype(np.float32), y_tr, X_te.astype(np.float32), y_te, data.class_names, data.notes)
 
 
-def _blas_limit(blas_threads):
-    if blas_threads is None:
-        return contextlib.nullcontext()
-    if isinstance(blas_threads, bool) or not isinstance(blas_threads, int) or blas_threads < 1:
+def _check_blas_threads(blas_threads):
+    if blas_threads is not None and (isinstance(blas_threads, bool) or not isinstance(blas_threads, int)
+                                     or blas_threads < 1):
         raise ValueError(f"blas_threads must be a positive int or None, got {blas_threads!r}.")
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=int(blas_threads), user_api="blas")
+    return blas_threads
 
 
 def _subsample(Z, y, n, rng):
@@ -233,6 +230,8 @@ def run_dpp_retrieval(
     progress=True,
     network="perceptron",
     device="cpu",
+    n_jobs=1,
+    checkpoints=None,
 ):
     """DPP paper Table 1 and Fig. 1: retrieval with learned 2-D features, per variant.
 
@@ -287,6 +286,12 @@ def run_dpp_retrieval(
     device : str, default="cpu"
         PyTorch device of the paper's network (``"cpu"``, ``"cuda"``, ``"cuda:N"``); the
         perceptron runs in NumPy and takes only ``"cpu"``.
+    n_jobs : int, default=1
+        Trainings (a variant and seed) run at the same time, each in its own process with
+        ``blas_threads`` threads; the tables are the same whatever ``n_jobs``.
+    checkpoints : path-like or UnitStore, optional
+        Directory where every finished training is kept (in ``dpp-retrieval/``): a run with
+        the same settings and directory computes only the trainings it lacks.
 
     Returns
     -------
@@ -332,12 +337,13 @@ def run_dpp_retrieval(
     """
     records = retrieval_records(dataset, seeds=seeds, quick=quick, data_dir=data_dir, epochs=epochs,
                                 variants=variants, blas_threads=blas_threads, progress=progress,
-                                network=network, device=device)
+                                network=network, device=device, n_jobs=n_jobs, checkpoints=checkpoints)
     return report.write_dpp_retrieval(records, out_dir)
 
 
 def retrieval_records(dataset, *, seeds=(0, 1, 2), quick=False, data_dir=None, epochs=None, variants=VARIANTS,
-                      blas_threads=1, progress=True, network="perceptron", device="cpu") -> Records:
+                      blas_threads=1, progress=True, network="perceptron", device="cpu", n_jobs=1,
+                      checkpoints=None) -> Records:
     """Measure DPP Table 1 (see :func:`run_dpp_retrieval`); return its records.
 
     One row per variant and seed: ``variant``, ``seed``, ``map`` (dict K → mAP@K in %),
@@ -346,15 +352,80 @@ def retrieval_records(dataset, *, seeds=(0, 1, 2), quick=False, data_dir=None, e
     figures' data (features of the first seed, loss curves, class names) are in
     ``figures``; the learner settings of each variant in ``settings["learner"]``.
     """
-    from ..evaluation import gap_to_reference, mean_average_precision_at_k
-    from ..nn import DPPFeatureLearner
+    protocol = retrieval_protocol(dataset, seeds=seeds, quick=quick, data_dir=data_dir, epochs=epochs,
+                                  variants=variants, blas_threads=blas_threads, network=network, device=device)
+    return run_protocol(protocol, store=unit_store(checkpoints, "dpp-retrieval"), n_jobs=n_jobs, progress=progress)
 
+
+@functools.lru_cache(maxsize=1)
+def _load_retrieval_cached(dataset, data_dir, quick, seed, quick_train):
+    """:func:`_load_retrieval` once per process for the units that share a data split.
+
+    The arrays are shared between units: the learners copy what they change.
+    """
+    *arrays, class_names, notes = _load_retrieval(dataset, data_dir=data_dir, quick=quick, seed=seed,
+                                                  quick_train=quick_train)
+    return (*arrays, class_names, tuple(notes))
+
+
+def _retrieval_unit(key, *, dataset, data_dir, quick, network, settings, quick_train, gap_points, gap_repeats,
+                    first_seed):
+    """One variant trained with one seed: mAP@K, gap to P, training time; the first seed's panels."""
+    from ..evaluation import gap_to_reference, mean_average_precision_at_k
+
+    if network == "paper-cnn":
+        from ..torch import PaperCNNLearner as Learner
+    else:
+        from ..nn import DPPFeatureLearner as Learner
+
+    seed, variant = key
+    # MNIST's split is fixed (only the quick subsets depend on the seed); other sets split by seed.
+    data_seed = seed if dataset != "mnist" or quick else 0
+    X_tr, y_tr, X_te, y_te, _, notes = _load_retrieval_cached(dataset, data_dir, quick, data_seed, quick_train)
+    # A small user data set gets one batch of all its samples, not a warning per run.
+    params = dict(settings[variant], batch_size=min(settings[variant]["batch_size"], X_tr.shape[0]))
+    model = Learner(**params, random_state=seed).fit(X_tr, y_tr)
+    Z_tr, Z_te = model.transform(X_tr), model.transform(X_te)
+    ks = [k for k in RETRIEVAL_KS if k <= Z_tr.shape[0]]
+    maps = mean_average_precision_at_k(Z_te, y_te, ks, Z_tr, y_tr)
+    maps = {k: 100.0 * maps[k] if k in maps else math.nan for k in RETRIEVAL_KS}
+    gap = gap_to_reference(Z_te, n_samples=gap_points, n_repeats=gap_repeats, random_state=seed)
+    hist = model.history_
+    sub = float(np.mean(np.add(hist["path_dppsg"], hist["path_dppsg*"]))) if "path_dppsg" in hist else math.nan
+    row = {"variant": variant, "seed": seed, "map": maps, "gap": float(gap), "time": float(model.train_time_),
+           "subgradient": sub, "history": {k: list(v) for k, v in hist.items()}}
+    panel = None
+    if seed == first_seed:
+        rng = np.random.default_rng(seed)
+        panel = {"train": _subsample(Z_tr, y_tr, 3000, rng), "test": _subsample(Z_te, y_te, 3000, rng)}
+    return {"row": row, "panel": panel, "notes": list(notes)}
+
+
+def _assemble_retrieval(results, *, dataset, data_dir, quick, quick_train, settings, notes):
+    rows, load_notes, panels, curves = [], [], {}, {}
+    for unit in results.values():
+        rows.append(unit["row"])
+        load_notes += [n for n in unit["notes"] if n not in load_notes]
+        if unit["panel"] is not None:
+            variant = unit["row"]["variant"]
+            panels[variant] = unit["panel"]
+            curves[variant] = unit["row"]["history"]["contrastive"]
+    data_seed = settings["seeds"][0] if dataset != "mnist" or quick else 0
+    class_names = _load_retrieval_cached(dataset, data_dir, quick, data_seed, quick_train)[4]
+    return Records("dpp-retrieval", rows=rows, settings=settings, notes=load_notes + list(notes),
+                   figures={"panels": panels, "curves": curves, "class_names": class_names})
+
+
+def retrieval_protocol(dataset, *, seeds=(0, 1, 2), quick=False, data_dir=None, epochs=None, variants=VARIANTS,
+                       blas_threads=1, network="perceptron", device="cpu") -> Protocol:
+    """DPP Table 1 (see :func:`run_dpp_retrieval`) as units: one per seed and variant."""
     seeds = _check_seeds(seeds)
     variants = list(variants)
     if not variants or any(v not in ALL_VARIANTS for v in variants):
         raise ValueError(f"variants must be a non-empty subset of {ALL_VARIANTS}, got {variants!r}.")
     if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1):
         raise ValueError(f"epochs must be a positive int or None, got {epochs!r}.")
+    _check_blas_threads(blas_threads)
     gap_repeats = 3 if quick else 10
     if network not in NETWORKS:
         raise ValueError(f"network must be one of {NETWORKS}, got {network!r}.")
@@ -363,9 +434,7 @@ def retrieval_records(dataset, *, seeds=(0, 1, 2), quick=False, data_dir=None, e
         if dataset != "mnist":
             raise ValueError(f"network='paper-cnn' trains on 28 x 28 MNIST images: dataset must be 'mnist', "
                              f"got {dataset!r}.")
-        from ..torch import PaperCNNLearner as Learner
         from ..torch import paper_cnn_variant_params
-
         from ..torch._device import check_device
 
         device = str(check_device(device))
@@ -380,45 +449,8 @@ def retrieval_records(dataset, *, seeds=(0, 1, 2), quick=False, data_dir=None, e
         if device != "cpu":
             raise ValueError(f"device={device!r} places the paper's network (network='paper-cnn'); the "
                              "perceptron runs in NumPy on the CPU.")
-        Learner = DPPFeatureLearner
         settings = {v: dpp_variant_params(v, dataset=dataset, quick=quick, epochs=epochs) for v in variants}
-    rows, notes = [], []
-    panels, curves = {}, {}
-    bar = progress_bar(len(variants) * len(seeds), f"dpp-retrieval ({dataset})", enabled=progress, unit="run")
-    with _blas_limit(blas_threads), bar, keep_alive(bar):
-        data_cache = {}
-        for seed in seeds:
-            key = seed if dataset != "mnist" or quick else 0
-            if key not in data_cache:
-                data_cache.clear()
-                bar.set_description_str(f"dpp-retrieval ({dataset}): loading")
-                *data_cache[key], load_notes = _load_retrieval(dataset, data_dir=data_dir, quick=quick, seed=seed,
-                                                               quick_train=quick_train)
-                notes += [n for n in load_notes if n not in notes]
-            X_tr, y_tr, X_te, y_te, class_names = data_cache[key]
-            for variant in variants:
-                bar.set_description_str(f"dpp-retrieval ({dataset}): {variant} seed {seed}")
-                # A small user data set gets one batch of all its samples, not a warning per run.
-                params = dict(settings[variant], batch_size=min(settings[variant]["batch_size"], X_tr.shape[0]))
-                model = Learner(**params, random_state=seed).fit(X_tr, y_tr)
-                Z_tr, Z_te = model.transform(X_tr), model.transform(X_te)
-                ks = [k for k in RETRIEVAL_KS if k <= Z_tr.shape[0]]
-                maps = mean_average_precision_at_k(Z_te, y_te, ks, Z_tr, y_tr)
-                maps = {k: 100.0 * maps[k] if k in maps else math.nan for k in RETRIEVAL_KS}
-                gap = gap_to_reference(Z_te, n_samples=gap_points, n_repeats=gap_repeats, random_state=seed)
-                hist = model.history_
-                sub = float(np.mean(np.add(hist["path_dppsg"], hist["path_dppsg*"]))) if "path_dppsg" in hist \
-                    else math.nan
-                rows.append({"variant": variant, "seed": seed, "map": maps, "gap": float(gap),
-                             "time": float(model.train_time_), "subgradient": sub,
-                             "history": {k: list(v) for k, v in hist.items()}})
-                if seed == seeds[0]:
-                    rng = np.random.default_rng(seed)
-                    panels[variant] = {"train": _subsample(Z_tr, y_tr, 3000, rng),
-                                       "test": _subsample(Z_te, y_te, 3000, rng)}
-                    curves[variant] = hist["contrastive"]
-                bar.update()
-    notes += [
+    notes = [
         "Protocol: every test image queries the training set (the database) by Euclidean distance "
         "between the 2-D features; AP@K divides by the hits within the top K (the paper's "
         "Appendix A.2). Gap to P: mean 2-Wasserstein distance between the test features and "
@@ -443,10 +475,19 @@ def retrieval_records(dataset, *, seeds=(0, 1, 2), quick=False, data_dir=None, e
             "The paper's mAP@10 column is its MNIST Table 1; our levels are higher because of the "
             "network and training, so compare the differences between the rows.",
         ]
-    return Records("dpp-retrieval", rows=rows,
-                   settings={"dataset": dataset, "seeds": seeds, "variants": variants, "quick": quick,
-                             "learner": settings, "network": network},
-                   notes=notes, figures={"panels": panels, "curves": curves, "class_names": class_names})
+    data_dir = None if data_dir is None else str(data_dir)
+    record_settings = {"dataset": dataset, "seeds": seeds, "variants": variants, "quick": quick,
+                       "learner": settings, "network": network}
+    units = [(seed, variant) for seed in seeds for variant in variants]
+    compute = functools.partial(_retrieval_unit, dataset=dataset, data_dir=data_dir, quick=quick, network=network,
+                                settings=settings, quick_train=quick_train, gap_points=gap_points,
+                                gap_repeats=gap_repeats, first_seed=seeds[0])
+    assemble = functools.partial(_assemble_retrieval, dataset=dataset, data_dir=data_dir, quick=quick,
+                                 quick_train=quick_train, settings=record_settings, notes=notes)
+    # The products of a batch of 200 are too small to gain from BLAS threads: blas_threads
+    # (default 1) holds whatever the number of jobs.
+    return Protocol("dpp-retrieval", {**record_settings, "data_dir": data_dir}, units, compute, assemble,
+                    unit_name="run", threads=blas_threads)
 
 
 def run_dpp_overhead(out_dir, **settings):
@@ -493,6 +534,7 @@ def overhead_records(
     random_state=0,
     blas_threads=1,
     progress=True,
+    checkpoints=None,
 ) -> Records:
     """DPP paper Table 6: time of the DPP term against the whole training step, per batch size.
 
@@ -532,6 +574,9 @@ def overhead_records(
         BLAS threads during the timings (None: leave the setting alone).
     progress : bool, default=True
         Progress bar on standard error (drawn only on a terminal).
+    checkpoints : path-like or UnitStore, optional
+        Directory where every finished batch size is kept (in ``dpp-overhead/``). The batch
+        sizes are always timed one after the other: two at once would time each other.
 
     Returns
     -------
@@ -540,10 +585,72 @@ def overhead_records(
         (training steps), ``dpp`` (the DPP term in them), ``dpp_no_value``, ``alone`` (dict
         path → times) and ``paths`` (dict path → number of steps that took it).
     """
+    protocol = overhead_protocol(batch_sizes=batch_sizes, quick=quick, n_repeats=n_repeats, n_features=n_features,
+                                 hidden=hidden, n_components=n_components, method=method, dtype=dtype,
+                                 random_state=random_state, blas_threads=blas_threads)
+    return run_protocol(protocol, store=unit_store(checkpoints, "dpp-overhead"), progress=progress)
+
+
+def _overhead_unit(key, *, sizes, n_repeats, n_features, hidden, n_components, method, dtype, random_state):
+    """The timings of one batch size (see :func:`overhead_records`)."""
     from ..dpp import dpp_diversity
     from ..nn import MLP, BalancedBatchSampler, FeatureObjective, RMSprop, TrainingStep, dpp_loss
-    from ..plotting import plot_overhead
 
+    (n,) = key
+    # The learner's objective (its defaults), contrastive + DPP.
+    objective = FeatureObjective(dpp=method)
+    np_dtype = np.float32 if dtype == "float32" else np.float64
+    n_pool = 10 * max(sizes)
+    X = np.random.default_rng(random_state).random((n_pool, n_features)).astype(np_dtype)
+    y = np.arange(n_pool) % 10
+    rng = np.random.default_rng([random_state, n])
+    net = MLP([n_features, *hidden, n_components], random_state=random_state, dtype=dtype)
+    step = TrainingStep(net, RMSprop(net, lr=1e-4), objective)
+    sampler = BalancedBatchSampler(y, batch_size=n, random_state=random_state)
+    all_t, dpp_t, bare_t, paths = [], [], [], []
+    for rep in range(n_repeats + 3):
+        idx = sampler.next_batch()
+        # The features the step will see, for timing the DPP term without its value.
+        F = net.forward(X[idx])
+        times = {}
+        t0 = time.perf_counter()
+        terms = step(X[idx], y[idx], times=times)
+        t3 = time.perf_counter()
+        if rep >= 3:
+            all_t.append(t3 - t0)
+            dpp_t.append(times["dpp"])
+            paths.append(terms["path"])
+            # The same term without its value, which on a singular batch costs an
+            # eigendecomposition that the direction does not need.
+            t4 = time.perf_counter()
+            dpp_loss(F, compute_value=False, **objective.dpp_args)
+            bare_t.append(time.perf_counter() - t4)
+    # Stand-alone paths: features on a grid of spacing 3σ keep L well conditioned.
+    side = int(math.ceil(math.sqrt(n)))
+    grid = np.stack(np.meshgrid(np.arange(side), np.arange(side)), -1).reshape(-1, 2)[:n]
+    spread = (0.6 * grid + 0.01 * rng.standard_normal((n, 2))).astype(np_dtype)
+    alone = {}
+    for name, kw in (("dppsg*", {"method": "dppsg*"}), ("dppsg", {"method": "dppsg"}),
+                     ("exact", {"method": "exact"})):
+        times = []
+        for rep in range(max(3, n_repeats // 2) + 1):
+            t0 = time.perf_counter()
+            dpp_diversity(spread, 0.2, **kw).grad  # noqa: B018 - the timed work
+            if rep:
+                times.append(time.perf_counter() - t0)
+        alone[name] = times
+    counts = {p: paths.count(p) for p in set(paths)}
+    return {"batch size": n, "all": all_t, "dpp": dpp_t, "dpp_no_value": bare_t, "paths": counts, "alone": alone}
+
+
+def _assemble_overhead(results, *, settings, notes):
+    return Records("dpp-overhead", rows=list(results.values()), settings=settings, notes=list(notes))
+
+
+def overhead_protocol(*, batch_sizes=(100, 200, 250, 400, 500), quick=False, n_repeats=None, n_features=784,
+                      hidden=(200,), n_components=2, method="dppsg*", dtype="float32", random_state=0,
+                      blas_threads=1) -> Protocol:
+    """DPP Table 6 (see :func:`overhead_records`) as units: one per batch size, timed in turn."""
     default_sizes = tuple(batch_sizes) == (100, 200, 250, 400, 500)
     sizes = [int(b) for b in batch_sizes]
     if not sizes or any(b < 10 for b in sizes):
@@ -554,57 +661,7 @@ def overhead_records(
         n_repeats = 8 if quick else 30
     if isinstance(n_repeats, bool) or not isinstance(n_repeats, int) or n_repeats < 1:
         raise ValueError(f"n_repeats must be a positive int, got {n_repeats!r}.")
-    # The learner's objective (its defaults), contrastive + DPP.
-    objective = FeatureObjective(dpp=method)
-    rng = np.random.default_rng(random_state)
-    np_dtype = np.float32 if dtype == "float32" else np.float64
-    n_pool = 10 * max(sizes)
-    X = rng.random((n_pool, n_features)).astype(np_dtype)
-    y = np.arange(n_pool) % 10
-    results = {}
-    bar = progress_bar(len(sizes), "dpp-overhead", enabled=progress, unit="batch size")
-    with _blas_limit(blas_threads), bar, keep_alive(bar):
-        for n in sizes:
-            bar.set_description_str(f"dpp-overhead: batch {n}")
-            net = MLP([n_features, *hidden, n_components], random_state=random_state, dtype=dtype)
-            step = TrainingStep(net, RMSprop(net, lr=1e-4), objective)
-            sampler = BalancedBatchSampler(y, batch_size=n, random_state=random_state)
-            all_t, dpp_t, bare_t, paths = [], [], [], []
-            for rep in range(n_repeats + 3):
-                idx = sampler.next_batch()
-                # The features the step will see, for timing the DPP term without its value.
-                F = net.forward(X[idx])
-                times = {}
-                t0 = time.perf_counter()
-                terms = step(X[idx], y[idx], times=times)
-                t3 = time.perf_counter()
-                if rep >= 3:
-                    all_t.append(t3 - t0)
-                    dpp_t.append(times["dpp"])
-                    paths.append(terms["path"])
-                    # The same term without its value, which on a singular batch costs an
-                    # eigendecomposition that the direction does not need.
-                    t4 = time.perf_counter()
-                    dpp_loss(F, compute_value=False, **objective.dpp_args)
-                    bare_t.append(time.perf_counter() - t4)
-            # Stand-alone paths: features on a grid of spacing 3σ keep L well conditioned.
-            side = int(math.ceil(math.sqrt(n)))
-            grid = np.stack(np.meshgrid(np.arange(side), np.arange(side)), -1).reshape(-1, 2)[:n]
-            spread = (0.6 * grid + 0.01 * rng.standard_normal((n, 2))).astype(np_dtype)
-            alone = {}
-            for name, kw in (("dppsg*", {"method": "dppsg*"}), ("dppsg", {"method": "dppsg"}),
-                             ("exact", {"method": "exact"})):
-                times = []
-                for rep in range(max(3, n_repeats // 2) + 1):
-                    t0 = time.perf_counter()
-                    dpp_diversity(spread, 0.2, **kw).grad  # noqa: B018 - the timed work
-                    if rep:
-                        times.append(time.perf_counter() - t0)
-                alone[name] = times
-            counts = {p: paths.count(p) for p in set(paths)}
-            results[n] = {"all": all_t, "dpp": dpp_t, "dpp_no_value": bare_t, "paths": counts, "alone": alone}
-            bar.update()
-
+    _check_blas_threads(blas_threads)
     notes = [
         "Times on this machine's CPU with "
         + (f"{blas_threads} BLAS thread(s)" if blas_threads is not None else "the BLAS threads of the run")
@@ -614,7 +671,11 @@ def overhead_records(
         "det, an eigendecomposition); 'DPP without value' is the direction alone.",
     ]
     network = f"{n_features}-{'-'.join(map(str, hidden))}-{n_components}"
-    return Records("dpp-overhead", rows=[{"batch size": n, **results[n]} for n in sizes],
-                   settings={"batch_sizes": sizes, "n_repeats": n_repeats, "network": network, "method": method,
-                             "dtype": dtype, "random_state": random_state},
-                   notes=notes)
+    settings = {"batch_sizes": sizes, "n_repeats": n_repeats, "network": network, "method": method,
+                "dtype": dtype, "random_state": random_state}
+    compute = functools.partial(_overhead_unit, sizes=sizes, n_repeats=n_repeats, n_features=n_features,
+                                hidden=tuple(hidden), n_components=n_components, method=method, dtype=dtype,
+                                random_state=random_state)
+    return Protocol("dpp-overhead", {**settings, "blas_threads": blas_threads}, [(n,) for n in sizes], compute,
+                    functools.partial(_assemble_overhead, settings=settings, notes=notes), parallel=False,
+                    unit_name="batch size", threads=blas_threads)

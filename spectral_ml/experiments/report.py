@@ -158,7 +158,7 @@ def write_table1(records: Records, out_dir) -> dict:
     paper_keys = ("AML", "GMML", "ITML", "LMNN")
     table = Table(
         ["dataset", *methods, "preprocessing", *(f"paper {k}" for k in paper_keys)],
-        title=f"5-NN error, {n_splits} random 80/20 split{'s' if n_splits > 1 else ''} (mean ± std)",
+        title=f"5-NN error, {_repeats(n_splits, 'random 80/20 split')}",
     )
     timing = Table(["dataset", *methods], title="Total fit + tuning time per dataset (s)", digits=3)
     errors = {}
@@ -168,15 +168,33 @@ def write_table1(records: Records, out_dir) -> dict:
         paper = PAPER_TABLE1.get(name, {})
         table.add_row(
             name,
-            *(format_mean_std(errors[name][m]) for m in methods),
+            *(_partial(format_mean_std(errors[name][m]), errors[name][m]) for m in methods),
             _summarize_choices(choices),
             *(f"{paper[k]:.3f}" if k in paper else "—" for k in paper_keys),
         )
-        timing.add_row(name, *(sum(r["time"] for r in _rows_where(records, dataset=name, method=m))
+        times = {m: [r["time"] for r in _rows_where(records, dataset=name, method=m)] for m in methods}
+        timing.add_row(name, *(_partial(sum(_finite(times[m])) if _finite(times[m]) else float("nan"), times[m])
                                for m in methods))
     files = [*table.save(out_dir, "aml_table1"), *timing.save(out_dir, "aml_table1_time")]
     return {"table": table, "timing": timing, "files": files, "errors": errors,
             "notes": list(records.notes), "records": records}
+
+
+def _repeats(n: int, what: str) -> str:
+    """``3 random splits (mean ± std)``, or ``1 random split`` where there is no spread to show."""
+    return f"{n} {what}s (mean ± std)" if n > 1 else f"1 {what}"
+
+
+def _partial(cell, values):
+    """A cell over the repeats that did not fail, marked ``(k/n splits)`` when some did.
+
+    A learner that failed on every split is ``n/a`` (NaN); the notes say why.
+    """
+    done, total = len(_finite(values)), len(values)
+    if done == total or done == 0:
+        return cell
+    text = cell if isinstance(cell, str) else Table(["x"], digits=3)._cell(cell)
+    return f"{text} ({done}/{total} splits)"
 
 
 def _summarize_choices(choices: Sequence[str]) -> str:
@@ -251,26 +269,27 @@ def write_dpp_retrieval(records: Records, out_dir) -> dict:
     cnn = s.get("network", "perceptron") == "paper-cnn"
     stem = f"dpp_retrieval_{dataset}" + ("_paper_cnn" if cnn else "")
     label = f"{dataset}, paper CNN" if cnn else dataset
-    runs = Table(["method", "seed"] + [f"mAP@{k}" for k in RETRIEVAL_KS]
-                 + ["gap to P", "sub-gradient batches", "train time (s)"],
+    runs = Table(["method", "seed"] + [f"mAP@{k}" for k in RETRIEVAL_KS] + ["gap to P", "sub-gradient batches"],
                  title=f"DPP retrieval on {label}: every run")
     for r in records.rows:
         sub = r["subgradient"]
         runs.add_row(r["variant"], r["seed"], *(round(r["map"][k], 2) for k in RETRIEVAL_KS), r["gap"],
-                     "n/a" if math.isnan(sub) else f"{sub:.0%}", round(r["time"], 2))
+                     "n/a" if math.isnan(sub) else f"{sub:.0%}")
     table = Table(["method"] + [f"mAP@{k}" for k in RETRIEVAL_KS]
-                  + ["gap to P", "sub-gradient batches", "train time (s)", "paper mAP@10"],
-                  title=f"DPP retrieval on {label} (test queries, training database; mean ± std over "
-                        f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''}; mAP in %)")
+                  + ["gap to P", "sub-gradient batches", "paper mAP@10"],
+                  title=f"DPP retrieval on {label} (test queries, training database; "
+                        f"{_repeats(len(seeds), 'seed')}; mAP in %)")
+    timing = Table(["method", "train time (s)", *(f"seed {seed} (s)" for seed in seeds)],
+                   title=f"Training time on {label} (s)")
     for variant in variants:
         rows = _rows_where(records, variant=variant)
         cells = [format_mean_std([r["map"][k] for r in rows], 2) for k in RETRIEVAL_KS]
         sub = _finite(r["subgradient"] for r in rows)
         sub_cell = f"{float(np.mean(sub)):.0%}" if sub else "n/a"
         paper = f"{PAPER_TABLE1[variant][0]:.2f}" if dataset == "mnist" and variant in PAPER_TABLE1 else "–"
-        table.add_row(variant, *cells, format_mean_std([r["gap"] for r in rows], 3), sub_cell,
-                      format_mean_std([r["time"] for r in rows], 1), paper)
-    files = [*table.save(out_dir, stem), *runs.save(out_dir, f"{stem}_runs")]
+        table.add_row(variant, *cells, format_mean_std([r["gap"] for r in rows], 3), sub_cell, paper)
+        timing.add_row(variant, format_mean_std([r["time"] for r in rows], 1), *(round(r["time"], 2) for r in rows))
+    files = [*table.save(out_dir, stem), *runs.save(out_dir, f"{stem}_runs"), *timing.save(out_dir, f"{stem}_time")]
     fig = plot_feature_grid(records.figures["panels"], reference_box=True, class_names=records.figures["class_names"],
                             title=f"2-D features on {label} (seed {seeds[0]})", panel_size=2.6)
     figure = save_figure(fig, out_dir, f"{stem}_features")
@@ -282,8 +301,8 @@ def write_dpp_retrieval(records: Records, out_dir) -> dict:
     for r in records.rows:
         for key in results[r["variant"]]:
             results[r["variant"]][key].append(r[key])
-    return {"table": table, "files": files, "figure": figure, "results": results, "settings": s["learner"],
-            "notes": list(records.notes), "records": records}
+    return {"table": table, "timing": timing, "files": files, "figure": figure, "results": results,
+            "settings": s["learner"], "notes": list(records.notes), "records": records}
 
 
 def _median_ms(values) -> float:
