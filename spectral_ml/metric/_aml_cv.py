@@ -548,8 +548,8 @@ class AMLMetricCV(_BasePairMetric):
             if quiet:
                 # Once per fit is enough: the refit on all the data says it if it applies.
                 warnings.simplefilter("ignore", SingularStatisticsWarning)
-            for name, S in (("A", A), ("B", B)):
-                self._check_singular(name, S, lam, xp)
+            # fit → _refit → _statistics: one frame deeper than AMLMetric's, to name the caller of fit.
+            self._check_singular(A, B, lam, xp, stacklevel=6)
         return A, B, lam, n_pairs
 
     def _refit(self, X, codes, n_classes, seed, prior, alphas, search_tol, exact=None):

@@ -321,8 +321,7 @@ class _BasePairMetric(ClassNamePrefixFeaturesOutMixin, MahalanobisMixin, Transfo
         prior = self._validated_prior(d, xp, device_of(A))
         lam = self._absolute_reg(A, B, prior, xp)
         self.regularization_ = lam
-        for name, S in (("A", A), ("B", B)):
-            self._check_singular(name, S, lam, xp)
+        self._check_singular(A, B, lam, xp)
         M = self._solve(A, B, lam, prior)
         self._set_metric(M)
 
@@ -383,23 +382,62 @@ class _BasePairMetric(ClassNamePrefixFeaturesOutMixin, MahalanobisMixin, Transfo
                 f"reg > 0 or standardize the features (e.g. StandardScaler)."
             )
 
-    def _check_singular(self, name, S, lam, xp):
-        d = S.shape[0]
-        rank = numerical_rank(S)
-        if rank == d:
+    def _check_singular(self, A, B, lam, xp, *, stacklevel=5):
+        """Report numerically singular A or B: one warning for both, or ``ValueError`` when reg=0.
+
+        The report names what leaves them singular: features that are constant over the
+        pairs (a zero diagonal entry) and the features with large weight in the other null
+        directions. The d×d matrices go to NumPy for that only when one is singular, so a
+        well-posed fit on another backend copies nothing to the host.
+
+        Parameters
+        ----------
+        A, B : array of shape (d, d)
+            Scatter matrices of the similar and dissimilar pairs, any namespace.
+        lam : float
+            Absolute regularization weight λ; 0 makes singular statistics an error.
+        xp : module
+            Namespace of ``A`` and ``B``.
+        stacklevel : int, default=5
+            ``stacklevel`` of the warning, counted from this method: 5 reaches the
+            caller of ``fit`` through ``_fit_statistics`` and scikit-learn's fit context.
+
+        Raises
+        ------
+        ValueError
+            If ``lam`` is 0 and A or B is singular.
+
+        Warns
+        -----
+        SingularStatisticsWarning
+            If ``lam`` > 0 and A or B is singular, once for both.
+        """
+        d = A.shape[0]
+        ranks = {"A": numerical_rank(A), "B": numerical_rank(B)}
+        singular = [(name, S) for name, S in (("A", A), ("B", B)) if ranks[name] < d]
+        if not singular:
             return
-        kind = "similar" if name == "A" else "dissimilar"
+        eps = float(xp.finfo(A.dtype).eps)
+        found = {name: _null_directions(to_numpy(S), ranks[name], eps) for name, S in singular}
+        names = getattr(self, "feature_names_in_", None)
+        which = " and ".join(name for name, _ in singular)
+        kinds = " and ".join(_PAIR_KIND[name] for name, _ in singular)
+        rank_text = " and ".join(str(ranks[name]) for name, _ in singular)
+        cause = _describe_null_directions(found, names)
+        head = f"The {kinds} pairs leave {which} singular (rank {rank_text} of {d})"
+        if cause:
+            head = f"{head}: {cause}"
         if lam == 0:
             raise ValueError(
-                f"The {kind} pairs leave {name} singular (rank {rank} of {d}), so the loss has no "
-                f"minimizer without the regularizer: set reg > 0."
+                f"{head}. Without the regularizer the loss has no minimizer: set reg > 0, or drop such "
+                f"features (e.g. sklearn.feature_selection.VarianceThreshold)."
             )
+        it = "them" if len(singular) == 2 else "it"
         warnings.warn(
-            f"The {kind} pairs leave {name} singular (rank {rank} of {d}): their differences span "
-            f"too few directions (fewer pairs than features, or constant features). Only the "
-            f"regularizer (reg={self.reg}) makes it positive definite.",
+            f"{head}. Only the regularizer (reg={self.reg}) makes {it} positive definite; drop such "
+            f"features (e.g. sklearn.feature_selection.VarianceThreshold) or set a larger reg.",
             SingularStatisticsWarning,
-            stacklevel=5,
+            stacklevel=stacklevel,
         )
 
     def _set_metric(self, M):
@@ -408,3 +446,127 @@ class _BasePairMetric(ClassNamePrefixFeaturesOutMixin, MahalanobisMixin, Transfo
         # L = M^{1/2} (symmetric square root): LᵀL = M and transformed features stay
         # aligned with the input features.
         self.components_ = psd_sqrt(M)
+
+
+# -- singular statistics -------------------------------------------------------------------
+
+_PAIR_KIND = {"A": "similar", "B": "dissimilar"}
+
+#: Features a singular-statistics report lists before "and N more".
+_MAX_LISTED = 10
+
+#: A feature belongs to a null direction when its weight there is at least this fraction of
+#: the largest feature's: an exact relation leaves the others at round-off level.
+_NULL_WEIGHT = 0.1
+
+
+def _null_directions(S, rank, eps):
+    """Constant features and the other null directions of a singular scatter matrix.
+
+    Parameters
+    ----------
+    S : ndarray of shape (d, d)
+        Symmetric positive semi-definite NumPy matrix.
+    rank : int
+        Its numerical rank, as :func:`~spectral_ml.linalg.numerical_rank` found it.
+    eps : float
+        Machine epsilon of the dtype the rank was computed in.
+
+    Returns
+    -------
+    constant : ndarray of int
+        Features whose diagonal entry is numerically zero, that is constant over the pairs.
+    n_other : int
+        Number of null directions besides those of the constant features.
+    involved : ndarray of int
+        Features with large weight in these other directions, in increasing order.
+    """
+    S = np.asarray(S, dtype=np.float64)
+    S = (S + S.T) / 2
+    d = S.shape[0]
+    w, U = np.linalg.eigh(S)
+    # numerical_rank's tolerance: the d − rank smallest eigenvectors span the null space it
+    # counted, and a diagonal entry below it is a zero one.
+    tol = d * eps * max(float(w[-1]), 0.0)
+    diag = np.diagonal(S)
+    constant = np.flatnonzero(diag <= tol)
+    n_other = max(d - rank - constant.size, 0)
+    if n_other == 0:
+        return constant, 0, np.empty(0, dtype=np.intp)
+    free = np.flatnonzero(diag > tol)
+    # Scaling row i of a null vector v by the spread √S_ii of feature i over the pairs gives
+    # the coefficients of the same relation between standardized features, so that a
+    # feature's weight does not depend on its units. The constant features' rows are left
+    # out: what remains spans exactly the other null directions.
+    W = np.sqrt(diag[free])[:, None] * U[free, : d - rank]
+    Q = np.linalg.svd(W, full_matrices=False)[0][:, :n_other]
+    # Row norms of an orthonormal basis do not depend on which basis the SVD picked.
+    weight = np.linalg.norm(Q, axis=1)
+    return constant, n_other, free[weight >= _NULL_WEIGHT * weight.max()]
+
+
+def _feature_list(indices, names):
+    """``"feature 3"``, ``"features 0, 32 and 39"``, or the first few and ``"and N more"``."""
+    indices = [int(i) for i in indices]
+    shown = [repr(str(names[i])) if names is not None else str(i) for i in indices[:_MAX_LISTED]]
+    rest = len(indices) - len(shown)
+    if rest:
+        text = f"{', '.join(shown)} and {rest} more"
+    elif len(shown) == 1:
+        text = shown[0]
+    else:
+        text = f"{', '.join(shown[:-1])} and {shown[-1]}"
+    return ("feature " if len(indices) == 1 else "features ") + text
+
+
+def _combinations(n, involved, names):
+    return f"{n} combination{'s' if n > 1 else ''} of {_feature_list(involved, names)}"
+
+
+def _describe_null_directions(found, names):
+    """What leaves the singular scatter matrices singular, in words.
+
+    Parameters
+    ----------
+    found : dict
+        ``{"A" or "B": _null_directions(...)}`` for each singular matrix.
+    names : ndarray or None
+        ``feature_names_in_``, to name features instead of numbering them.
+
+    Returns
+    -------
+    str
+        Clauses joined by "; ": the constant features (over the pairs of both kinds, or of
+        one kind only), then the other null directions.
+    """
+    constant = {name: {int(i) for i in c} for name, (c, _, _) in found.items()}
+    if len(found) == 2:
+        common = constant["A"] & constant["B"]
+        groups = [
+            (common, "the pairs"),
+            (constant["A"] - common, "the similar pairs"),
+            (constant["B"] - common, "the dissimilar pairs"),
+        ]
+    else:
+        (name,) = found
+        groups = [(constant[name], f"the {_PAIR_KIND[name]} pairs")]
+    clauses = [
+        f"{_feature_list(sorted(f), names)} {'is' if len(f) == 1 else 'are'} constant over {over}"
+        for f, over in groups
+        if f
+    ]
+    others = [(name, n, involved) for name, (_, n, involved) in found.items() if n]
+    if others:
+        label = "other null directions" if clauses else "null directions"
+        (_, n, involved), *rest = others
+        # One description serves A and B when they agree; otherwise each says whose it is.
+        if len(found) == 1 or (rest and all(m == n and np.array_equal(i, involved) for _, m, i in rest)):
+            clauses.append(f"{label}: {_combinations(n, involved, names)}")
+        else:
+            clauses.append(
+                "; ".join(
+                    f"{label if k == 0 else ''} in {name}: {_combinations(n, involved, names)}".lstrip()
+                    for k, (name, n, involved) in enumerate(others)
+                )
+            )
+    return "; ".join(clauses)

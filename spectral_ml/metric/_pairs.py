@@ -43,8 +43,14 @@ _CHUNK_ELEMENTS = 1 << 20
 class SingularStatisticsWarning(UserWarning):
     """The pairs leave a scatter matrix singular and only the regularizer makes it SPD.
 
-    Raised when the similar (or dissimilar) differences span fewer than d directions,
-    for instance with fewer pairs than features or with constant features.
+    Emitted when the similar or dissimilar differences span fewer than d directions, for
+    instance with constant features, features that are combinations of others, or fewer
+    pairs than features; with ``reg=0`` the same finding is a ``ValueError`` instead. A fit
+    emits it at most once, for A and B together. The message gives their ranks and names
+    the features at fault (by ``feature_names_in_`` when the estimator has it, else by
+    index): those constant over the pairs, and those with large weight in the other null
+    directions. It suggests dropping such features (e.g. with
+    ``sklearn.feature_selection.VarianceThreshold``) or a larger ``reg``.
     """
 
 
