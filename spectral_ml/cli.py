@@ -449,7 +449,7 @@ def _run_experiments(names, args) -> int:
     """Run experiments in the working directory beside --out, then replace --out's outputs; the exit status."""
     from spectral_ml import __version__
     from spectral_ml.datasets import DatasetFileError, DatasetNotFoundError
-    from spectral_ml.experiments._units import CheckpointMismatchError, UnitStore, run_protocol
+    from spectral_ml.experiments._units import CheckpointMismatchError, UnitStore, run_protocols
 
     jobs, threads = _jobs_and_threads(args)
     run = RunDirectory(args.out, overwrite=args.overwrite, resume=args.resume, command=args.command,
@@ -460,40 +460,45 @@ def _run_experiments(names, args) -> int:
     total = sum(len(p.units) for p in protocols.values())
     run.prepare()
     results, elapsed, failed = {}, {}, []
-    try:
-        for name, protocol in protocols.items():
-            experiment = _EXPERIMENTS[name]
-            if len(names) > 1:
-                print(f"\n== {name}: {experiment.description}", flush=True)
-            start = time.perf_counter()
-            try:
-                try:
-                    records = run_protocol(protocol, store=UnitStore(run.checkpoints / name), n_jobs=jobs,
-                                           threads=threads, progress=_progress(args))
-                except CheckpointMismatchError as exc:
-                    setting, (before, now) = next(iter(exc.differences.items()))
-                    raise UsageError(f"--resume: {name}'s {setting} was {before!r} in the unfinished run, now "
-                                     f"{now!r} (the data directory or its files changed?); restore them, or remove "
-                                     f"{str(run.work)!r} to start afresh") from exc
-                run.staging.mkdir(exist_ok=True)
-                results[name] = experiment.write(records, run.staging)
-                _print_result(results[name])
-            except (UsageError, DatasetFileError, DatasetNotFoundError, OSError):
+
+    def done(name, outcome):
+        """Write an experiment's tables and figures as soon as its units are all done."""
+        experiment = _EXPERIMENTS[name]
+        elapsed[name] = outcome.seconds
+        if len(names) > 1:
+            print(f"\n== {name}: {experiment.description}", flush=True)
+        try:
+            if outcome.error is not None:
+                raise outcome.error
+            run.staging.mkdir(exist_ok=True)
+            results[name] = experiment.write(outcome.records, run.staging)
+            _print_result(results[name])
+        except (DatasetFileError, DatasetNotFoundError, OSError):
+            raise
+        except Exception as exc:
+            if len(names) == 1 or args.debug:
                 raise
-            except Exception as exc:
-                if len(names) == 1 or args.debug:
-                    raise
-                # reproduce keeps going: the report says what failed.
-                results[name] = exc
-                failed.append(name)
-                print(f"{name} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-            elapsed[name] = time.perf_counter() - start
+            # reproduce keeps going: the report says what failed.
+            results[name] = exc
+            failed.append(name)
+            print(f"{name} failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+
+    try:
+        try:
+            run_protocols(protocols, stores={name: UnitStore(run.checkpoints / name) for name in names},
+                          n_jobs=jobs, threads=threads, progress=_progress(args), on_done=done,
+                          stop_on_error=len(names) == 1 or args.debug)
+        except CheckpointMismatchError as exc:
+            setting, (before, now) = next(iter(exc.differences.items()))
+            raise UsageError(f"--resume: {exc.experiment}'s {setting} was {before!r} in the unfinished run, now "
+                             f"{now!r} (the data directory or its files changed?); restore them, or remove "
+                             f"{str(run.work)!r} to start afresh") from exc
         run.staging.mkdir(exist_ok=True)
-        report = write_report(results, run.staging, quick=getattr(args, "quick", False), seed=args.seed,
+        ordered = {name: results[name] for name in names if name in results}
+        report = write_report(ordered, run.staging, quick=getattr(args, "quick", False), seed=args.seed,
                               elapsed=elapsed)
         if failed:
-            raise _Unfinished(f"{', '.join(failed)} failed (see above); the report so far is "
-                              f"{str(report)!r}")
+            raise _Unfinished(f"{', '.join(failed)} failed (see above); the report so far is {str(report)!r}")
         run.commit()
     except BaseException as exc:
         exc.units = (run.abandon(), total, run)  # for main's one-line message

@@ -178,7 +178,7 @@ def test_reproduce_with_a_failed_experiment_keeps_its_report_and_units(tmp_path,
                         fail_at=0)
     code, err = _answer(["reproduce", "--out", str(out), "--jobs", "1"], capsys)
     assert code == 1 and not out.exists()
-    assert "aml-roc failed" in err and "--resume" in err and "15 of 18 units" in err
+    assert "aml-roc failed" in err and "--resume" in err and "17 of 18 units" in err
     report = (tmp_path / "results.partial" / "out" / "report.md").read_text()
     assert "RuntimeError: boom" in report
     for name in cli._EXPERIMENTS:

@@ -9,17 +9,18 @@ import threading
 __all__ = ["progress_bar", "keep_alive"]
 
 
-def progress_bar(total: int, desc: str, *, enabled: bool = True, unit: str = "step"):
+def progress_bar(total: int, desc: str, *, enabled: bool = True, unit: str = "step", position: int | None = None):
     """A tqdm bar on standard error, drawn only when ``enabled`` and standard error is a terminal.
 
-    Logs and CI get no bar: carriage-return animations only make them unreadable.
+    Logs and CI get no bar: carriage-return animations only make them unreadable. Bars of
+    experiments that run at the same time take one line each (``position``).
     """
     from tqdm.auto import tqdm
 
     stream = sys.stderr
     show = enabled and bool(getattr(stream, "isatty", lambda: False)())
     return tqdm(total=total, desc=desc, unit=unit, file=stream, disable=not show, dynamic_ncols=True,
-                leave=True)
+                leave=True, position=position)
 
 
 @contextlib.contextmanager

@@ -23,6 +23,7 @@ import os
 import pickle
 import re
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Hashable, Mapping, Sequence
@@ -35,6 +36,8 @@ __all__ = [
     "UnitStore",
     "CheckpointMismatchError",
     "run_protocol",
+    "run_protocols",
+    "ProtocolRun",
     "unit_store",
     "write_atomically",
     "available_cores",
@@ -176,16 +179,17 @@ class UnitStore:
         return self.path(key).is_file()
 
     def load(self, key: tuple):
-        """The result of a finished unit (its key is checked against the file's)."""
+        """The result of a finished unit and the seconds it took (its key is checked against the file's)."""
         with open(self.path(key), "rb") as fh:
-            stored_key, result = pickle.load(fh)
+            stored_key, result, seconds = pickle.load(fh)
         if tuple(stored_key) != tuple(key):  # pragma: no cover - a digest collision
             raise ValueError(f"checkpoint {self.path(key)} holds unit {stored_key!r}, not {key!r}.")
-        return result
+        return result, seconds
 
-    def save(self, key: tuple, result) -> None:
+    def save(self, key: tuple, result, seconds: float = float("nan")) -> None:
         """Keep the result of a finished unit (atomically: a unit is kept whole or not at all)."""
-        write_atomically(self.path(key), pickle.dumps((tuple(key), result), protocol=pickle.HIGHEST_PROTOCOL))
+        data = pickle.dumps((tuple(key), result, float(seconds)), protocol=pickle.HIGHEST_PROTOCOL)
+        write_atomically(self.path(key), data)
 
     def count(self, keys: Sequence[tuple]) -> int:
         """How many of ``keys`` are finished."""
@@ -218,26 +222,179 @@ def _limited(threads):
     return threadpool_limits(limits=int(threads))
 
 
-def _compute_limited(compute, key, threads):
-    """One unit with the job's share of threads (PyTorch's own pool included, where loaded)."""
+class _UnitFailure:
+    """A unit that raised: its exception travels back as a value, so the other units go on."""
+
+    def __init__(self, exc):
+        self.exc = exc
+
+
+def _compute_limited(name, compute, key, threads):
+    """One unit with the job's share of threads (PyTorch's own pool included, where loaded).
+
+    Returns ``(name, key, result, seconds)``; an exception of the unit is returned as a
+    :class:`_UnitFailure`. Interrupts are not caught.
+    """
     import sys
 
     torch = sys.modules.get("torch")
     previous = torch.get_num_threads() if torch is not None else None
+    start = time.perf_counter()
     try:
         if torch is not None:
             torch.set_num_threads(int(threads))
         with _limited(threads):
-            return key, compute(key)
+            result = compute(key)
+    except Exception as exc:
+        result = _UnitFailure(exc)
     finally:
         if torch is not None and previous is not None:
             torch.set_num_threads(previous)
+    return name, key, result, time.perf_counter() - start
 
 
 def _check_jobs(n_jobs) -> int:
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
         raise ValueError(f"n_jobs must be a positive int, got {n_jobs!r}.")
     return n_jobs
+
+
+@dataclass
+class ProtocolRun:
+    """What :func:`run_protocols` gives for one protocol.
+
+    Attributes
+    ----------
+    records : Records or None
+        The assembled records (None if a unit failed).
+    error : Exception or None
+        The first exception of a failed unit.
+    seconds : float
+        Computing time of the protocol's units, added up (the units kept from an earlier
+        run count with the time they took then).
+    """
+
+    records: Records | None = None
+    error: BaseException | None = None
+    seconds: float = 0.0
+
+
+def run_protocols(protocols: Mapping[str, Protocol], *, stores: Mapping[str, UnitStore] | None = None,
+                  n_jobs: int = 1, threads: int | None = None, progress: bool = True,
+                  on_done: Callable[[str, ProtocolRun], None] | None = None,
+                  stop_on_error: bool = False) -> dict[str, ProtocolRun]:
+    """Run several protocols' units in one pool of jobs, so that they overlap.
+
+    The units of every parallel protocol go to the same ``n_jobs`` processes (the longest
+    protocols first), so that no core waits for the last units of one experiment while the
+    next one could start. Protocols with ``parallel=False`` (timings) run afterwards, one
+    unit at a time, with no other unit beside them. Each protocol has its progress bar.
+
+    Parameters
+    ----------
+    protocols : mapping of str to Protocol
+    stores : mapping of str to UnitStore, optional
+        Where each protocol's finished units are kept and found again.
+    n_jobs, threads, progress
+        As for :func:`run_protocol`.
+    on_done : callable, optional
+        ``on_done(name, run)`` as soon as a protocol's units are all done (or one failed).
+    stop_on_error : bool, default=False
+        Stop at the first failed unit and raise its exception (the units finished until
+        then are kept); otherwise a failed protocol is reported in its :class:`ProtocolRun`
+        and the others go on.
+
+    Returns
+    -------
+    dict of str to ProtocolRun
+        In the order of ``protocols``.
+    """
+    n_jobs = _check_jobs(n_jobs)
+    stores = dict(stores or {})
+    runs = {name: ProtocolRun() for name in protocols}
+    results: dict[str, dict] = {name: {} for name in protocols}
+    todo: dict[str, list] = {}
+    for name, protocol in protocols.items():
+        store = stores.get(name)
+        if store is not None:
+            store.open(protocol)
+        todo[name] = []
+        for key in protocol.units:
+            if store is not None and key in store:
+                results[name][key], seconds = store.load(key)
+                runs[name].seconds += seconds
+            else:
+                todo[name].append(key)
+    bars = {name: progress_bar(len(p.units), name, enabled=progress, unit=p.unit_name, position=i)
+            for i, (name, p) in enumerate(protocols.items())}
+    for name, bar in bars.items():
+        bar.update(len(results[name]))
+
+    def finish(name):
+        protocol = protocols[name]
+        if runs[name].error is None:
+            runs[name].records = protocol.assemble({key: results[name][key] for key in protocol.units})
+        if on_done is not None:
+            on_done(name, runs[name])
+
+    def finished(name, key, result, seconds):
+        run = runs[name]
+        if isinstance(result, _UnitFailure):
+            if stop_on_error:
+                raise result.exc
+            if run.error is None:
+                run.error = result.exc
+        else:
+            if name in stores:
+                stores[name].save(key, result, seconds)
+            results[name][key] = result
+            run.seconds += seconds
+            bars[name].set_postfix_str(" ".join(str(part) for part in key), refresh=False)
+        bars[name].update()
+        pending[name] -= 1
+        if pending[name] == 0:
+            finish(name)
+
+    pending = {name: len(keys) for name, keys in todo.items()}
+    parallel = [n for n, p in protocols.items() if p.parallel]
+    serial = [n for n in protocols if n not in parallel]
+    tasks = []
+    # The protocols with the most units first: their tail is the one worth overlapping.
+    for name in sorted(parallel, key=lambda n: -len(todo[n])):
+        tasks += [(name, key) for key in todo[name]]
+    jobs = min(n_jobs, len(tasks))
+    with contextlib.ExitStack() as stack:
+        for bar in bars.values():
+            stack.enter_context(bar)
+            stack.enter_context(keep_alive(bar))
+        for name in protocols:
+            if pending[name] == 0:
+                finish(name)
+
+        def threads_of(name):
+            if threads is not None:
+                return threads
+            protocol = protocols[name]
+            return protocol.threads if protocol.threads is not None else threads_per_job(max(jobs, 1))
+
+        if jobs <= 1:
+            for name, key in tasks:
+                finished(*_compute_limited(name, protocols[name].compute, key, threads_of(name)))
+        else:
+            from joblib import Parallel, delayed
+
+            # Results come back as they finish, so each is kept at once; the order of the
+            # tables is the order of protocol.units, whatever the order of completion.
+            pool = Parallel(n_jobs=jobs, return_as="generator_unordered")
+            for outcome in pool(delayed(_compute_limited)(name, protocols[name].compute, key, threads_of(name))
+                                for name, key in tasks):
+                finished(*outcome)
+        for name in serial:
+            protocol = protocols[name]
+            for key in todo[name]:
+                finished(*_compute_limited(name, protocol.compute, key,
+                                           threads if threads is not None else protocol.threads or available_cores()))
+    return runs
 
 
 def run_protocol(protocol: Protocol, *, store: UnitStore | None = None, n_jobs: int = 1,
@@ -249,8 +406,8 @@ def run_protocol(protocol: Protocol, *, store: UnitStore | None = None, n_jobs: 
     protocol : Protocol
     store : UnitStore, optional
         Where finished units are kept and found again. Units already there are not
-        computed again; each new one is saved the moment it finishes, so an interrupted run
-        loses at most the units in progress.
+        computed again; each new one is saved the moment it finishes, so an interrupted or
+        failed run loses at most the units in progress.
     n_jobs : int, default=1
         Units computed at the same time, each in its own process (joblib); a protocol with
         ``parallel=False`` runs its units in turn whatever ``n_jobs``.
@@ -264,40 +421,13 @@ def run_protocol(protocol: Protocol, *, store: UnitStore | None = None, n_jobs: 
     -------
     Records
         ``protocol.assemble`` of every unit's result.
+
+    Raises
+    ------
+    Exception
+        The first exception raised by a unit (the units finished before it are kept).
     """
-    n_jobs = _check_jobs(n_jobs)
-    if store is not None:
-        store.open(protocol)
-    results: dict[tuple, Any] = {}
-    todo = []
-    for key in protocol.units:
-        if store is not None and key in store:
-            results[key] = store.load(key)
-        else:
-            todo.append(key)
-    jobs = min(n_jobs, len(todo)) if protocol.parallel else 1
-    if threads is None:
-        threads = protocol.threads if protocol.threads is not None else threads_per_job(max(jobs, 1))
-    bar = progress_bar(len(protocol.units), protocol.experiment, enabled=progress, unit=protocol.unit_name)
-    bar.update(len(results))
-
-    def finished(key, result):
-        if store is not None:
-            store.save(key, result)
-        results[key] = result
-        bar.set_postfix_str(" ".join(str(part) for part in key), refresh=False)
-        bar.update()
-
-    with bar, keep_alive(bar):
-        if jobs <= 1:
-            for key in todo:
-                finished(*_compute_limited(protocol.compute, key, threads))
-        else:
-            from joblib import Parallel, delayed
-
-            # Results come back as they finish, so each is kept at once; the order of the
-            # tables is the order of protocol.units, whatever the order of completion.
-            parallel = Parallel(n_jobs=jobs, return_as="generator_unordered")
-            for key, result in parallel(delayed(_compute_limited)(protocol.compute, key, threads) for key in todo):
-                finished(key, result)
-    return protocol.assemble({key: results[key] for key in protocol.units})
+    name = protocol.experiment
+    runs = run_protocols({name: protocol}, stores=None if store is None else {name: store}, n_jobs=n_jobs,
+                         threads=threads, progress=progress, stop_on_error=True)
+    return runs[name].records

@@ -396,7 +396,8 @@ def write_report(results: Mapping, out: Path, *, quick: bool, seed: int, elapsed
     quick, seed : bool, int
         The run's mode and seed, stated at the top.
     elapsed : mapping
-        Experiment name → seconds.
+        Experiment name → seconds of computing: its units' times added up (units of several
+        experiments run side by side with several jobs, so these are not wall-clock spans).
     descriptions : mapping, optional
         Experiment name → one-line description used in its heading.
     environment : sequence of str, optional
@@ -409,7 +410,8 @@ def write_report(results: Mapping, out: Path, *, quick: bool, seed: int, elapsed
         "",
         f"Mode: {'quick (reduced grids, splits, epochs and seeds)' if quick else 'full'}; seed {seed}.",
         "Every number below was computed by this run; the papers' figures stand beside ours where",
-        "the protocols match.",
+        "the protocols match. The time under each heading is its computing time (its units' times",
+        "added up, whether they ran in turn or side by side).",
         "",
     ]
     for name, res in results.items():
