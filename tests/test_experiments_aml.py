@@ -254,3 +254,101 @@ def test_cli_says_what_it_imputed_in_the_output_and_the_report(tmp_path, capsys)
     assert "note: file" in printed and "1 missing value(s) (NaN) in 1 row(s) replaced by the median" in printed
     assert "replaced by the median" in (out / "report.md").read_text()
     assert sorted(p.name for p in out.iterdir()) == ["aml_roc.csv", "aml_roc.md", f"aml_roc_{name}.png", "report.md"]
+
+
+# --------------------------------------------------------------------------- failed learners
+
+
+def _fake_metric_learn(directory, body):
+    """An installed metric-learn 0.7.0 (package and its metadata) whose module runs ``body``."""
+    pkg = directory / "metric_learn"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text(body)
+    info = directory / "metric_learn-0.7.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: metric-learn\nVersion: 0.7.0\n")
+    return directory
+
+
+def test_a_broken_metric_learn_says_its_version_the_error_and_the_fix(tmp_path, monkeypatch):
+    from importlib.metadata import version
+
+    import spectral_ml.experiments.aml as aml
+
+    site = _fake_metric_learn(tmp_path, "from sklearn.utils.extmath import no_such_function\n")
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.delitem(__import__("sys").modules, "metric_learn", raising=False)
+    classes, reason = aml._metric_learn()
+    assert classes is None
+    assert "metric-learn 0.7.0 is installed but fails with scikit-learn" in reason
+    assert "ImportError" in reason and "no_such_function" in reason
+    if tuple(int(p) for p in version("scikit-learn").split(".")[:2]) >= (1, 8):
+        assert "scikit-learn<1.8" in reason
+
+
+def test_a_learner_failing_on_every_split_is_na_in_every_table(tmp_path, monkeypatch):
+    import spectral_ml.experiments.aml as aml
+
+    (tmp_path / "site").mkdir()
+    site = _fake_metric_learn(tmp_path / "site", "")
+    (site / "metric_learn" / "__init__.py").write_text(
+        "class _Failing:\n"
+        "    def __init__(self, **kwargs):\n"
+        "        pass\n"
+        "    def fit(self, X, y):\n"
+        "        raise TypeError(\"check_X_y() got an unexpected keyword argument 'force_all_finite'\")\n"
+        "ITML_Supervised = LMNN = _Failing\n")
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.delitem(__import__("sys").modules, "metric_learn", raising=False)
+    name = _write_user_set(tmp_path)
+    res = run_table1([name], tmp_path / "out", n_splits=2, quick=True, data_dir=tmp_path,
+                     methods=["Euclidean", "ITML"], progress=False)
+    table = list(csv.reader(open(tmp_path / "out" / "aml_table1.csv")))
+    timing = list(csv.reader(open(tmp_path / "out" / "aml_table1_time.csv")))
+    assert table[0][1:3] == ["Euclidean", "ITML"] and table[1][2] == "n/a" and table[1][1] != "n/a"
+    assert timing[0][1:3] == ["Euclidean", "ITML"] and timing[1][2] == "n/a" and timing[1][1] != "n/a"
+    failures = [n for n in res["notes"] if "ITML failed" in n]
+    assert len(failures) == 2 and "metric-learn 0.7.0" in failures[0] and "force_all_finite" in failures[0]
+    assert aml._metric_learn()[1] is None
+
+
+def test_a_learner_failing_on_some_splits_is_marked(tmp_path, monkeypatch):
+    import spectral_ml.experiments.aml as aml
+
+    real = aml._learners
+    calls = []
+
+    def flaky(quick, seed, n_jobs=None):
+        learners, reason = real(quick, seed, n_jobs)
+        gmml = learners["GMML"]
+
+        def fails_the_first_time(X, y):
+            calls.append(1)
+            if len(calls) == 1:
+                raise RuntimeError("no luck")
+            return gmml(X, y)
+
+        learners["GMML"] = fails_the_first_time
+        return learners, reason
+
+    monkeypatch.setattr(aml, "_learners", flaky)
+    name = _write_user_set(tmp_path)
+    res = run_table1([name], tmp_path / "out", n_splits=2, quick=True, data_dir=tmp_path, methods=["GMML"],
+                     progress=False)
+    rows = res["records"].rows
+    assert np.isnan(rows[0]["error"]) and np.isnan(rows[0]["time"]) and not np.isnan(rows[1]["time"])
+    table = list(csv.reader(open(tmp_path / "out" / "aml_table1.csv")))
+    timing = list(csv.reader(open(tmp_path / "out" / "aml_table1_time.csv")))
+    assert table[1][1].endswith("(1/2 splits)") and "±" not in table[1][1]
+    assert timing[1][1].endswith("(1/2 splits)")
+    assert any("split 0: GMML failed (RuntimeError: no luck)" in n for n in res["notes"])
+
+
+def test_single_split_and_single_seed_tables_do_not_promise_a_spread(tmp_path):
+    name = _write_user_set(tmp_path)
+    res = run_table1([name], tmp_path / "out", n_splits=1, quick=True, data_dir=tmp_path, methods=["Euclidean"],
+                     progress=False)
+    assert res["table"].title == "5-NN error, 1 random 80/20 split"
+    res = run_table1([name], tmp_path / "out2", n_splits=2, quick=True, data_dir=tmp_path, methods=["Euclidean"],
+                     progress=False)
+    assert res["table"].title == "5-NN error, 2 random 80/20 splits (mean ± std)"

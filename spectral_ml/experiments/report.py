@@ -279,7 +279,8 @@ def write_dpp_retrieval(records: Records, out_dir) -> dict:
                   + ["gap to P", "sub-gradient batches", "paper mAP@10"],
                   title=f"DPP retrieval on {label} (test queries, training database; "
                         f"{_repeats(len(seeds), 'seed')}; mAP in %)")
-    timing = Table(["method", "train time (s)", *(f"seed {seed} (s)" for seed in seeds)],
+    per_seed = seeds if len(seeds) > 1 else []
+    timing = Table(["method", "train time (s)", *(f"seed {seed} (s)" for seed in per_seed)],
                    title=f"Training time on {label} (s)")
     for variant in variants:
         rows = _rows_where(records, variant=variant)
@@ -288,7 +289,8 @@ def write_dpp_retrieval(records: Records, out_dir) -> dict:
         sub_cell = f"{float(np.mean(sub)):.0%}" if sub else "n/a"
         paper = f"{PAPER_TABLE1[variant][0]:.2f}" if dataset == "mnist" and variant in PAPER_TABLE1 else "–"
         table.add_row(variant, *cells, format_mean_std([r["gap"] for r in rows], 3), sub_cell, paper)
-        timing.add_row(variant, format_mean_std([r["time"] for r in rows], 1), *(round(r["time"], 2) for r in rows))
+        timing.add_row(variant, format_mean_std([r["time"] for r in rows], 1),
+                       *(round(r["time"], 2) for r in rows if per_seed))
     files = [*table.save(out_dir, stem), *runs.save(out_dir, f"{stem}_runs"), *timing.save(out_dir, f"{stem}_time")]
     fig = plot_feature_grid(records.figures["panels"], reference_box=True, class_names=records.figures["class_names"],
                             title=f"2-D features on {label} (seed {seeds[0]})", panel_size=2.6)
