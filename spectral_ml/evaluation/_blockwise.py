@@ -206,14 +206,52 @@ def _encode(labels, classes):
     return np.searchsorted(classes, labels).astype(np.int64)
 
 
-def _neighbour_graph(Q, D, d_codes, k, transform, names, leave_one_out, with_norm, split_every=8):
-    """One delayed (dist, index, code) neighbour list per query block."""
+def _row_blocks(X):
+    """Delayed row blocks of a Dask array chunked by rows, and the first row of each block.
+
+    ``to_delayed()`` optimizes the array's graph once: behind every block key stands the
+    task graph any computation of the array gives it (for a slice of a ``from_array``
+    array, one fused task ('array-getitem-…', i, 0) behind the key ('getitem-…', i, 0)).
+    The graphs built on these blocks (and on ``_label_blocks``) are computed as they are,
+    never optimized again: a second optimization would fuse that task anew, under another
+    name, and the block key would stand for another task graph in them than in every other
+    graph on the same array. The distributed scheduler warns of such a key ("Detected
+    different `run_spec`") when it still holds it from an earlier graph, as it does when
+    the next graph arrives before the client's release of the previous one.
+
+    Parameters
+    ----------
+    X : dask.array.Array of shape (n, d)
+        Validated by ``as_dask_rows`` (one column block).
+
+    Returns
+    -------
+    blocks : ndarray of Delayed
+        One per row block.
+    offsets : ndarray of shape (n_blocks + 1,)
+        First row of every block, then ``n``.
+    """
+    return X.to_delayed().reshape(-1), np.concatenate(([0], np.cumsum(X.chunks[0])))
+
+
+def _neighbour_graph(q_blocks, q_off, d_blocks, d_off, d_codes, k, transform, names, leave_one_out, with_norm,
+                     split_every=8):
+    """One delayed (dist, index, code) neighbour list per query block.
+
+    Parameters
+    ----------
+    q_blocks, q_off, d_blocks, d_off
+        Query and database blocks and their offsets, from ``_row_blocks`` (or tasks that
+        stand for those blocks).
+    d_codes : list
+        Class codes of every database block (delayed or in memory).
+    k, transform, names, leave_one_out, with_norm
+        As ``_block_neighbours`` takes them.
+    split_every : int
+        Candidate lists merged by one task.
+    """
     import dask
 
-    q_off = np.concatenate(([0], np.cumsum(Q.chunks[0])))
-    d_off = np.concatenate(([0], np.cumsum(D.chunks[0])))
-    q_blocks = Q.to_delayed().reshape(-1)
-    d_blocks = D.to_delayed().reshape(-1)
     task = dask.delayed(_block_neighbours, pure=True)
     merge = dask.delayed(_merge_neighbours, pure=True)
     results = []
@@ -225,7 +263,7 @@ def _neighbour_graph(Q, D, d_codes, k, transform, names, leave_one_out, with_nor
         while len(parts) > 1:
             parts = [merge(k, *parts[s : s + split_every]) for s in range(0, len(parts), split_every)]
         results.append(parts[0])
-    return results, q_off
+    return results
 
 
 def _vote(k, n_classes, neighbours):
@@ -251,10 +289,38 @@ def _metric_for_blocks(metric, d):
     return _Transform(np.ascontiguousarray(L))
 
 
-def _prediction_graph(X_train, y_train, X_test, metric, k):
-    """Lazy Dask array of k-NN predictions, and what built it."""
+def _returned_block(block):
+    """An input block, unchanged: the one task through which ``knn_predict``'s graph reads it."""
+    return block
+
+
+def _prediction_graph(X_train, y_train, X_test, metric, k, *, returned=False):
+    """Delayed k-NN votes of every query block, with the blocks' offsets and the classes.
+
+    Parameters
+    ----------
+    X_train, y_train, X_test, metric, k
+        As for ``knn_predict`` (at least one of them a Dask array).
+    returned : bool
+        Whether the graph goes into a lazy result that its caller computes, and so
+        optimizes. Every input block is then reached through a ``_returned_block`` task
+        of its own, which that optimization fuses the block into: the inputs' block keys
+        do not remain in the optimized graph, to stand there for a task graph fused a
+        second time (see ``_row_blocks``), and every other key of the graph is derived
+        from the ``_returned_block`` keys, so that no graph computed unoptimized, as
+        ``knn_error``'s is, has one of them.
+
+    Returns
+    -------
+    votes : list of Delayed
+        Class codes (int64) of the predictions of each query block.
+    offsets : ndarray of shape (n_blocks + 1,)
+        First row of every query block, then the number of queries.
+    classes : ndarray
+        Sorted classes of ``y_train``; ``classes[votes[i]]`` are the predicted labels.
+    """
     import dask
-    import dask.array as da
+    from dask.delayed import Delayed
 
     D = as_dask_rows(X_train, "X_train")
     Q = as_dask_rows(X_test, "X_test", chunk_like=D)
@@ -264,21 +330,28 @@ def _prediction_graph(X_train, y_train, X_test, metric, k):
         raise ValueError(f"k={k} exceeds the number of training samples ({D.shape[0]}).")
     classes = _classes_of(y_train)
     d_labels = _label_blocks(y_train, D.chunks[0], "y_train", "X_train")
+    (q_blocks, q_off), (d_blocks, d_off) = _row_blocks(Q), _row_blocks(D)
+    if returned:
+        own = dask.delayed(_returned_block, pure=True)
+        q_blocks, d_blocks = [own(b) for b in q_blocks], [own(b) for b in d_blocks]
+        d_labels = [own(lab) if isinstance(lab, Delayed) else lab for lab in d_labels]
     d_codes = [dask.delayed(_encode, pure=True)(lab, classes) for lab in d_labels]
     transform = _metric_for_blocks(metric, D.shape[1])
-    neighbours, q_off = _neighbour_graph(Q, D, d_codes, k, transform, ("X_test", "X_train"), False, False)
+    neighbours = _neighbour_graph(q_blocks, q_off, d_blocks, d_off, d_codes, k, transform, ("X_test", "X_train"),
+                                  False, False)
     vote = dask.delayed(_vote, pure=True)
-    blocks = [
-        da.from_delayed(vote(k, classes.shape[0], nb), shape=(int(q_off[i + 1] - q_off[i]),), dtype=np.int64)
-        for i, nb in enumerate(neighbours)
-    ]
-    return da.concatenate(blocks), classes
+    return [vote(k, classes.shape[0], nb) for nb in neighbours], q_off, classes
 
 
 def dask_knn_predict(X_train, y_train, X_test, metric, k):
     """k-NN predictions for Dask inputs: a lazy Dask array of labels (see ``knn_predict``)."""
-    codes, classes = _prediction_graph(X_train, y_train, X_test, metric, k)
-    return codes.map_blocks(lambda c: classes[c], dtype=classes.dtype)
+    import dask.array as da
+
+    votes, q_off, classes = _prediction_graph(X_train, y_train, X_test, metric, k, returned=True)
+    blocks = [
+        da.from_delayed(v, shape=(int(q_off[i + 1] - q_off[i]),), dtype=np.int64) for i, v in enumerate(votes)
+    ]
+    return da.concatenate(blocks).map_blocks(lambda c: classes[c], dtype=classes.dtype)
 
 
 def _mistakes(pred_codes, truth, classes):
@@ -290,14 +363,16 @@ def dask_knn_error(X_train, y_train, X_test, y_test, metric, k, normalize=True):
     """k-NN error rate (or count) for Dask inputs (see ``knn_error``), computed blockwise."""
     import dask
 
-    codes, classes = _prediction_graph(X_train, y_train, X_test, metric, k)
-    n = codes.shape[0]
+    # The votes are counted as the delayed values they are: a Dask array of them would be
+    # optimized on the way back to delayed blocks, the input blocks a second time (see
+    # ``_row_blocks``).
+    votes, q_off, classes = _prediction_graph(X_train, y_train, X_test, metric, k)
+    n = int(q_off[-1])
     if n == 0:
         raise ValueError("X_test is empty.")
-    truth = _label_blocks(y_test, codes.chunks[0], "y_test", "X_test")
+    truth = _label_blocks(y_test, tuple(np.diff(q_off).tolist()), "y_test", "X_test")
     count = dask.delayed(_mistakes, pure=True)
-    parts = [count(block, truth[i], classes) for i, block in enumerate(codes.to_delayed().reshape(-1))]
-    wrong = sum(_one_query_block_at_a_time(parts))
+    wrong = sum(_one_query_block_at_a_time([count(v, truth[i], classes) for i, v in enumerate(votes)]))
     return wrong / n if normalize else wrong
 
 
@@ -365,7 +440,9 @@ class _RetrievalGraph:
         import dask
 
         names = ("queries", "queries" if self.loo else "database")
-        neighbours, _ = _neighbour_graph(self.Q, self.D, self.d_codes, depth, _Transform(None), names, self.loo, True)
+        (q_blocks, q_off), (d_blocks, d_off) = _row_blocks(self.Q), _row_blocks(self.D)
+        neighbours = _neighbour_graph(q_blocks, q_off, d_blocks, d_off, self.d_codes, depth, _Transform(None), names,
+                                      self.loo, True)
         task = dask.delayed(summarize, pure=True)
         return _one_query_block_at_a_time([task(nb, self.q_codes[i], *args) for i, nb in enumerate(neighbours)])
 
