@@ -16,12 +16,11 @@ import math
 import os
 import signal
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from spectral_ml.experiments._rundir import RunDirectory, UsageError
+from spectral_ml._rundir import RunDirectory, UsageError
 
 __all__ = ["main", "build_parser", "write_report", "UsageError", "EMBEDDED_TABLE1"]
 

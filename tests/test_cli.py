@@ -248,7 +248,7 @@ def _no_work(monkeypatch, name="aml-synthetic"):
 
 
 def test_read_only_out_is_refused_before_any_work(tmp_path, capsys, monkeypatch):
-    from spectral_ml.experiments import _rundir
+    from spectral_ml import _rundir
 
     ran = _no_work(monkeypatch)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from spectral_ml import cli
+from spectral_ml import _rundir, cli
 from spectral_ml.experiments import _units
 from spectral_ml.experiments._units import CheckpointMismatchError, UnitStore, run_protocol
 
@@ -78,7 +78,7 @@ def test_a_unit_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
     def full(fd, data):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(_units.os, "fsync", lambda fd: full(fd, None))
+    monkeypatch.setattr(_rundir.os, "fsync", lambda fd: full(fd, None))
     with pytest.raises(OSError, match="No space"):
         store.save((0,), {"value": 1})
     assert (0,) not in store and [p.name for p in tmp_path.iterdir()] == ["settings.json"]

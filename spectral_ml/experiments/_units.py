@@ -19,15 +19,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import pickle
 import re
-import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Hashable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
+from .._rundir import write_atomically
 from ._progress import keep_alive, progress_bar
 from ._records import Records
 
@@ -39,7 +38,6 @@ __all__ = [
     "run_protocols",
     "ProtocolRun",
     "unit_store",
-    "write_atomically",
     "available_cores",
     "threads_per_job",
 ]
@@ -115,27 +113,6 @@ def _unit_file(key: tuple) -> str:
     readable = re.sub(r"[^A-Za-z0-9_.+=-]+", "_", text)[:60].strip("_.") or "unit"
     digest = hashlib.sha256(repr(key).encode("utf-8")).hexdigest()[:12]
     return f"{readable}.{digest}.pkl"
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that the file is either complete or absent.
-
-    The bytes go to a temporary file in the same directory, are flushed to the disk, and
-    the file is renamed into place: a crash, an interrupt or a full disk in between leaves
-    at most the temporary file, which is removed when the write fails.
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 class UnitStore:

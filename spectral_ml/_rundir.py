@@ -5,7 +5,7 @@ directory beside ``--out`` (so on the same file system), which holds
 
 * ``run.json``: the command, its options, the package version and the start time;
 * ``units/<experiment>/``: every finished unit of work, kept the moment it finishes
-  (:class:`~spectral_ml.experiments._units.UnitStore`);
+  (``spectral_ml.experiments._units.UnitStore``);
 * ``out/``: the tables, figures and ``report.md``, written once every unit is done.
 
 Only a run that has completed moves its files into ``--out``, by renames, after moving the
@@ -13,6 +13,10 @@ earlier run's outputs out of the way (into ``replaced/``, removed last). Until t
 ``--out`` is untouched, whatever happens: an exception, an interrupt, a full disk. A run
 that stops early keeps its working directory; ``--resume`` continues it, computing only
 the units it lacks.
+
+The module imports nothing beyond the standard library at load time: the command line
+imports it before anything else, and a Ctrl-C in those first instants must meet the
+command line's handler, not an import's traceback.
 """
 
 from __future__ import annotations
@@ -28,9 +32,7 @@ import threading
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from ._units import write_atomically
-
-__all__ = ["UsageError", "RunDirectory", "deferred_signals", "is_our_report"]
+__all__ = ["UsageError", "RunDirectory", "deferred_signals", "is_our_report", "write_atomically"]
 
 #: Suffix of the working directory beside ``--out``.
 PARTIAL_SUFFIX = ".partial"
@@ -40,9 +42,30 @@ class UsageError(Exception):
     """A user's mistake: reported in one line with exit status 2, never with a traceback."""
 
 
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that the file is either complete or absent.
+
+    The bytes go to a temporary file in the same directory, are flushed to the disk, and
+    the file is renamed into place: a crash, an interrupt or a full disk in between leaves
+    at most the temporary file, which is removed when the write fails.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
 def is_our_report(path: Path) -> bool:
     """Whether ``path`` is a ``report.md`` that spectral-ml wrote (its first line)."""
-    from .report import REPORT_TITLE
+    from spectral_ml.experiments.report import REPORT_TITLE
 
     try:
         with open(path, encoding="utf-8") as fh:
