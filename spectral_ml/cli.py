@@ -650,6 +650,17 @@ def _threads(n):
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        # Ctrl-C while the libraries load, before a run has begun: nothing to keep or report.
+        if "--debug" in (sys.argv[1:] if argv is None else argv):
+            raise
+        print("spectral-ml: interrupted before any work had started; nothing was written", file=sys.stderr)
+        return 130
+
+
+def _main(argv):
     from spectral_ml.datasets import DatasetFileError, DatasetNotFoundError
 
     parser = build_parser()
