@@ -464,14 +464,11 @@ def _run_experiments(names, args) -> int:
         """Write an experiment's tables and figures as soon as its units are all done."""
         experiment = _EXPERIMENTS[name]
         elapsed[name] = outcome.seconds
-        if len(names) > 1:
-            print(f"\n== {name}: {experiment.description}", flush=True)
         try:
             if outcome.error is not None:
                 raise outcome.error
             run.staging.mkdir(exist_ok=True)
             results[name] = experiment.write(outcome.records, run.staging)
-            _print_result(results[name])
         except (DatasetFileError, DatasetNotFoundError, OSError):
             raise
         except Exception as exc:
@@ -480,7 +477,6 @@ def _run_experiments(names, args) -> int:
             # reproduce keeps going: the report says what failed.
             results[name] = exc
             failed.append(name)
-            print(f"{name} failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
 
     try:
         try:
@@ -494,6 +490,14 @@ def _run_experiments(names, args) -> int:
                              f"{str(run.work)!r} to start afresh") from exc
         run.staging.mkdir(exist_ok=True)
         ordered = {name: results[name] for name in names if name in results}
+        # Printed once every progress bar is done: text between the bars would tear them.
+        for name, result in ordered.items():
+            if len(names) > 1:
+                print(f"\n== {name}: {_EXPERIMENTS[name].description}", flush=True)
+            if isinstance(result, BaseException):
+                print(f"{name} failed: {type(result).__name__}: {result}", file=sys.stderr, flush=True)
+            else:
+                _print_result(result)
         report = write_report(ordered, run.staging, quick=getattr(args, "quick", False), seed=args.seed,
                               elapsed=elapsed)
         if failed:

@@ -341,8 +341,9 @@ def run_protocols(protocols: Mapping[str, Protocol], *, stores: Mapping[str, Uni
         tasks += [(name, key) for key in todo[name]]
     jobs = min(n_jobs, len(tasks))
     with contextlib.ExitStack() as stack:
+        # Closed in their order on the screen (an ExitStack would close the last one first).
+        stack.callback(lambda: [bar.close() for bar in bars.values()])
         for bar in bars.values():
-            stack.enter_context(bar)
             stack.enter_context(keep_alive(bar))
         for name in protocols:
             if pending[name] == 0:
