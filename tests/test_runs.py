@@ -238,3 +238,33 @@ def test_jobs_do_not_change_the_tables(tmp_path):
         assert proc.returncode == 0, err
     assert _tables(tmp_path / "1") == _tables(tmp_path / "2")
     assert len(_tables(tmp_path / "1")) >= 10
+
+
+@pytest.mark.parametrize("command", ["aml-table1", "aml-synthetic", "aml-roc", "aml-sensitivity", "dpp-retrieval",
+                                     "dpp-overhead"])
+def test_each_experiment_resumes_to_the_tables_of_an_uninterrupted_run(command, tmp_path, capsys, monkeypatch):
+    options = {"aml-table1": ["--quick", "--datasets", "wine", "--splits", "2", "--methods", "euclidean", "gmml",
+                              "aml"],
+               "aml-roc": ["--quick", "--datasets", "wine", "digits"], "aml-sensitivity": ["--quick", "--dataset",
+                                                                                            "wine"],
+               "dpp-retrieval": ["--quick", "--dataset", "wine"], "dpp-overhead": ["--quick"]}.get(command, [])
+    argv = [command, *options, "--jobs", "1", "--no-progress"]
+    assert cli.main([*argv, "--out", str(tmp_path / "straight")]) == 0
+    compute = _units._compute_limited
+    calls = []
+
+    def interrupted_at_the_second_unit(*args):
+        calls.append(args[2])
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return compute(*args)
+
+    monkeypatch.setattr(_units, "_compute_limited", interrupted_at_the_second_unit)
+    out = tmp_path / "results"
+    assert _answer([*argv, "--out", str(out)], capsys)[0] == 130
+    assert not out.exists() and (tmp_path / "results.partial").is_dir()
+    monkeypatch.setattr(_units, "_compute_limited", compute)
+    capsys.readouterr()
+    assert cli.main([*argv, "--out", str(out), "--resume"]) == 0
+    assert _tables(out) == _tables(tmp_path / "straight")
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in (tmp_path / "straight").iterdir())
