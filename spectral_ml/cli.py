@@ -504,7 +504,8 @@ def _run_experiments(names, args) -> int:
             raise _Unfinished(f"{', '.join(failed)} failed (see above); the report so far is {str(report)!r}")
         run.commit()
     except BaseException as exc:
-        exc.units = (run.abandon(), total, run)  # for main's one-line message
+        # What was kept, for main's one-line message.
+        setattr(exc, "units", (run.abandon(), total, run))  # noqa: B010 - any exception, even KeyboardInterrupt
         raise
     out = run.path
     print(f"\nReport written to {out / 'report.md'}" if len(names) > 1 else f"\nResults written to {out}")

@@ -408,4 +408,6 @@ def run_protocol(protocol: Protocol, *, store: UnitStore | None = None, n_jobs: 
     name = protocol.experiment
     runs = run_protocols({name: protocol}, stores=None if store is None else {name: store}, n_jobs=n_jobs,
                          threads=threads, progress=progress, stop_on_error=True)
-    return runs[name].records
+    records = runs[name].records
+    assert records is not None  # stop_on_error raised the unit's exception otherwise
+    return records

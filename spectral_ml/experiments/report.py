@@ -299,7 +299,8 @@ def write_dpp_retrieval(records: Records, out_dir) -> dict:
     fig = plot_loss_curves(records.figures["curves"], xlabel="epoch", ylabel="contrastive loss $L_C$",
                            title=f"Training on {label} (seed {seeds[0]})")
     files.append(save_figure(fig, out_dir, f"{stem}_loss"))
-    results = {v: {"map": [], "gap": [], "time": [], "subgradient": [], "history": []} for v in variants}
+    results: dict[str, dict[str, list]] = {v: {"map": [], "gap": [], "time": [], "subgradient": [], "history": []}
+                                           for v in variants}
     for r in records.rows:
         for key in results[r["variant"]]:
             results[r["variant"]][key].append(r[key])
