@@ -63,13 +63,11 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
-def is_our_report(path: Path) -> bool:
-    """Whether ``path`` is a ``report.md`` that spectral-ml wrote (its first line)."""
-    from spectral_ml.experiments.report import REPORT_TITLE
-
+def is_our_report(path: Path, title: str) -> bool:
+    """Whether ``path`` is a ``report.md`` that spectral-ml wrote: its first line is ``title``."""
     try:
         with open(path, encoding="utf-8") as fh:
-            return fh.readline().strip() == REPORT_TITLE
+            return fh.readline().strip() == title
     except (OSError, UnicodeDecodeError):
         return False
 
@@ -123,10 +121,13 @@ class RunDirectory:
         File patterns of this program's outputs in ``--out``.
     version : str
         The package version (a run is resumed only by the version that started it).
+    report_title : str
+        First line of the ``report.md`` files this program writes: only such a report is
+        replaced; a ``report.md`` of the user's is never touched.
     """
 
     def __init__(self, text: str, *, overwrite: bool, resume: bool, command: str, options: Mapping,
-                 patterns: Iterable[str], version: str):
+                 patterns: Iterable[str], version: str, report_title: str):
         if not text.strip():
             raise UsageError("--out must name a directory, got an empty string")
         self.path = Path(os.path.abspath(Path(text).expanduser()))
@@ -138,6 +139,7 @@ class RunDirectory:
         self.options = json.loads(json.dumps(dict(options), sort_keys=True, default=str))
         self.patterns = tuple(patterns)
         self.version = version
+        self.report_title = report_title
         self.created: list[Path] = []
         self._lock = None
 
@@ -171,7 +173,7 @@ class RunDirectory:
                 raise UsageError(f"--out {self.shown!r} is not empty ({len(content)} entries: {shown}); name a new or "
                                  f"empty directory, or add --overwrite to replace the outputs of an earlier run")
             report = path / "report.md"
-            if report.exists() and not is_our_report(report):
+            if report.exists() and not is_our_report(report, self.report_title):
                 raise UsageError(f"--out {self.shown!r} holds a report.md that spectral-ml did not write; this run "
                                  f"would replace it, and --overwrite removes only this program's outputs, not "
                                  f"yours: move it away or name another --out")
@@ -282,7 +284,7 @@ class RunDirectory:
         for pattern in self.patterns:
             found += [p for p in self.path.glob(pattern) if p.is_file() and p not in found]
         # "report.md" is a common name: only a report this program wrote is replaced.
-        return [p for p in found if p.name != "report.md" or is_our_report(p)]
+        return [p for p in found if p.name != "report.md" or is_our_report(p, self.report_title)]
 
     def commit(self) -> None:
         """Replace the earlier outputs in ``--out`` by this run's, by renames; remove the working directory.

@@ -449,10 +449,12 @@ def _run_experiments(names, args) -> int:
     from spectral_ml import __version__
     from spectral_ml.datasets import DatasetFileError, DatasetNotFoundError
     from spectral_ml.experiments._units import CheckpointMismatchError, UnitStore, run_protocols
+    from spectral_ml.experiments.report import REPORT_TITLE
 
     jobs, threads = _jobs_and_threads(args)
     run = RunDirectory(args.out, overwrite=args.overwrite, resume=args.resume, command=args.command,
-                       options=_settings(args), patterns=_OUTPUT_PATTERNS, version=__version__)
+                       options=_settings(args), patterns=_OUTPUT_PATTERNS, version=__version__,
+                       report_title=REPORT_TITLE)
     for name in names:
         _check_data(_EXPERIMENTS[name].data(args), args)
     protocols = {name: _EXPERIMENTS[name].protocol(args) for name in names}
