@@ -227,9 +227,9 @@ def _metric_learn_broken(exc) -> str:
     text = f"metric-learn {ml} is installed but fails with scikit-learn {sk} ({type(exc).__name__}: {exc})"
     if tuple(int(p) for p in re.findall(r"\d+", sk)[:2]) >= (1, 8):
         text += (
-            "; metric-learn 0.7 calls scikit-learn functions as they were before 1.8 (check_X_y's "
-            "force_all_finite, stable_cumsum), which scikit-learn 1.8 removed: install scikit-learn<1.8 in this "
-            "environment to compare with ITML and LMNN"
+            "; metric-learn 0.7 calls scikit-learn as it was before 1.8 (check_X_y's force_all_finite "
+            "argument, which scikit-learn 1.8 removed): install scikit-learn<1.8 in this environment to compare "
+            "with ITML and LMNN"
         )
     return text
 
@@ -386,7 +386,7 @@ def _table1_unit(key, *, quick, seed, data_dir, methods, standardize, pca):
                 err = knn_error(X_tr, y_tr, X_te, y_te, metric=model)
                 elapsed = time.perf_counter() - start
             except Exception as exc:  # a baseline failing must not sink the table
-                failures.append(f"{name} split {split}: {method} failed ({_failure(method, exc)}).")
+                failures.append((method, _failure(method, exc)))
                 err = elapsed = float("nan")
         rows.append({"dataset": name, "split": split, "method": method, "error": err, "time": elapsed,
                      "preprocessing": _describe(*choice)})
@@ -397,18 +397,25 @@ def _table1_unit(key, *, quick, seed, data_dir, methods, standardize, pca):
 def _assemble_table1(results, *, datasets, n_splits, quick, methods, standardize, pca, settings, notes):
     notes = list(notes)
     rows = []
+    # One note per learner and reason, however many splits it failed on: a learner that
+    # cannot run here fails the same way on every split.
+    failed: dict[tuple, list[str]] = {}
     for name in datasets:
         units = [results[(name, split)] for split in range(n_splits)]
         notes += [n for n in units[0]["notes"] if n not in notes]
-        for unit in units:
+        for split, unit in enumerate(units):
             rows += unit["rows"]
-            notes += unit["failures"]
+            for method, reason in unit["failures"]:
+                failed.setdefault((method, reason), []).append(f"{name} split {split}")
         if any(unit["subsampled"] for unit in units):
             notes.append(
                 f"{name}: NCA fitted on a stratified subsample of {_nca_rows(quick)} of the "
                 f"{units[-1]['n_train']} training rows of each split (its memory grows with the square "
                 f"of the rows); evaluated on every row."
             )
+    for (method, reason), where in failed.items():
+        shown = ", ".join(where[:4]) + (f" and {len(where) - 4} more" if len(where) > 4 else "")
+        notes.append(f"{method} failed on {len(where)} of {len(datasets) * n_splits} splits ({shown}): {reason}.")
     how = {True: "standardized", False: "not standardized", "cv": "standardized or not"}[standardize]
     if standardize == "cv" or pca == "cv":
         notes.append(
