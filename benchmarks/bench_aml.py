@@ -140,8 +140,8 @@ def classification(sets, *, n_splits=3, seed=0, out=print, progress=True):
     from sklearn.model_selection import train_test_split
 
     from spectral_ml.evaluation import knn_error
-    from spectral_ml.metric import SingularStatisticsWarning
     from spectral_ml.experiments.aml import preprocess_split
+    from spectral_ml.metric import SingularStatisticsWarning
 
     rows = []
     for name, X, y in sets:
@@ -303,14 +303,14 @@ def gradient_scaling(Ns=GRAD_NS, d=GRAD_D, *, repeats=15, per_pair_budget=20.0, 
             print(f"  gradient N={N} ...", file=sys.stderr, flush=True)
         idx, labels = _pairs(rng, X.shape[0], N)
         A, B = pair_statistics(X, labels, idx)  # warm-up (imports, allocations)
-        t_stats = _timeit(lambda: pair_statistics(X, labels, idx), 3, min_time=0.0)
+        t_stats = _timeit(lambda X=X, labels=labels, idx=idx: pair_statistics(X, labels, idx), 3, min_time=0.0)
         prob = _Problem(A, B, alpha=ALPHA, beta=BETA, reg=0.0, prior=None)
-        t_ours = _timeit(lambda: prob.value_and_grad(M), repeats)
+        t_ours = _timeit(lambda prob=prob, M=M: prob.value_and_grad(M), repeats)
         row = {"N": N, "stats_s": t_stats, "ours_s": t_ours, "eq14_s": None, "eq14_pairs": None, "rotated_s": None}
         if N <= 10**5:
             X_hat = X[idx[:, 0]] - X[idx[:, 1]]
             X_pos, X_neg = X_hat[labels > 0], X_hat[labels < 0]
-            row["rotated_s"] = _timeit(lambda: rotated_pairs_gradient(M, X_pos, X_neg), max(3, repeats // 3))
+            row["rotated_s"] = _timeit(lambda M=M, X_pos=X_pos, X_neg=X_neg: rotated_pairs_gradient(M, X_pos, X_neg), max(3, repeats // 3))
             if check is None:
                 # The transcription computes the same thing: its symmetric part is ours.
                 G_pp = eq14_gradient(M, X_hat, labels, A, B)
@@ -326,7 +326,7 @@ def gradient_scaling(Ns=GRAD_NS, d=GRAD_D, *, repeats=15, per_pair_budget=20.0, 
                 }
             # Time a pilot subset; run all pairs when that fits the budget, else extrapolate.
             pilot = min(N, 1000)
-            t_pilot = _timeit(lambda: eq14_gradient(M, X_hat[:pilot], labels[:pilot], A, B), 1, min_time=0.0)
+            t_pilot = _timeit(lambda M=M, X_hat=X_hat, pilot=pilot, labels=labels, A=A, B=B: eq14_gradient(M, X_hat[:pilot], labels[:pilot], A, B), 1, min_time=0.0)
             n_timed = N if t_pilot * N / pilot <= per_pair_budget else max(pilot, int(per_pair_budget / 4 / t_pilot * pilot))
             n_timed = min(n_timed, N)
             t0 = time.perf_counter()

@@ -233,12 +233,12 @@ def main(argv=None):
             X, y = lazy_mixture(n, d, c, chunk, args.seed)
             t_g = m_g = t_a = m_a = c_g = c_a = float("nan")
             if "gmml" in learners:
-                _, t_g, m_g = measure(lambda: GMMLMetric(n_pairs="all").fit(X, y), monitor, args.repeats)
+                _, t_g, m_g = measure(lambda X=X, y=y: GMMLMetric(n_pairs="all").fit(X, y), monitor, args.repeats)
                 c_g = monitor.cpu_seconds
                 print(f"  N={n:>11,d} ({n * d * 8 / GB:6.1f} GB): GMML {t_g:8.2f} s ({c_g:.1f} CPU s), "
                       f"peak {m_g:5.2f} GB", flush=True)
             if "aml" in learners:
-                _, t_a, m_a = measure(lambda: AMLMetric(n_pairs="all").fit(X, y), monitor, args.repeats)
+                _, t_a, m_a = measure(lambda X=X, y=y: AMLMetric(n_pairs="all").fit(X, y), monitor, args.repeats)
                 c_a = monitor.cpu_seconds
                 print(f"  N={n:>11,d} ({n * d * 8 / GB:6.1f} GB): AML  {t_a:8.2f} s ({c_a:.1f} CPU s), "
                       f"peak {m_a:5.2f} GB", flush=True)

@@ -198,7 +198,7 @@ def training_step_share(*, device="cpu", batch_size=200, repeats=15, out=print):
     for compute_value in (False, True):
         kw = dict(dpp, compute_value=compute_value)
 
-        def step():
+        def step(kw=kw):
             F = net(images)
             terms = [contrastive_loss(F, labels, reduction="sum"), dpp_diversity_loss(F, SIGMA, **kw)]
             weights = [torch.ones((), device=device), torch.full((), -1e3, device=device)]
@@ -210,7 +210,7 @@ def training_step_share(*, device="cpu", batch_size=200, repeats=15, out=print):
         info = {}
         dpp_diversity_loss(F0, SIGMA, info=info, **kw)
 
-        def dpp_only():
+        def dpp_only(F0=F0, kw=kw):
             F = F0.clone().requires_grad_(True)
             dpp_diversity_loss(F, SIGMA, **kw).backward()
 

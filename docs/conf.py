@@ -12,7 +12,6 @@ package, and nothing is loaded from another host. The build runs every script of
 from __future__ import annotations
 
 import importlib.util
-import os
 import sys
 from pathlib import Path
 
@@ -45,9 +44,8 @@ extensions = [
 # Optional dependencies that are absent are mocked, so their modules are still documented.
 autodoc_mock_imports = [m for m in ("torch", "cupy") if importlib.util.find_spec(m) is None]
 
-from sphinx.ext.autodoc.mock import mock  # noqa: E402
-
 import generate_api  # noqa: E402
+from sphinx.ext.autodoc.mock import mock  # noqa: E402
 
 with mock(autodoc_mock_imports):
     _class_methods = generate_api.write_pages(DOCS)

@@ -29,8 +29,8 @@ import shutil
 import signal
 import tempfile
 import threading
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Iterable, Mapping
 
 __all__ = ["UsageError", "RunDirectory", "deferred_signals", "is_our_report", "write_atomically"]
 

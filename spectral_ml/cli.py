@@ -16,9 +16,9 @@ import math
 import os
 import signal
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from spectral_ml._rundir import RunDirectory, UsageError
 

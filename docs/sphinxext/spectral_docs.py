@@ -63,7 +63,7 @@ class SavedFigures:
             seen.add(id(fig))
             figures.append((fig, kwargs))
         paths = []
-        for (fig, kwargs), path in zip(figures, block_vars["image_path_iterator"]):
+        for (fig, kwargs), path in zip(figures, block_vars["image_path_iterator"], strict=False):  # an endless supply of paths
             self._original(fig, path, **kwargs)
             paths.append(PurePosixPath(path))
         return figure_rst(paths, gallery_conf["src_dir"]) if paths else ""

@@ -304,7 +304,7 @@ def _check_headers(headers: dict, split: str, source: str) -> tuple[tuple[str, .
                 f"pickle (never enabled); store numbers or fixed-width strings instead."
             )
     n_features = None
-    for x_key, y_key in zip(x_keys, y_keys):
+    for x_key, y_key in zip(x_keys, y_keys, strict=True):
         (x_shape, x_dtype), (y_shape, _) = headers[x_key], headers[y_key]
         if len(x_shape) != 2:
             raise DatasetFileError(f"{x_key} in {source} must be 2-D (rows x features), got shape {x_shape}.")

@@ -71,7 +71,6 @@ def metric_transform(metric, X):
 
 def _check_inputs(X_train, y_train, X_test, k):
     X_train = as_float_array(X_train, "X_train", ndim=2)
-    xp = get_namespace(X_train)
     X_test = as_float_array(match_namespace(X_test, X_train), "X_test", ndim=2)
     if X_test.shape[1] != X_train.shape[1]:
         raise ValueError(

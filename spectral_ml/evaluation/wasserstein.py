@@ -9,7 +9,6 @@ protocol on top of :func:`wasserstein_distance`, which is exact for two samples 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import numpy as np

@@ -22,9 +22,10 @@ import json
 import pickle
 import re
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from .._rundir import write_atomically
 from ._progress import keep_alive, progress_bar

@@ -240,7 +240,7 @@ def _metric_learn():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             import metric_learn  # noqa: F401
-            from metric_learn import ITML_Supervised, LMNN
+            from metric_learn import LMNN, ITML_Supervised
 
         return {"ITML": ITML_Supervised, "LMNN": LMNN}, None
     except ModuleNotFoundError as exc:

@@ -16,9 +16,9 @@ import math
 import os
 import platform
 import sys
+from collections.abc import Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 

@@ -505,7 +505,7 @@ class AMLMetricCV(_BasePairMetric):
         param_alpha = np.repeat(alphas, n_b)
         param_beta = np.tile(betas, n_a)
         results = {
-            "params": [{"alpha": float(a), "beta": float(b)} for a, b in zip(param_alpha, param_beta)],
+            "params": [{"alpha": float(a), "beta": float(b)} for a, b in zip(param_alpha, param_beta, strict=True)],
             "param_alpha": param_alpha,
             "param_beta": param_beta,
         }

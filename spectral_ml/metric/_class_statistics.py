@@ -161,7 +161,7 @@ class _Moments:
             )
         n = self.count.astype(np.float64)
         base = self.pivot[0]
-        means = xp.stack([(p - base) + r for p, r in zip(self.pivot, self.offset)], axis=0)
+        means = xp.stack([(p - base) + r for p, r in zip(self.pivot, self.offset, strict=True)], axis=0)
         weights = from_numpy(n, xp, device_of(means))
         centre = xp.sum(weights[:, None] * means, axis=0) / self.total
         dev = means - centre[None, :]
@@ -201,7 +201,7 @@ def _block_moments(X, codes, groups, plan, *, name="X", first_row=0):
     if not np.array_equal(order, np.arange(order.shape[0])):
         X = xp.take(X, from_numpy(order, xp, device), axis=0)
     cuts = np.concatenate(([0], np.flatnonzero(np.diff(key)) + 1, [key.shape[0]]))
-    for lo, hi in zip(cuts[:-1].tolist(), cuts[1:].tolist()):
+    for lo, hi in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True):
         c, g = divmod(int(key[lo]), n_groups)
         # A copy: a view would keep the whole block alive in the moments.
         pivot = xp.asarray(X[lo, :], copy=True)
@@ -218,7 +218,7 @@ def _merge_all(parts):
     """Merge lists of per-subset moments of disjoint row blocks (the first list is updated)."""
     first = parts[0]
     for other in parts[1:]:
-        for mine, theirs in zip(first, other):
+        for mine, theirs in zip(first, other, strict=True):
             mine.merge(theirs)
     return first
 

@@ -428,7 +428,7 @@ def _two_loop(G, history, h0, xp):
         coefficients.append(a)
         q = q - a * y
     r = h0 * q
-    for (s, y, rho), a in zip(history, reversed(coefficients)):
+    for (s, y, rho), a in zip(history, reversed(coefficients), strict=True):
         b = rho * inner_product(y, r, xp=xp)
         r = r + (a - b) * s
     return r

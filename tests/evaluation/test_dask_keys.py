@@ -14,10 +14,9 @@ import logging
 import numpy as np
 import pytest
 
-from tests._dask_cluster import client, da, distributed  # noqa: F401  (skips without Dask)
-
 from spectral_ml.evaluation import knn_error, knn_predict, map_at_r, mean_average_precision_at_k
 from spectral_ml.metric import GMMLMetric
+from tests._dask_cluster import client, da, distributed  # noqa: F401  (skips without Dask)
 
 pytestmark = pytest.mark.usefixtures("client")
 

@@ -3,8 +3,6 @@
 import numpy as np
 import pytest
 
-from tests._dask_cluster import client, da  # noqa: F401  (skips without Dask)
-
 from spectral_ml.evaluation import (
     knn_error,
     knn_predict,
@@ -15,8 +13,7 @@ from spectral_ml.evaluation import (
 )
 from spectral_ml.evaluation._blockwise import smallest_k
 from spectral_ml.metric import GMMLMetric
-
-
+from tests._dask_cluster import client, da  # noqa: F401  (skips without Dask)
 
 pytestmark = pytest.mark.usefixtures("client")
 

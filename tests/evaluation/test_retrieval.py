@@ -25,7 +25,7 @@ def _ref_relevance(Q, ql, D, dl, leave_one_out):
         for j, d in enumerate(D.tolist()):
             if leave_one_out and j == i:
                 continue
-            items.append((sum((a - b) ** 2 for a, b in zip(q, d)), j))
+            items.append((sum((a - b) ** 2 for a, b in zip(q, d, strict=True)), j))
         items.sort()
         rel = [int(dl[j] == ql[i]) for _, j in items]
         out.append((rel, sum(rel)))
@@ -163,7 +163,7 @@ def test_divisor_r_at_full_depth_equals_sklearn_average_precision(xp, seed):
     # With K = database size and divisor R, AP@K is the usual (non-interpolated) AP.
     Q, ql, D, dl = _case(seed, n_q=9, n_db=25)
     expected = []
-    for q, label in zip(Q, ql):
+    for q, label in zip(Q, ql, strict=True):
         relevant = dl == label
         if not relevant.any():
             expected.append(0.0)

@@ -113,7 +113,7 @@ def test_roc_points_count_pairs_at_each_distinct_threshold(rng):
     fpr, tpr, thr = roc_curve_from_distances(d, lab)
     assert thr[0] == -np.inf and np.all(np.diff(thr[1:]) > 0)
     np.testing.assert_array_equal(thr[1:], np.unique(d))
-    for f, t, h in zip(fpr, tpr, thr):
+    for f, t, h in zip(fpr, tpr, thr, strict=True):
         assert t == pytest.approx(np.mean(d[lab == 1] <= h), abs=1e-15)
         assert f == pytest.approx(np.mean(d[lab == 0] <= h), abs=1e-15)
     auc = roc_auc_from_distances(d, lab)

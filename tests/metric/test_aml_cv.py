@@ -11,9 +11,9 @@ from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from tests._estimator_checks import sklearn_checks
 
 from spectral_ml.metric import AMLMetric, AMLMetricCV, GMMLMetric
+from tests._estimator_checks import sklearn_checks
 
 ALPHAS = (0.1, 1.0, 10.0)
 BETAS = (0.5, 2.0)

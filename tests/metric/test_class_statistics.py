@@ -116,7 +116,7 @@ def test_training_parts_from_one_pass_equal_separate_statistics(rng):
     parts.append(np.arange(0, X.shape[0], 2))  # an arbitrary overlapping subset
     moments = _labelled_moments(X, y, chunk_size=13, train_parts=parts)
     assert len(moments) == len(parts) + 1
-    for rows, m in zip(parts + [np.arange(X.shape[0])], moments):
+    for rows, m in zip(parts + [np.arange(X.shape[0])], moments, strict=True):
         A0, B0, s0, d0 = all_pair_statistics(X[rows], y[rows])
         A, B, n_sim, n_dis = m.statistics()
         assert (n_sim, n_dis) == (s0, d0)

@@ -5,12 +5,9 @@ import warnings
 import numpy as np
 import pytest
 
-from tests._dask_cluster import client, da  # noqa: F401  (skips without Dask)
-
 from spectral_ml.metric import AMLMetric, AMLMetricCV, GMMLMetric
 from spectral_ml.metric._class_statistics import all_pair_statistics
-
-
+from tests._dask_cluster import client, da  # noqa: F401  (skips without Dask)
 
 pytestmark = pytest.mark.usefixtures("client")
 
@@ -45,7 +42,7 @@ def test_statistics_are_one_reduction_over_blocks(monkeypatch):
     assert _rel(A, ref[0]) < 1e-12 and _rel(B, ref[1]) < 1e-12
     # Every row block was reduced on its own, once: no block was joined to another.
     starts = np.cumsum((0,) + Xd.chunks[0][:-1])
-    assert sorted(seen) == list(zip(starts.tolist(), Xd.chunks[0]))
+    assert sorted(seen) == list(zip(starts.tolist(), Xd.chunks[0], strict=True))
 
 
 def test_column_chunks_are_joined_per_row_block():

@@ -1,8 +1,7 @@
 """scikit-learn API compliance of the metric learners (check_estimator)."""
 
-from tests._estimator_checks import sklearn_checks
-
 from spectral_ml.metric import AMLMetric, GMMLMetric
+from tests._estimator_checks import sklearn_checks
 
 
 @sklearn_checks(
