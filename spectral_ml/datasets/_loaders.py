@@ -281,6 +281,8 @@ def _npz_headers(path: Path, source: str) -> dict:
 def _check_headers(headers: dict, split: str, source: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Check the arrays a split needs; return the keys of its feature and label arrays."""
     keys = set(headers)
+    x_keys: tuple[str, ...]
+    y_keys: tuple[str, ...]
     if split == "all":
         if {"X", "y"} <= keys:
             x_keys, y_keys = ("X",), ("y",)

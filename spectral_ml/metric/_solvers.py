@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -345,7 +346,7 @@ def solve_lbfgs(
     if g <= tol:
         return SolverResult(M, 0, curve, g, True, "relative gradient norm below tol at the start")
 
-    history = []  # (s, y, 1 / sᵀy), oldest first
+    history: list[tuple] = []  # (s, y, 1 / sᵀy), oldest first
     scale = 1.0
     message = f"max_iter={max_iter} reached"
     converged = False
@@ -496,7 +497,7 @@ def solve_riemannian(
             cache.update(X=np.array(X, copy=True), D=D, G=np.asarray(G), w=w, U=U, Gt=Gt)
         return cache
 
-    state = {"scale": 1.0, "curve": []}
+    state: dict[str, Any] = {"scale": 1.0, "curve": []}
 
     @pymanopt.function.numpy(manifold)
     def cost(X):
@@ -520,7 +521,7 @@ def solve_riemannian(
         manifold, cost, euclidean_gradient=euclidean_gradient, preconditioner=preconditioner
     )
     total_iter = 0
-    curve_all = []
+    curve_all: list[float] = []
     converged = False
     message = f"max_iter={max_iter} reached"
     stalled = None
