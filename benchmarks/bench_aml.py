@@ -293,7 +293,7 @@ def _pairs(rng, n_samples, N):
 def gradient_scaling(Ns=GRAD_NS, d=GRAD_D, *, repeats=15, per_pair_budget=20.0, seed=0, out=print, progress=True):
     """Per-iteration times of our gradient and of the per-pair forms; return a dict."""
     from spectral_ml.metric import pair_statistics
-    from spectral_ml.metric._objective import _Problem
+    from spectral_ml.metric._objective import AMLProblem
 
     rng = np.random.default_rng(seed)
     X, M = _random_problem(rng, d)
@@ -304,7 +304,7 @@ def gradient_scaling(Ns=GRAD_NS, d=GRAD_D, *, repeats=15, per_pair_budget=20.0, 
         idx, labels = _pairs(rng, X.shape[0], N)
         A, B = pair_statistics(X, labels, idx)  # warm-up (imports, allocations)
         t_stats = _timeit(lambda X=X, labels=labels, idx=idx: pair_statistics(X, labels, idx), 3, min_time=0.0)
-        prob = _Problem(A, B, alpha=ALPHA, beta=BETA, reg=0.0, prior=None)
+        prob = AMLProblem(A, B, alpha=ALPHA, beta=BETA, reg=0.0, prior=None)
         t_ours = _timeit(lambda prob=prob, M=M: prob.value_and_grad(M), repeats)
         row = {"N": N, "stats_s": t_stats, "ours_s": t_ours, "eq14_s": None, "eq14_pairs": None, "rotated_s": None}
         if N <= 10**5:

@@ -224,9 +224,9 @@ def _not_found(name, data_dir, origin) -> str:
 def _check_metric_learn(methods):
     wanted = [m for m in methods if m in ("itml", "lmnn")]
     if wanted:
-        from spectral_ml.experiments.aml import _metric_learn
+        from spectral_ml.experiments.aml import metric_learn_learners
 
-        reason = _metric_learn()[1]
+        reason = metric_learn_learners()[1]
         if reason is not None:
             raise UsageError(f"--methods {' '.join(wanted)} needs the package metric-learn: {reason}; install it "
                              f"or leave {' and '.join(wanted)} out")

@@ -213,7 +213,7 @@ def test_argument_mistakes(argv, needles, capsys):
 def test_baselines_of_a_missing_package_are_refused_before_any_work(capsys, monkeypatch):
     import spectral_ml.experiments.aml as aml
 
-    monkeypatch.setattr(aml, "_metric_learn", lambda: (None, "metric-learn unavailable (ImportError: gone)"))
+    monkeypatch.setattr(aml, "metric_learn_learners", lambda: (None, "metric-learn unavailable (ImportError: gone)"))
     _assert_one_line_error(["aml-table1", "--methods", "gmml", "lmnn"], capsys, "--methods lmnn", "metric-learn")
 
 

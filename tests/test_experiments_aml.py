@@ -278,7 +278,7 @@ def test_a_broken_metric_learn_says_its_version_the_error_and_the_fix(tmp_path, 
     site = _fake_metric_learn(tmp_path, "from sklearn.utils.extmath import no_such_function\n")
     monkeypatch.syspath_prepend(str(site))
     monkeypatch.delitem(__import__("sys").modules, "metric_learn", raising=False)
-    classes, reason = aml._metric_learn()
+    classes, reason = aml.metric_learn_learners()
     assert classes is None
     assert "metric-learn 0.7.0 is installed but fails with scikit-learn" in reason
     assert "ImportError" in reason and "no_such_function" in reason
@@ -310,7 +310,7 @@ def test_a_learner_failing_on_every_split_is_na_in_every_table(tmp_path, monkeyp
     failures = [n for n in res["notes"] if "ITML failed" in n]
     assert len(failures) == 1 and "failed on 2 of 2 splits" in failures[0]
     assert "metric-learn 0.7.0" in failures[0] and "force_all_finite" in failures[0]
-    assert aml._metric_learn()[1] is None
+    assert aml.metric_learn_learners()[1] is None
 
 
 def test_a_learner_failing_on_some_splits_is_marked(tmp_path, monkeypatch):

@@ -45,6 +45,7 @@ __all__ = [
     "preprocess_split",
     "split_standardized",
     "choose_preprocessing",
+    "metric_learn_learners",
     "table1_protocol",
     "synthetic_protocol",
     "roc_protocol",
@@ -234,7 +235,7 @@ def _metric_learn_broken(exc) -> str:
     return text
 
 
-def _metric_learn():
+def metric_learn_learners():
     """Return metric_learn's ITML / LMNN classes, or None with the reason it failed."""
     try:
         with warnings.catch_warnings():
@@ -302,7 +303,7 @@ def _learners(quick, seed, n_jobs=None):
         "AML (riemannian)": aml_riemannian,
         "NCA": nca,
     }
-    ml, reason = _metric_learn()
+    ml, reason = metric_learn_learners()
     if ml is not None:
         learners["ITML"] = lambda X, y: ml["ITML"](random_state=seed).fit(X, y)
         learners["LMNN"] = lambda X, y: ml["LMNN"](random_state=seed).fit(X, y)

@@ -6,14 +6,14 @@ from numbers import Integral, Real
 
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import _BasePairMetric
-from ._objective import _Problem
+from ._base import BasePairMetric
+from ._objective import AMLProblem
 from ._solvers import SOLVERS, solve_aml, warn_host_copy, warn_not_converged
 
 __all__ = ["AMLMetric"]
 
 
-class AMLMetric(_BasePairMetric):
+class AMLMetric(BasePairMetric):
     """Adversarial Metric Learning with the geometric-mean loss.
 
     AML plays the learned metric M against adversarial pairs Π that sit near the
@@ -142,7 +142,7 @@ class AMLMetric(_BasePairMetric):
     """
 
     _parameter_constraints: dict = {
-        **_BasePairMetric._parameter_constraints,
+        **BasePairMetric._parameter_constraints,
         "alpha": [Interval(Real, 0, None, closed="left")],
         "beta": [Interval(Real, 0, None, closed="neither")],
         "solver": [StrOptions(set(SOLVERS))],
@@ -183,7 +183,7 @@ class AMLMetric(_BasePairMetric):
         self.floor = floor
 
     def _solve(self, A, B, lam, prior):
-        prob = _Problem(A, B, alpha=self.alpha, beta=self.beta, reg=lam, prior=prior)
+        prob = AMLProblem(A, B, alpha=self.alpha, beta=self.beta, reg=lam, prior=prior)
         warn_host_copy(self.solver, A, stacklevel=5)
         res = solve_aml(
             prob,

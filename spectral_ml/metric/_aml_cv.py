@@ -24,9 +24,9 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from .._backend import device_of, get_namespace, is_dask_array, is_foreign_array, take_rows, to_numpy
 from .._validation import check_grid, check_labels
 from ..evaluation import knn_error
-from ._base import _BasePairMetric
+from ._base import BasePairMetric
 from ._class_statistics import all_pairs_fit_statistics, check_dask_rows, resolve_n_pairs
-from ._objective import _Problem
+from ._objective import AMLProblem
 from ._pairs import SingularStatisticsWarning, _encode_labels, pair_statistics, pairs_of_codes
 from ._solvers import SOLVERS, solve_aml, warn_host_copy, warn_not_converged
 
@@ -68,13 +68,13 @@ def _search_fold(data, stats, *, alphas, betas, settings, search_tol, warm_path,
         "score_time": np.zeros(shape),
         "n_val": int(codes_va.shape[0]),
     }
-    M_gmml = _Problem(A, B, alpha=0.0, beta=1.0, reg=lam, prior=prior).gmml_start() if warm_path else None
+    M_gmml = AMLProblem(A, B, alpha=0.0, beta=1.0, reg=lam, prior=prior).gmml_start() if warm_path else None
     gmml_mistakes = None
     for j, beta in enumerate(betas):
         M, M_mistakes = M_gmml, gmml_mistakes
         for i, alpha in enumerate(alphas):
             t0 = time.perf_counter()
-            prob = _Problem(A, B, alpha=float(alpha), beta=float(beta), reg=lam, prior=prior)
+            prob = AMLProblem(A, B, alpha=float(alpha), beta=float(beta), reg=lam, prior=prior)
             res = solve_aml(prob, M, tol=search_tol, verbose=verbose > 1, **settings)
             t1 = time.perf_counter()
             out["n_iter"][i, j] = res.n_iter
@@ -106,7 +106,7 @@ def _search_fold(data, stats, *, alphas, betas, settings, search_tol, warm_path,
     return out
 
 
-class AMLMetricCV(_BasePairMetric):
+class AMLMetricCV(BasePairMetric):
     """Adversarial Metric Learning with α and β chosen by inner cross-validation.
 
     For every fold of ``cv``, random pairs are drawn from the fold's training part and
@@ -281,7 +281,7 @@ class AMLMetricCV(_BasePairMetric):
     """
 
     _parameter_constraints: dict = {
-        **_BasePairMetric._parameter_constraints,
+        **BasePairMetric._parameter_constraints,
         "alphas": ["array-like"],
         "betas": ["array-like"],
         "cv": ["cv_object"],
@@ -562,13 +562,13 @@ class AMLMetricCV(_BasePairMetric):
         if self.warm_path:
             # The path the search validated: α increasing up to the selection at the
             # search tolerance, then the selected α to the full tolerance.
-            M = _Problem(A, B, alpha=0.0, beta=1.0, reg=lam, prior=prior).gmml_start()
+            M = AMLProblem(A, B, alpha=0.0, beta=1.0, reg=lam, prior=prior).gmml_start()
             for alpha in alphas[alphas < self.alpha_]:
-                prob = _Problem(A, B, alpha=float(alpha), beta=self.beta_, reg=lam, prior=prior)
+                prob = AMLProblem(A, B, alpha=float(alpha), beta=self.beta_, reg=lam, prior=prior)
                 res = solve_aml(prob, M, tol=search_tol, verbose=verbose, **settings)
                 if res.n_iter > 0:
                     M = res.M
-        prob = _Problem(A, B, alpha=self.alpha_, beta=self.beta_, reg=lam, prior=prior)
+        prob = AMLProblem(A, B, alpha=self.alpha_, beta=self.beta_, reg=lam, prior=prior)
         res = solve_aml(prob, M, tol=self.tol, verbose=verbose, **settings)
         self.n_iter_ = int(res.n_iter)
         self.loss_curve_ = [float(v) for v in res.loss_curve]

@@ -2,7 +2,7 @@
 
 :class:`MahalanobisMixin` gives any estimator with a learned SPD matrix M = LᵀL the
 API metric-learn users know (``components_``, ``get_mahalanobis_matrix``, ``transform``,
-``pair_distance``, ``pair_score``, ``get_metric``). :class:`_BasePairMetric` turns
+``pair_distance``, ``pair_score``, ``get_metric``). :class:`BasePairMetric` turns
 labelled samples or explicit pairs into the scatter matrices A and B and leaves the
 choice of M to its subclasses.
 """
@@ -40,7 +40,7 @@ from ._class_statistics import (
 )
 from ._pairs import SingularStatisticsWarning, make_pairs, pair_statistics
 
-__all__ = ["MahalanobisMixin"]
+__all__ = ["MahalanobisMixin", "BasePairMetric"]
 
 
 class _MahalanobisDistance:
@@ -182,7 +182,7 @@ class MahalanobisMixin:
         return _MahalanobisDistance(np.asarray(to_numpy(self.components_)))
 
 
-class _BasePairMetric(ClassNamePrefixFeaturesOutMixin, MahalanobisMixin, TransformerMixin, BaseEstimator):
+class BasePairMetric(ClassNamePrefixFeaturesOutMixin, MahalanobisMixin, TransformerMixin, BaseEstimator):
     """Fit logic shared by GMML and AML: samples or pairs → (A, B) → M."""
 
     _parameter_constraints: dict = {

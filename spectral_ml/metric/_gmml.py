@@ -6,13 +6,13 @@ from numbers import Real
 
 from sklearn.utils._param_validation import Interval
 
-from ._base import _BasePairMetric
-from ._objective import _Problem
+from ._base import BasePairMetric
+from ._objective import AMLProblem
 
 __all__ = ["GMMLMetric"]
 
 
-class GMMLMetric(_BasePairMetric):
+class GMMLMetric(BasePairMetric):
     """Geometric Mean Metric Learning: the closed form M = A⁻¹ #ₜ B.
 
     Minimizes the geometric-mean loss tr(MA) + tr(M⁻¹B) over SPD matrices, where A and B
@@ -87,7 +87,7 @@ class GMMLMetric(_BasePairMetric):
     """
 
     _parameter_constraints: dict = {
-        **_BasePairMetric._parameter_constraints,
+        **BasePairMetric._parameter_constraints,
         "t": [Interval(Real, 0, 1, closed="both")],
     }
 
@@ -99,4 +99,4 @@ class GMMLMetric(_BasePairMetric):
         self.prior = prior
 
     def _solve(self, A, B, lam, prior):
-        return _Problem(A, B, alpha=0.0, beta=1.0, reg=lam, prior=prior).gmml_start(self.t)
+        return AMLProblem(A, B, alpha=0.0, beta=1.0, reg=lam, prior=prior).gmml_start(self.t)

@@ -46,6 +46,8 @@ __all__ = [
     "aml_objective",
     "aml_gradient",
     "adversarial_weight",
+    "AMLProblem",
+    "relative_stationarity",
 ]
 
 
@@ -218,7 +220,7 @@ def _resolve_prior(prior, d, xp, dtype, device):
     return P, spd_inv(P)
 
 
-class _Problem:
+class AMLProblem:
     """D(M) = tr(M A₁) + tr(M⁻¹ B₁) + tr(h₊(M) A₂) with precomputed weights.
 
     A₁ = A + λP⁻¹, B₁ = cB + λP, A₂ = αA. Every evaluation is one eigendecomposition
@@ -254,7 +256,7 @@ class _Problem:
             return self
         A, B, reg, prior = self._inputs
         moved = [None if S is None else to_namespace(S, xp, device) for S in (A, B, prior)]
-        return _Problem(moved[0], moved[1], alpha=self.alpha, beta=self.beta, reg=reg, prior=moved[2])
+        return AMLProblem(moved[0], moved[1], alpha=self.alpha, beta=self.beta, reg=reg, prior=moved[2])
 
     def gmml_start(self, t: float = 0.5):
         """A₁⁻¹ #_t B₁: for t = 1/2 the minimizer of D without its spectral term.
@@ -325,7 +327,7 @@ class _Problem:
         return float(val), Gt
 
 
-def _relative_stationarity(D, w, Gt, xp, *, active=None):
+def relative_stationarity(D, w, Gt, xp, *, active=None):
     """‖M^{1/2} ∇D M^{1/2}‖_F / |D|: the Riemannian gradient norm, made scale free.
 
     ‖M^{1/2} G M^{1/2}‖_F is the norm of the Riemannian gradient of D under the
@@ -425,7 +427,7 @@ def aml_objective(M, A, B, *, alpha: float = 1.0, beta: float = 0.8, reg: float 
     >>> aml_objective(M, A, B, alpha=0.0) == gmml_loss(M, A, B)
     True
     """
-    prob = _Problem(A, B, alpha=alpha, beta=beta, reg=reg, prior=prior)
+    prob = AMLProblem(A, B, alpha=alpha, beta=beta, reg=reg, prior=prior)
     M = check_matrix(M, "M")
     w, U = spd_eigh(M)
     if tuple(M.shape) != (prob.d, prob.d):
@@ -460,7 +462,7 @@ def aml_gradient(M, A, B, *, alpha: float = 1.0, beta: float = 0.8, reg: float =
     >>> np.allclose(aml_gradient(2 * np.eye(2), A, B, alpha=0.0), 0)
     True
     """
-    prob = _Problem(A, B, alpha=alpha, beta=beta, reg=reg, prior=prior)
+    prob = AMLProblem(A, B, alpha=alpha, beta=beta, reg=reg, prior=prior)
     M = check_matrix(M, "M")
     w, U = spd_eigh(M)
     if tuple(M.shape) != (prob.d, prob.d):
@@ -509,7 +511,7 @@ def gmml_closed_form(A, B, *, t: float = 0.5, reg: float = 0.0, prior=None):
     """
     if isinstance(t, bool) or not isinstance(t, (int, float)) or not (0.0 <= t <= 1.0):
         raise ValueError(f"t must lie in [0, 1], got {t!r}.")
-    prob = _Problem(A, B, alpha=0.0, beta=1.0, reg=reg, prior=prior)
+    prob = AMLProblem(A, B, alpha=0.0, beta=1.0, reg=reg, prior=prior)
     for name, S in (("A", prob.A1), ("B", prob.B1)):
         rank = numerical_rank(S)
         if rank < prob.d:

@@ -1,6 +1,6 @@
 """Solvers for the reduced AML objective D(M) over SPD matrices.
 
-The three solvers work on a :class:`~spectral_ml.metric._objective._Problem`, whose every
+The three solvers work on a :class:`~spectral_ml.metric._objective.AMLProblem`, whose every
 evaluation costs O(d³), and share one stationarity measure, the relative Riemannian
 gradient norm ‖M^{1/2} ∇D M^{1/2}‖_F / D(M) (scale free: multiplying the data by s
 multiplies D and ∇D by s² and leaves the minimizer unchanged).
@@ -25,7 +25,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from .._backend import device_of, get_namespace, inner_product, is_foreign_array, to_namespace
 from ..linalg import eigh, from_eigh, project_spd_eigh, sym
-from ._objective import _Problem, _relative_stationarity
+from ._objective import AMLProblem, relative_stationarity
 
 __all__ = ["SOLVERS", "SolverResult", "solve_aml", "solve_lbfgs", "solve_pgd", "solve_riemannian"]
 
@@ -86,7 +86,7 @@ def _print_row(solver, it, D, g, step):
 
 
 def solve_aml(
-    problem: _Problem,
+    problem: AMLProblem,
     M0=None,
     *,
     solver: str = "lbfgs",
@@ -100,11 +100,11 @@ def solve_aml(
 
     Parameters
     ----------
-    problem : _Problem
+    problem : AMLProblem
         The objective D(M) on the pair statistics.
     M0 : array of shape (d, d), optional
         SPD starting point; by default the minimizer of D without its spectral term
-        (:meth:`_Problem.gmml_start`), the exact answer when α = 0.
+        (:meth:`AMLProblem.gmml_start`), the exact answer when α = 0.
     solver : {"lbfgs", "pgd", "riemannian"}, default="lbfgs"
         Which solver runs (see :func:`solve_lbfgs`, :func:`solve_pgd`,
         :func:`solve_riemannian`).
@@ -165,7 +165,7 @@ def warn_not_converged(result: SolverResult, what: str, tol: float, *, stackleve
 
 
 def solve_pgd(
-    problem: _Problem,
+    problem: AMLProblem,
     M0,
     *,
     max_iter: int = 1000,
@@ -184,7 +184,7 @@ def solve_pgd(
 
     Parameters
     ----------
-    problem : _Problem
+    problem : AMLProblem
         The objective.
     M0 : array of shape (d, d)
         SPD starting point, same namespace as the problem.
@@ -207,7 +207,7 @@ def solve_pgd(
     w, U, active = project_spd_eigh(M0, floor, check=False)
     M = from_eigh(w, U)
     D, G, w, U, Gt = problem.value_and_grad(decomposition=(w, U))
-    g = _relative_stationarity(D, w, Gt, xp, active=_pushed_down(active, Gt, xp))
+    g = relative_stationarity(D, w, Gt, xp, active=_pushed_down(active, Gt, xp))
     curve = [D]
     if verbose:
         _print_header("pgd")
@@ -246,7 +246,7 @@ def solve_pgd(
         D_new, G_new, w, U, Gt = problem.value_and_grad(decomposition=(w_new, U_new))
         M_prev, G_prev = M, G
         M, G, D = M_new, G_new, D_new
-        g = _relative_stationarity(D, w, Gt, xp, active=_pushed_down(active, Gt, xp))
+        g = relative_stationarity(D, w, Gt, xp, active=_pushed_down(active, Gt, xp))
         curve.append(D)
         if verbose:
             _print_row("pgd", it, D, g, rho)
@@ -285,7 +285,7 @@ def _initial_step(M, G, M_prev, G_prev, rho_prev, xp):
 
 
 def solve_lbfgs(
-    problem: _Problem,
+    problem: AMLProblem,
     M0,
     *,
     max_iter: int = 1000,
@@ -311,7 +311,7 @@ def solve_lbfgs(
 
     Parameters
     ----------
-    problem : _Problem
+    problem : AMLProblem
         The objective.
     M0 : array of shape (d, d)
         SPD starting point, same namespace as the problem.
@@ -338,7 +338,7 @@ def solve_lbfgs(
     Tt = xp.linalg.matrix_transpose(T)
     inverse_curvature = 1.0 / curvature
     G = _coordinate_gradient(T, U, Gt)
-    g = _relative_stationarity(D, w, Gt, xp)
+    g = relative_stationarity(D, w, Gt, xp)
     curve = [D]
     if verbose:
         _print_header("lbfgs")
@@ -392,7 +392,7 @@ def solve_lbfgs(
             del history[:-memory]
             scale = sy / inner_product(y_k, inverse_curvature * y_k, xp=xp)
         M, D, G, w, Gt = M_try, D_try, G_try, w_try, Gt_try
-        g = _relative_stationarity(D, w, Gt, xp)
+        g = relative_stationarity(D, w, Gt, xp)
         curve.append(D)
         if verbose:
             _print_row("lbfgs", it, D, g, t)
@@ -436,7 +436,7 @@ def _two_loop(G, history, h0, xp):
 
 
 def solve_riemannian(
-    problem: _Problem,
+    problem: AMLProblem,
     M0,
     *,
     max_iter: int = 1000,
@@ -453,7 +453,7 @@ def solve_riemannian(
 
     Parameters
     ----------
-    problem : _Problem
+    problem : AMLProblem
         The objective.
     M0 : array of shape (d, d)
         SPD starting point.
@@ -533,7 +533,7 @@ def solve_riemannian(
     # too, which resets the conjugate directions, as long as it decreased D.
     for _ in range(_MAX_RESTARTS):
         c = evaluate(M)
-        g = _relative_stationarity(c["D"], c["w"], c["Gt"], xnp)
+        g = relative_stationarity(c["D"], c["w"], c["Gt"], xnp)
         if not curve_all:
             curve_all.append(c["D"])
         if g <= tol:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from spectral_ml.metric import AMLMetric, pair_statistics
-from spectral_ml.metric._objective import _Problem
+from spectral_ml.metric._objective import AMLProblem
 from spectral_ml.metric._solvers import SOLVERS, _coordinate_gradient, _gmml_coordinates, solve_aml
 from spectral_ml.testing import taylor_test
 
@@ -16,7 +16,7 @@ def _problem(seed, d=6, n=80, alpha=1.0, beta=0.8, reg=1e-2):
     pairs = rng.standard_normal((n, 2, d)) @ mix
     y = np.where(np.arange(n) % 2 == 0, 1, -1)
     A, B = pair_statistics(pairs, y)
-    return _Problem(A, B, alpha=alpha, beta=beta, reg=reg * np.trace(A + B) / (2 * d), prior=None)
+    return AMLProblem(A, B, alpha=alpha, beta=beta, reg=reg * np.trace(A + B) / (2 * d), prior=None)
 
 
 def _decomposition(M):
@@ -127,7 +127,7 @@ def test_lbfgs_runs_on_array_api_strict():
     prob = _problem(6, d=7, alpha=1.5, beta=0.6)
     ref = solve_aml(prob, solver="lbfgs", tol=1e-9)
     A, B, reg, _ = prob._inputs
-    strict = _Problem(xs.asarray(A), xs.asarray(B), alpha=1.5, beta=0.6, reg=reg, prior=None)
+    strict = AMLProblem(xs.asarray(A), xs.asarray(B), alpha=1.5, beta=0.6, reg=reg, prior=None)
     res = solve_aml(strict, solver="lbfgs", tol=1e-9)
     assert isinstance(res.M, type(xs.asarray(A)))
     assert res.n_iter == ref.n_iter
