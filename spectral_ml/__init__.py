@@ -19,6 +19,7 @@ __version__ = "0.1.0"
 # subpackage's heavy imports (pymanopt, matplotlib) load only when used.
 _LAZY = {
     "dpp_diversity": "spectral_ml.dpp",
+    "DPPSettings": "spectral_ml.dpp",
     "AMLMetric": "spectral_ml.metric",
     "AMLMetricCV": "spectral_ml.metric",
     "GMMLMetric": "spectral_ml.metric",

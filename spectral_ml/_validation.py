@@ -5,6 +5,11 @@ expected, and returns the value in the form the caller computes with (a Python `
 ``int``, a NumPy label vector, a floating array of the input's own namespace). Estimators
 validate their constructor parameters through scikit-learn's ``_parameter_constraints``;
 these functions serve the public functions and the settings that scikit-learn does not see.
+
+The array checks (:func:`as_float_array`, :func:`check_matrix`, :func:`check_finite`) keep
+the array in its own namespace and on its device, and :func:`encode_labels` turns labels
+into integer codes once, on the device that needs them; the array operations they use
+come from :mod:`spectral_ml._backend`.
 """
 
 from __future__ import annotations
@@ -16,9 +21,13 @@ from typing import Any
 
 import numpy as np
 
-from ._backend import as_float_array, get_namespace, to_numpy
+from ._backend import all_finite, get_namespace, to_namespace, to_numpy
 
 __all__ = [
+    "as_float_array",
+    "check_finite",
+    "check_matrix",
+    "encode_labels",
     "check_real",
     "check_positive",
     "check_int",
@@ -215,8 +224,8 @@ def check_samples(
     """A finite 2-D floating array with enough rows and columns, in its own namespace.
 
     Lists become NumPy arrays, integers float64; float32 stays float32. With
-    ``finite=False`` the values are not checked (see
-    :func:`spectral_ml._backend.as_float_array`): the caller does.
+    ``finite=False`` the values are not checked (see :func:`as_float_array`): the caller
+    does.
 
     Raises
     ------
@@ -236,8 +245,8 @@ def check_labels(y: Any, name: str = "y", *, n_samples: int | None = None, rows_
     """A 1-D NumPy vector of labels (any dtype), one per row of ``rows_of`` when ``n_samples`` is given.
 
     Labels of any array library are copied to NumPy: they are small, and label logic
-    (sorting, strings) runs on the host. Encode them with
-    :func:`spectral_ml._backend.encode_labels` to get integer codes on a device.
+    (sorting, strings) runs on the host. Encode them with :func:`encode_labels` to get
+    integer codes on a device.
 
     Raises
     ------
@@ -252,3 +261,89 @@ def check_labels(y: Any, name: str = "y", *, n_samples: int | None = None, rows_
     if y_np.dtype.kind in "fc" and not np.all(np.isfinite(y_np)):
         raise ValueError(f"{name} contains NaN or infinity.")
     return y_np
+
+
+def as_float_array(x: Any, name: str = "X", *, xp=None, ndim: int | None = None, finite: bool = True):
+    """Convert ``x`` to a floating array of its own namespace, validating shape and values.
+
+    Integer and boolean inputs become float64; float32 stays float32. Lists and tuples
+    become NumPy arrays.
+
+    Parameters
+    ----------
+    x : array_like
+        Input array.
+    name : str, default="X"
+        Argument name used in error messages.
+    xp : module, optional
+        Namespace to use; inferred from ``x`` when omitted.
+    ndim : int, optional
+        Required number of dimensions.
+    finite : bool, default=True
+        Check that every entry is finite. ``False`` leaves that to a caller that reads its
+        own checks back in one go (on a GPU each read-back waits for the device).
+
+    Returns
+    -------
+    array
+        Floating array in the namespace of ``x``.
+
+    Raises
+    ------
+    ValueError
+        If ``x`` has the wrong number of dimensions, is complex, or contains NaN or inf.
+    """
+    if isinstance(x, (list, tuple)) or np.isscalar(x):
+        x = np.asarray(x)
+    if xp is None:
+        xp = get_namespace(x)
+    if ndim is not None and x.ndim != ndim:
+        raise ValueError(f"{name} must be a {ndim}-D array, got an array of shape {tuple(x.shape)}.")
+    if xp.isdtype(x.dtype, "complex floating"):
+        raise ValueError(f"{name} must be real, got dtype {x.dtype}.")
+    if not xp.isdtype(x.dtype, "real floating"):
+        x = xp.astype(x, xp.float64)
+    if finite:
+        check_finite(x, name, xp=xp)
+    return x
+
+
+def check_finite(x: Any, name: str = "X", *, xp=None) -> None:
+    """Raise ``ValueError`` naming ``name`` if ``x`` contains NaN or infinity."""
+    if not all_finite(x, xp=xp):
+        raise ValueError(f"{name} contains NaN or infinity.")
+
+
+def check_matrix(M: Any, name: str = "M", *, xp=None, square: bool = True):
+    """Validate a (square) floating matrix and return it as a floating array."""
+    M = as_float_array(M, name, xp=xp, ndim=2)
+    if square and M.shape[0] != M.shape[1]:
+        raise ValueError(f"{name} must be a square matrix, got shape {tuple(M.shape)}.")
+    return M
+
+
+def encode_labels(y: Any, *, xp=None, device=None):
+    """Sorted distinct labels and the integer code of every label, computed once.
+
+    Parameters
+    ----------
+    y : array_like of shape (n,)
+        Labels of any dtype (numbers, strings) and any supported library.
+    xp : module, optional
+        Namespace of the returned codes; NumPy when omitted.
+    device : device, optional
+        Device of the returned codes.
+
+    Returns
+    -------
+    classes : ndarray of shape (n_classes,)
+        The distinct labels, sorted (NumPy, since labels may be strings).
+    codes : array of shape (n,)
+        ``int64`` codes in ``[0, n_classes)`` with ``classes[codes] == y``, in ``xp`` on
+        ``device``.
+    """
+    classes, codes = np.unique(np.asarray(to_numpy(y)), return_inverse=True)
+    codes = codes.reshape(-1).astype(np.int64, copy=False)
+    if xp is not None:
+        codes = to_namespace(codes, xp, device)
+    return classes, codes

@@ -20,12 +20,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from spectral_ml._cli_data import (
+    EMBEDDED_TABLE1,
+    check_data,
+    check_metric_learn,
+    check_network,
+    data_directory,
+    network,
+    roc_datasets,
+    single_dataset,
+    table1_datasets,
+    unique,
+)
 from spectral_ml._rundir import RunDirectory, UsageError
 
 __all__ = ["main", "build_parser", "write_report", "UsageError", "EMBEDDED_TABLE1"]
-
-#: Datasets of the AML Table 1 protocol that ship with scikit-learn (always available).
-EMBEDDED_TABLE1 = ("wine", "breast_cancer", "digits")
 
 #: Largest accepted seed: experiments add split and seed offsets, and scikit-learn takes
 #: seeds below 2**32.
@@ -98,148 +107,6 @@ def _standardize(text: str):
     return choices[text]
 
 
-# --------------------------------------------------------------------------- data sets
-
-
-def _data_dir(args):
-    """The data directory and where it came from (``--data-dir`` or the environment)."""
-    from spectral_ml.datasets import DATA_ENV_VAR
-
-    if getattr(args, "data_dir", None):
-        return args.data_dir, "--data-dir"
-    env = os.environ.get(DATA_ENV_VAR)
-    return (env, f"${DATA_ENV_VAR}") if env else (None, None)
-
-
-def _table1_datasets(args):
-    """Datasets for aml-table1: --datasets, else embedded sets plus every file in the data dir."""
-    if args.datasets:
-        return list(args.datasets)
-    from spectral_ml.datasets import EMBEDDED_DATASETS, list_datasets
-    from spectral_ml.experiments.aml import PAPER_TABLE1
-
-    names = list(EMBEDDED_TABLE1)
-    data_dir = _data_dir(args)[0]
-    if data_dir and os.path.isdir(data_dir):
-        files = [n for n in list_datasets(data_dir) if n not in EMBEDDED_DATASETS]
-        ordered = [n for n in PAPER_TABLE1 if n in files] + sorted(n for n in files if n not in PAPER_TABLE1)
-        if args.quick:
-            ordered = [n for n in ordered if n != "mnist"]
-        names += ordered
-    return names
-
-
-def _roc_datasets(args):
-    return list(args.datasets) if args.datasets else (["digits", "wine"] if args.quick else ["digits", "wine", "breast_cancer"])
-
-
-def _single_dataset(args) -> str:
-    """Dataset of a one-dataset experiment: --dataset (or the first of --datasets), else the
-    papers' MNIST when its file is there (not in --quick mode), else the embedded digits."""
-    chosen = getattr(args, "dataset", None) or (args.datasets[0] if getattr(args, "datasets", None) else None)
-    if chosen:
-        return chosen
-    if _network(args) == "paper-cnn":
-        return "mnist"
-    data_dir = _data_dir(args)[0]
-    if not args.quick and data_dir and os.path.isfile(os.path.join(data_dir, "mnist.npz")):
-        return "mnist"
-    return "digits"
-
-
-def _network(args) -> str:
-    return getattr(args, "network", None) or "perceptron"
-
-
-def _check_network(args) -> None:
-    """--network paper-cnn needs PyTorch and MNIST's 28 x 28 images; --device names a usable device."""
-    device = getattr(args, "device", "cpu")
-    if _network(args) != "paper-cnn":
-        if device != "cpu":
-            raise UsageError(f"--device {device} places the paper's network: use it with --network paper-cnn "
-                             "(the perceptron runs in NumPy on the CPU)")
-        return
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        raise UsageError("--network paper-cnn needs PyTorch: install the torch extra "
-                         "(pip install 'spectral-ml[torch]') or use --network perceptron") from None
-    if _single_dataset(args) != "mnist":
-        raise UsageError(f"--network paper-cnn trains on MNIST's 28 x 28 images, not {_single_dataset(args)!r}: "
-                         "use --dataset mnist (or leave --dataset out)")
-    from spectral_ml.torch._device import check_device
-
-    try:
-        check_device(device, name="--device")
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-
-
-def _check_data(names_and_splits, args) -> None:
-    """Check every data set a command will read, before any computing (headers and labels only)."""
-    from spectral_ml.datasets import EMBEDDED_DATASETS, DatasetFileError, DatasetNotFoundError, check_dataset
-
-    if not names_and_splits:
-        return
-    data_dir, origin = _data_dir(args)
-    needs_file = any(name not in EMBEDDED_DATASETS for name, _ in names_and_splits)
-    if data_dir and not os.path.isdir(data_dir):
-        if os.path.exists(data_dir):
-            raise UsageError(f"the data directory {data_dir!r} ({origin}) is not a directory; name the directory "
-                             f"that holds the .npz files")
-        if needs_file:
-            raise UsageError(f"the data directory {data_dir!r} ({origin}) does not exist; set --data-dir or "
-                             f"SPECTRAL_ML_DATA to the directory that holds the .npz files")
-        _warn(f"the data directory {data_dir!r} ({origin}) does not exist; only the embedded data sets "
-              f"({', '.join(EMBEDDED_DATASETS)}) are available")
-    for name, split in names_and_splits:
-        try:
-            info = check_dataset(name, data_dir=data_dir, split=split)
-        except DatasetNotFoundError as exc:
-            raise UsageError(_not_found(name, data_dir, origin)) from exc
-        except DatasetFileError as exc:
-            raise UsageError(str(exc)) from exc
-        except ValueError as exc:  # an invalid name
-            raise UsageError(f"--datasets: {exc}") from exc
-        if info.n_classes < 2:
-            raise UsageError(f"data set {name!r} has {info.n_classes} class; the experiments need at least two")
-        if info.min_class_count < 2:
-            raise UsageError(f"data set {name!r} has a class with a single row; every class needs at least two rows "
-                             f"for a stratified split")
-        if info.n_samples < 10:
-            raise UsageError(f"data set {name!r} has {info.n_samples} rows; the experiments need at least 10")
-
-
-def _not_found(name, data_dir, origin) -> str:
-    from spectral_ml.datasets import list_datasets
-
-    known = ", ".join(list_datasets(data_dir if data_dir and os.path.isdir(data_dir) else os.devnull))
-    if not data_dir:
-        return (f"unknown data set {name!r}: no data directory is set for {name}.npz; put the file in a directory "
-                f"and pass --data-dir DIR (or set SPECTRAL_ML_DATA). Available: {known}")
-    return (f"unknown data set {name!r}: no file {name}.npz in the data directory {data_dir!r} ({origin}); put it "
-            f"there or pass --data-dir DIR naming the directory that holds it. Available: {known}")
-
-
-def _check_metric_learn(methods):
-    wanted = [m for m in methods if m in ("itml", "lmnn")]
-    if wanted:
-        from spectral_ml.experiments.aml import metric_learn_learners
-
-        reason = metric_learn_learners()[1]
-        if reason is not None:
-            raise UsageError(f"--methods {' '.join(wanted)} needs the package metric-learn: {reason}; install it "
-                             f"or leave {' and '.join(wanted)} out")
-
-
-def _unique(names, option):
-    seen = set()
-    for name in names:
-        if name in seen:
-            raise UsageError(f"{option} names {name!r} twice")
-        seen.add(name)
-
-
 # --------------------------------------------------------------------------- experiments
 
 
@@ -269,8 +136,8 @@ def _table1_protocol(args):
 
     methods = None if not args.methods else [_METHOD_NAMES[m] for m in args.methods]
     n_splits = args.splits or (3 if args.quick else 20)
-    return table1_protocol(_table1_datasets(args), n_splits=n_splits, quick=args.quick, seed=args.seed,
-                           data_dir=_data_dir(args)[0], methods=methods, standardize=args.standardize, pca=args.pca)
+    return table1_protocol(table1_datasets(args), n_splits=n_splits, quick=args.quick, seed=args.seed,
+                           data_dir=data_directory(args)[0], methods=methods, standardize=args.standardize, pca=args.pca)
 
 
 def _synthetic_protocol(args):
@@ -282,21 +149,21 @@ def _synthetic_protocol(args):
 def _roc_protocol(args):
     from spectral_ml.experiments.aml import roc_protocol
 
-    return roc_protocol(_roc_datasets(args), seed=args.seed, quick=args.quick, data_dir=_data_dir(args)[0])
+    return roc_protocol(roc_datasets(args), seed=args.seed, quick=args.quick, data_dir=data_directory(args)[0])
 
 
 def _sensitivity_protocol(args):
     from spectral_ml.experiments.aml import sensitivity_protocol
 
-    return sensitivity_protocol(_single_dataset(args), seed=args.seed, quick=args.quick, data_dir=_data_dir(args)[0])
+    return sensitivity_protocol(single_dataset(args), seed=args.seed, quick=args.quick, data_dir=data_directory(args)[0])
 
 
 def _retrieval_protocol(args):
     from spectral_ml.experiments.dpp import retrieval_protocol
 
     seeds = tuple(range(args.seed, args.seed + (1 if args.quick else 3)))
-    return retrieval_protocol(_single_dataset(args), seeds=seeds, quick=args.quick, data_dir=_data_dir(args)[0],
-                              blas_threads=_blas_threads(args), network=_network(args),
+    return retrieval_protocol(single_dataset(args), seeds=seeds, quick=args.quick, data_dir=data_directory(args)[0],
+                              blas_threads=_blas_threads(args), network=network(args),
                               device=getattr(args, "device", "cpu"))
 
 
@@ -307,7 +174,7 @@ def _overhead_protocol(args):
 
 
 def _retrieval_data(args):
-    name = _single_dataset(args)
+    name = single_dataset(args)
     return [(name, "train"), (name, "test")] if name == "mnist" else [(name, "all")]
 
 
@@ -323,16 +190,16 @@ def _writer(name):
 _EXPERIMENTS = {
     "aml-table1": _Experiment(
         _table1_protocol, _writer("write_table1"), "AML paper Table 1: 5-NN error over random 80/20 splits",
-        lambda args: [(n, "all") for n in _table1_datasets(args)], ("aml_table1.*", "aml_table1_time.*")),
+        lambda args: [(n, "all") for n in table1_datasets(args)], ("aml_table1.*", "aml_table1_time.*")),
     "aml-synthetic": _Experiment(
         _synthetic_protocol, _writer("write_synthetic"), "AML paper Fig. 3: GMML vs AML on the synthetic set",
         outputs=("aml_synthetic.*",)),
     "aml-roc": _Experiment(
         _roc_protocol, _writer("write_roc"), "ROC curves and AUC of pair verification on held-out pairs",
-        lambda args: [(n, "all") for n in _roc_datasets(args)], ("aml_roc.*", "aml_roc_*.png")),
+        lambda args: [(n, "all") for n in roc_datasets(args)], ("aml_roc.*", "aml_roc_*.png")),
     "aml-sensitivity": _Experiment(
         _sensitivity_protocol, _writer("write_sensitivity"), "AML paper Fig. 5: error against alpha and beta",
-        lambda args: [(_single_dataset(args), "all")], ("aml_sensitivity.*", "aml_sensitivity_*.png")),
+        lambda args: [(single_dataset(args), "all")], ("aml_sensitivity.*", "aml_sensitivity_*.png")),
     "dpp-retrieval": _Experiment(
         _retrieval_protocol, _writer("write_dpp_retrieval"),
         "DPP paper Table 1 and Fig. 1: retrieval mAP with 2-D features",
@@ -377,15 +244,11 @@ def _jobs_and_threads(args):
 
 def _settings(args) -> dict:
     options = {k: v for k, v in vars(args).items() if k not in _NOT_SETTINGS}
-    options["data_dir"] = _data_dir(args)[0]
+    options["data_dir"] = data_directory(args)[0]
     return options
 
 
 # --------------------------------------------------------------------------- commands
-
-
-def _warn(message: str) -> None:
-    print(f"spectral-ml: warning: {message}", file=sys.stderr)
 
 
 def _print_result(res) -> None:
@@ -456,7 +319,7 @@ def _run_experiments(names, args) -> int:
                        options=_settings(args), patterns=_OUTPUT_PATTERNS, version=__version__,
                        report_title=REPORT_TITLE)
     for name in names:
-        _check_data(_EXPERIMENTS[name].data(args), args)
+        check_data(_EXPERIMENTS[name].data(args), args)
     protocols = {name: _EXPERIMENTS[name].protocol(args) for name in names}
     total = sum(len(p.units) for p in protocols.values())
     run.prepare()
@@ -688,11 +551,11 @@ def _main(argv):
         previous_sigterm = signal.getsignal(signal.SIGTERM)
     try:
         if getattr(args, "datasets", None):
-            _unique(args.datasets, "--datasets")
+            unique(args.datasets, "--datasets")
         if getattr(args, "methods", None):
-            _unique(args.methods, "--methods")
-            _check_metric_learn(args.methods)
-        _check_network(args)
+            unique(args.methods, "--methods")
+            check_metric_learn(args.methods)
+        check_network(args)
         with _threads(args.threads):
             return args.func(args)
     except (UsageError, DatasetNotFoundError, DatasetFileError) as exc:

@@ -1,51 +1,51 @@
-"""Backend plumbing: namespaces, validation, and the Cholesky helpers."""
+"""The array backend: namespaces and conversions, the library entries, operations, LAPACK kernels."""
+
+import inspect
+import re
+import types
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from spectral_ml import _backend as B
+from spectral_ml._backend import lapack
+from spectral_ml._backend.libraries import (
+    LIBRARIES,
+    ArrayLibrary,
+    CuPyLibrary,
+    NumPyLibrary,
+    TorchLibrary,
+    array_library_of,
+    library_of_array,
+)
+from spectral_ml.evaluation.retrieval import leading_indices
 
 
-def test_as_float_array_validation(xp):
-    x = xp.asarray(np.arange(6).reshape(2, 3))
-    out = B.as_float_array(x, "X", ndim=2)
-    assert out.dtype == xp.float64
-    x32 = xp.asarray(np.ones((2, 2), dtype=np.float32))
-    assert B.as_float_array(x32).dtype == xp.float32
-    with pytest.raises(ValueError, match="X must be a 2-D"):
-        B.as_float_array(xp.asarray(np.ones(3)), "X", ndim=2)
-    with pytest.raises(ValueError, match="Z contains NaN"):
-        B.as_float_array(xp.asarray(np.array([1.0, np.nan])), "Z")
-    with pytest.raises(ValueError, match="inf"):
-        B.as_float_array(xp.asarray(np.array([1.0, np.inf])))
-    with pytest.raises(ValueError, match="square"):
-        B.check_matrix(xp.asarray(np.ones((2, 3))), "M")
-
-
-
-def test_cholesky_with_flag_reports_failure_without_reading_it(xp, rng):
+def test_cholesky_deferred_reports_failure_without_reading_it(xp, rng):
     G = rng.standard_normal((6, 6))
     S = G @ G.T + 6 * np.eye(6)
-    C, ok = B.cholesky_with_flag(xp.asarray(S))
+    C, ok = B.cholesky_deferred(xp.asarray(S))
     assert bool(ok)
     np.testing.assert_allclose(B.to_numpy(C), np.linalg.cholesky(S), rtol=1e-12, atol=1e-12)
     bad = S.copy()
     bad[-1, -1] = -1.0
-    C, ok = B.cholesky_with_flag(xp.asarray(bad))
+    C, ok = B.cholesky_deferred(xp.asarray(bad))
     assert C is None or not bool(ok)  # the library raised, or the flag says so
 
 
-def test_cholesky_with_flag_keeps_a_torch_flag_on_the_tensor_side(rng):
+def test_cholesky_deferred_keeps_a_torch_flag_on_the_tensor_side(rng):
     torch = pytest.importorskip("torch")
     G = rng.standard_normal((5, 5))
     S = G @ G.T + 5 * np.eye(5)
-    C, ok = B.cholesky_with_flag(torch.from_numpy(S))
+    C, ok = B.cholesky_deferred(torch.from_numpy(S))
     assert isinstance(ok, torch.Tensor) and bool(ok)
     bad = S.copy()
     bad[2, 2] = -3.0
-    C, ok = B.cholesky_with_flag(torch.from_numpy(bad))
+    C, ok = B.cholesky_deferred(torch.from_numpy(bad))
     assert isinstance(ok, torch.Tensor) and not bool(ok)
     assert B.cholesky(torch.from_numpy(bad)) is None
+
 
 def test_round_trip_numpy(xp):
     a = np.random.default_rng(0).standard_normal((3, 4))
@@ -108,35 +108,6 @@ def test_take_rows_matches_numpy_indexing(xp, rng):
     np.testing.assert_array_equal(B.to_numpy(B.take_rows(xp.asarray(X), [1, 2])), X[[1, 2]])
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_difference_scatter_is_the_sum_of_outer_products(xp, rng, dtype):
-    X = (rng.standard_normal((9, 4)) + 100.0).astype(dtype)  # an offset the NumPy path centres away
-    first = rng.integers(0, 9, size=25)
-    second = rng.integers(0, 9, size=25)
-    first[:3] = second[:3]  # zero differences and repeated pairs are allowed
-    D = X[first].astype(np.float64) - X[second]
-    expected = D.T @ D
-    S = B.difference_scatter(xp.asarray(X), first, second, chunk_size=4)
-    assert B.get_namespace(S) is B.get_namespace(xp.asarray(X)) and S.dtype == xp.asarray(X).dtype
-    S = B.to_numpy(S)
-    np.testing.assert_array_equal(S, S.T)
-    rtol = 1e-12 if dtype == np.float64 else 1e-4
-    np.testing.assert_allclose(S, expected, rtol=rtol, atol=rtol * np.abs(expected).max())
-    empty = np.zeros(0, dtype=np.int64)
-    np.testing.assert_array_equal(B.to_numpy(B.difference_scatter(xp.asarray(X), empty, empty, chunk_size=4)), 0)
-
-
-def test_encode_labels_on_the_target_namespace(xp):
-    y = np.array(["b", "a", "c", "a"])
-    classes, codes = B.encode_labels(y)
-    assert classes.tolist() == ["a", "b", "c"]
-    assert codes.dtype == np.int64 and codes.tolist() == [1, 0, 2, 0]
-    ns = B.get_namespace(xp.asarray(np.ones(1)))
-    _, dev_codes = B.encode_labels(xp.asarray(np.array([5, 3, 5])), xp=ns)
-    assert B.get_namespace(dev_codes) is ns
-    assert B.to_numpy(dev_codes).tolist() == [1, 0, 1]
-
-
 def test_cast_eye_like_and_all_finite(xp):
     x = xp.asarray(np.ones((3, 3), dtype=np.float32))
     assert B.cast(x, xp.float32) is x
@@ -161,26 +132,12 @@ def test_masked_zero_diagonal_inner_product(xp, rng):
 
 @pytest.mark.parametrize("depth", [1, 3, 12])
 def test_leading_indices_equals_a_stable_argsort(xp, depth):
+    # Retrieval's, kept here beside the rest of the array-level selection tests.
     rng = np.random.default_rng(depth)
     # Many ties: the order among equal distances must be the column order.
     dist = rng.integers(0, 4, size=(6, 40)).astype(np.float64)
     expected = np.argsort(dist, axis=1, kind="stable")[:, :depth]
-    np.testing.assert_array_equal(B.to_numpy(B.leading_indices(xp.asarray(dist), depth)), expected)
-
-
-def test_exp_flushed_zeroes_below_twice_the_smallest_normal(xp):
-    E = np.array([0.0, -1.0, -700.0, -708.0, -720.0, -1e4, 3.0])
-    out = B.to_numpy(B.exp_flushed(xp.asarray(E), upper=0.0))
-    expected = np.exp(np.minimum(E, 0.0))
-    expected[expected < 2 * np.finfo(np.float64).tiny] = 0.0
-    np.testing.assert_array_equal(out, expected)
-    # exp(-708) = 3.3e-308 is normal but below the bound, exp(-720) subnormal: both flushed.
-    assert B.flush_bound(np.float64, np) == 2 * np.finfo(np.float64).tiny
-    assert out[3] == out[4] == 0.0 and np.exp(-708.0) > np.finfo(np.float64).tiny
-    # Without overwrite the input is left alone.
-    src = xp.asarray(E)
-    B.exp_flushed(src)
-    np.testing.assert_array_equal(B.to_numpy(src), E)
+    np.testing.assert_array_equal(B.to_numpy(leading_indices(xp.asarray(dist), depth)), expected)
 
 
 def test_subtract_diagonal(xp, rng):
@@ -197,96 +154,6 @@ def test_subtract_diagonal_on_torch_is_in_place(rng):
     out = B.subtract_diagonal(M, torch.arange(5.0, dtype=torch.float64))
     assert out.data_ptr() == M.data_ptr()
     np.testing.assert_array_equal(out.numpy(), expected)
-
-
-def _affinity_reference(Y):
-    """exp(−½‖y_i − y_j‖²) from explicit differences, in extended precision."""
-    Y = np.asarray(Y, dtype=np.longdouble)
-    D = ((Y[:, None, :] - Y[None, :, :]) ** 2).sum(axis=2)
-    return np.exp(-D / 2).astype(np.float64)
-
-
-def _affinity_rows(rng, n, d):
-    # Spread on the scale of the kernel, with a near-duplicate and an exact duplicate.
-    Y = rng.standard_normal((n, d)) * 1.5 + 3.0
-    Y[1] = Y[0] + 1e-9
-    Y[2] = Y[3]
-    return Y
-
-
-def test_gaussian_affinity_is_exactly_symmetric_with_unit_diagonal(xp, rng):
-    Y = _affinity_rows(rng, 37, 3)
-    A = B.to_numpy(B.gaussian_affinity(xp.asarray(Y)))
-    np.testing.assert_array_equal(A, A.T)
-    np.testing.assert_array_equal(np.diag(A), 1.0)
-    assert A.max() <= 1.0
-    # The Gram trick loses about ε·‖y‖² in the exponent, nothing more.
-    np.testing.assert_allclose(A, _affinity_reference(Y), rtol=1e-12, atol=1e-14)
-
-
-def test_gaussian_affinity_flushes_what_would_be_subnormal(xp):
-    # exp(−½·38²) = exp(−722) is subnormal in float64; exp(−½·37²) = exp(−684.5) is not.
-    Y = np.array([[0.0], [37.0], [75.0]])
-    A = B.to_numpy(B.gaussian_affinity(xp.asarray(Y)))
-    assert A[0, 1] == A[1, 0] > 0 and A[1, 2] == A[2, 1] == 0.0 and A[0, 2] == 0.0
-
-
-def test_gaussian_affinity_reports_overflow(xp):
-    Y = np.array([[0.0], [1e155]])
-    with pytest.raises(FloatingPointError, match="overflow"):
-        with np.errstate(over="ignore"):
-            B.gaussian_affinity(xp.asarray(Y))
-
-
-@pytest.mark.parametrize("dtype, big", [("float64", 1e155), ("float32", 1e20)])
-def test_gaussian_affinity_torch_strips_report_overflow(dtype, big):
-    torch = pytest.importorskip("torch")
-    Y = torch.zeros((150, 2), dtype=getattr(torch, dtype))
-    Y[140, 1] = big  # in the second strip
-    with pytest.raises(FloatingPointError, match="overflow"):
-        B.gaussian_affinity(Y)
-
-
-@pytest.mark.parametrize("n", [1, 2, 127, 128, 129, 300, 501])
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_gaussian_affinity_torch_strips_match_numpy(n, dtype, rng):
-    """The blocked upper triangle on PyTorch's CPU: symmetric bit for bit, same values as NumPy."""
-    torch = pytest.importorskip("torch")
-    Y = _affinity_rows(rng, max(n, 4), 5)[:n].astype(dtype)
-    A = B.gaussian_affinity(torch.from_numpy(Y))
-    assert A.dtype == getattr(torch, dtype) and A.shape == (n, n)
-    A = A.numpy()
-    np.testing.assert_array_equal(A, A.T)
-    np.testing.assert_array_equal(np.diag(A), 1.0)
-    eps = float(np.finfo(dtype).eps)
-    # Exponent error about ε·‖y‖² (‖y‖² ≈ 60 here) on either side.
-    np.testing.assert_allclose(A, B.gaussian_affinity(Y), rtol=0, atol=2e3 * eps)
-    np.testing.assert_allclose(A, _affinity_reference(Y.astype(np.float64)), rtol=0, atol=2e3 * eps)
-
-
-def test_gaussian_affinity_torch_tensor_that_requires_grad():
-    """Autograd-tracked input takes the out-of-place path and keeps its graph."""
-    torch = pytest.importorskip("torch")
-    Y = torch.tensor([[0.0], [1.0], [3.0]], dtype=torch.float64, requires_grad=True)
-    A = B.gaussian_affinity(Y)
-    assert A.requires_grad
-    np.testing.assert_allclose(A.detach().numpy(), _affinity_reference(Y.detach().numpy()), rtol=1e-14)
-
-
-@pytest.mark.parametrize("overwrite", [False, True])
-def test_exp_flushed_on_torch_matches_numpy(overwrite):
-    torch = pytest.importorskip("torch")
-    for dtype, low in [(np.float64, -800.0), (np.float32, -110.0)]:
-        E = np.linspace(low, 3.0, 4001).astype(dtype)
-        src = torch.from_numpy(E.copy())
-        out = B.exp_flushed(src, upper=0.0, overwrite=overwrite)
-        assert out.dtype == src.dtype
-        expected = B.exp_flushed(E.copy(), upper=0.0)
-        got = out.numpy()
-        np.testing.assert_array_equal(got == 0, expected == 0)
-        np.testing.assert_allclose(got, expected, rtol=4 * np.finfo(dtype).eps, atol=0)
-        if not overwrite:
-            np.testing.assert_array_equal(src.numpy(), E)
 
 
 @pytest.mark.parametrize("n", [6, 150])  # 150: the NumPy triangular inverse recurses twice
@@ -314,7 +181,7 @@ def test_triangular_inverse_by_halves(rng, n, order):
     U = np.array(_upper_triangular(rng, n), order=order)
     expected = np.linalg.inv(np.triu(U))
     below = np.tril(U, -1)
-    B._invert_upper_triangle(U)
+    lapack.invert_upper_triangle(U)
     np.testing.assert_allclose(np.triu(U), expected, rtol=1e-12, atol=1e-13)
     np.testing.assert_array_equal(np.tril(U, -1), below)  # never read, never written
 
@@ -323,7 +190,7 @@ def test_triangular_inverse_raises_on_zero_pivot(rng):
     U = _upper_triangular(rng, 150)
     U[100, 100] = 0.0
     with pytest.raises(np.linalg.LinAlgError, match="zero on its diagonal"):
-        B._invert_upper_triangle(U)
+        lapack.invert_upper_triangle(U)
 
 
 def test_triangular_inverse_leaves_no_reference_cycle(rng):
@@ -336,7 +203,7 @@ def test_triangular_inverse_leaves_no_reference_cycle(rng):
     ref = weakref.ref(U)
     gc.disable()
     try:
-        B._invert_upper_triangle(U)
+        lapack.invert_upper_triangle(U)
         del U
         assert ref() is None
     finally:
@@ -382,3 +249,178 @@ def test_triangle_passes_in_tiles(rng, n):
     product = np.tril(A, -1) * np.triu(A, 1).T
     expected = product + product.T + np.diag(np.diagonal(A))
     np.testing.assert_array_equal(B.multiply_triangles(A.copy()), expected)
+
+
+# -- the library entries ----------------------------------------------------------------------
+
+#: The operations of an entry: every public method of the portable one.
+OPERATIONS = sorted(
+    name for name, value in vars(ArrayLibrary).items()
+    if not name.startswith("_") and (inspect.isfunction(value) or isinstance(value, (classmethod, staticmethod)))
+)
+
+
+def _signature(cls, name):
+    return [p.name for p in inspect.signature(getattr(cls, name)).parameters.values() if p.name not in ("self", "cls")]
+
+
+@pytest.mark.parametrize("entry", LIBRARIES, ids=lambda c: c.name)
+def test_every_entry_implements_every_operation_with_the_portable_signature(entry):
+    assert issubclass(entry, ArrayLibrary)
+    for name in OPERATIONS:
+        assert callable(getattr(entry, name)), name
+        assert _signature(entry, name) == _signature(ArrayLibrary, name), name
+    # Nothing public that the portable entry lacks: callers only use the common operations.
+    extra = {n for n, v in vars(entry).items() if not n.startswith("_") and callable(v)} - set(OPERATIONS)
+    assert not extra, f"{entry.__name__} has operations the portable entry lacks: {sorted(extra)}"
+
+
+def test_each_entry_is_found_for_its_namespace(xp):
+    import array_api_compat
+
+    entry = B.array_library(B.get_namespace(xp.asarray(np.ones(2))))
+    expected = NumPyLibrary if array_api_compat.is_numpy_namespace(entry.xp) else ArrayLibrary
+    assert type(entry) is expected
+    # Found once: the same object at every look-up.
+    assert B.array_library(entry.xp) is entry
+    assert B.array_library(np) is B.array_library(np) and type(B.array_library(np)) is NumPyLibrary
+
+
+def test_the_torch_entry_is_found_for_torch_tensors():
+    torch = pytest.importorskip("torch")
+    t = torch.ones(2)
+    assert type(B.array_library(B.get_namespace(t))) is TorchLibrary
+    assert library_of_array(t) is TorchLibrary
+
+
+def test_an_arrays_entry_is_its_namespaces(xp):
+    x = xp.asarray(np.ones(3))
+    assert array_library_of(x) is B.array_library(B.get_namespace(x))
+    assert array_library_of(xp.asarray(np.ones((2, 2)))) is array_library_of(x)
+    with pytest.raises(TypeError):
+        array_library_of("not an array")
+
+
+def test_the_cupy_entry_recognises_cupy_without_cupy_installed():
+    # Recognition reads the module's name only; CuPy itself is imported when an entry is made.
+    fake = types.ModuleType("cupy")
+    assert CuPyLibrary.recognises(fake)
+    assert not any(cls.recognises(fake) for cls in LIBRARIES if cls is not CuPyLibrary)
+    assert not CuPyLibrary.recognises(np) and not CuPyLibrary.owns(np.ones(2))
+
+
+def test_arrays_are_copied_to_the_host_by_their_own_entry():
+    assert library_of_array(np.ones(2)) is NumPyLibrary
+    for other in ([1.0, 2.0], (1.0,), 3.0, np.float64(2.0)):
+        assert library_of_array(other) is ArrayLibrary
+        np.testing.assert_array_equal(B.to_numpy(other), np.asarray(other))
+    strict = pytest.importorskip("array_api_strict")
+    assert library_of_array(strict.ones(2)) is ArrayLibrary  # through DLPack
+    np.testing.assert_array_equal(B.to_numpy(strict.ones(2)), np.ones(2))
+
+
+def _entries_under_test():
+    """(id, specialised entry, the portable entry on the same namespace, to_array)."""
+    cases = []
+    import array_api_compat.numpy as xnp
+
+    cases.append(("numpy", B.array_library(xnp), ArrayLibrary(xnp), np.asarray))
+    try:
+        import torch
+    except ImportError:
+        return cases
+    tns = B.get_namespace(torch.ones(1))
+    cases.append(("torch", B.array_library(tns), ArrayLibrary(tns), torch.from_numpy))
+    return cases
+
+
+ENTRIES = _entries_under_test()
+
+
+@pytest.mark.parametrize("name, entry, portable, asarray", ENTRIES, ids=[c[0] for c in ENTRIES])
+def test_each_fast_path_gives_the_portable_result(name, entry, portable, asarray, rng):
+    """The specialised operations agree with the array-API versions they replace."""
+    M = rng.standard_normal((7, 7))
+    v = rng.standard_normal(7)
+
+    def same(a, b, exact=True):
+        a, b = B.to_numpy(a), B.to_numpy(b)
+        assert a.shape == b.shape and a.dtype == b.dtype
+        if exact:
+            np.testing.assert_array_equal(a, b)
+        else:
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+    same(entry.take_rows(asarray(M), asarray(np.array([3, 0, 3]))),
+         portable.take_rows(asarray(M), asarray(np.array([3, 0, 3]))))
+    mask = asarray(M > 0)
+    same(entry.masked(asarray(M), mask), portable.masked(asarray(M), mask))
+    same(entry.zero_diagonal(asarray(M.copy())), portable.zero_diagonal(asarray(M.copy())))
+    same(entry.subtract_diagonal(asarray(M.copy()), asarray(v)), portable.subtract_diagonal(asarray(M.copy()), asarray(v)))
+    G = M @ M.T
+    r = np.diagonal(G) / 2
+    same(entry.subtract_outer_sum(asarray(G.copy()), asarray(r)), portable.subtract_outer_sum(asarray(G.copy()), asarray(r)))
+    for x in (M, np.array([1.0, np.nan]), np.array([np.inf]), np.zeros(0)):
+        assert entry.all_finite(asarray(x)) == portable.all_finite(asarray(x))
+    same(entry.matmul(asarray(M), asarray(M.T.copy())), portable.matmul(asarray(M), asarray(M.T.copy())))
+    assert float(entry.inner_product(asarray(M), asarray(G))) == pytest.approx(
+        float(portable.inner_product(asarray(M), asarray(G))), rel=1e-13)
+    out_a, out_b = asarray(np.zeros((9, 9))), asarray(np.zeros((9, 9)))
+    entry.matmul_into(asarray(M[:3]), asarray(M.T.copy()), out_a[2:5, 1:8])
+    portable.matmul_into(asarray(M[:3]), asarray(M.T.copy()), out_b[2:5, 1:8])
+    same(out_a, out_b, exact=False)
+    for n, block in ((7, 7), (7, 3), (10, 4), (1, 1)):
+        T = rng.standard_normal((n, n))
+        same(entry.mirror_upper_triangle(asarray(T.copy()), block), portable.mirror_upper_triangle(asarray(T.copy()), block))
+    E = np.concatenate([np.linspace(-800.0, 3.0, 50), [-708.39, -708.4, -1e4, 0.0]])
+    floor = float(np.log(2 * np.finfo(np.float64).tiny))
+    for upper in (None, 0.0):
+        for overwrite in (False, True):
+            got = B.to_numpy(entry.exp_or_zero(asarray(E.copy()), floor, upper=upper, overwrite=overwrite))
+            ref = B.to_numpy(portable.exp_or_zero(asarray(E.copy()), floor, upper=upper))
+            # Within a few ulps of the floor an entry may come out either way.
+            near = np.abs(np.minimum(E, np.inf if upper is None else upper) - floor) < 1e-9
+            np.testing.assert_allclose(got[~near], ref[~near], rtol=4 * np.finfo(np.float64).eps, atol=0)
+    S = G + 7 * np.eye(7)
+    C, failed = entry.cholesky(asarray(S))
+    C_ref, _ = portable.cholesky(asarray(S))
+    assert failed is None or not bool(failed)
+    same(np.tril(B.to_numpy(C)), C_ref, exact=False)
+    rhs = rng.standard_normal((7, 2))
+    same(entry.cholesky_solve(C_ref, asarray(rhs)), portable.cholesky_solve(C_ref, asarray(rhs)), exact=False)
+    same(entry.cholesky_inverse(C_ref), portable.cholesky_inverse(C_ref), exact=False)
+    # from_numpy and to_numpy are inverse to each other.
+    np.testing.assert_array_equal(entry.to_numpy(entry.from_numpy(M)), M)
+
+
+def test_only_the_torch_cpu_entry_computes_gram_matrices_in_strips():
+    import array_api_compat.numpy as xnp
+
+    assert not B.array_library(xnp).gram_in_strips(np.ones((3, 2)))
+    torch = pytest.importorskip("torch")
+    entry = B.array_library(B.get_namespace(torch.ones(1)))
+    assert entry.gram_in_strips(torch.ones((3, 2), dtype=torch.float64))
+    assert entry.gram_in_strips(torch.ones((3, 2), dtype=torch.float32))
+    assert not entry.gram_in_strips(torch.ones((3, 2), dtype=torch.float16))
+    assert not entry.gram_in_strips(torch.ones((3, 2), dtype=torch.float64, requires_grad=True))
+    with torch.no_grad():
+        assert entry.gram_in_strips(torch.ones((3, 2), dtype=torch.float64, requires_grad=True))
+
+
+#: Modules that may name an array library: its entry, its raw kernels, the optional PyTorch
+#: layer and the command line's checks (which ask whether PyTorch is installed).
+_MAY_NAME_LIBRARIES = {"_backend/libraries.py", "_backend/lapack.py", "_cli_data.py"}
+
+
+def test_only_the_library_entries_know_which_libraries_exist():
+    root = Path(B.__file__).resolve().parents[1]
+    pattern = re.compile(r"^\s*(import|from)\s+(torch|cupy|cupyx|cupy_backends)\b|is_(torch|cupy)_(namespace|array)",
+                         re.MULTILINE)
+    offenders = []
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root).as_posix()
+        if rel in _MAY_NAME_LIBRARIES or rel.startswith("torch/"):
+            continue
+        if pattern.search(path.read_text(encoding="utf-8")):
+            offenders.append(rel)
+    assert not offenders, f"modules that name an array library outside its entry: {offenders}"

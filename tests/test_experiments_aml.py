@@ -142,10 +142,10 @@ def test_table1_datasets_are_the_embedded_sets_and_the_files(tmp_path, monkeypat
     _write_user_set(tmp_path, name="mnist")
     _write_user_set(tmp_path, name="vehicle")
     embedded = list(cli.EMBEDDED_TABLE1)
-    assert cli._table1_datasets(_args()) == embedded
-    assert cli._table1_datasets(_args(data_dir=str(tmp_path))) == [*embedded, "vehicle", "mnist", "zoo"]
-    assert cli._table1_datasets(_args(data_dir=str(tmp_path), quick=True)) == [*embedded, "vehicle", "zoo"]
-    assert cli._table1_datasets(_args(datasets=["zoo"], data_dir=str(tmp_path))) == ["zoo"]
+    assert cli.table1_datasets(_args()) == embedded
+    assert cli.table1_datasets(_args(data_dir=str(tmp_path))) == [*embedded, "vehicle", "mnist", "zoo"]
+    assert cli.table1_datasets(_args(data_dir=str(tmp_path), quick=True)) == [*embedded, "vehicle", "zoo"]
+    assert cli.table1_datasets(_args(datasets=["zoo"], data_dir=str(tmp_path))) == ["zoo"]
 
 
 def test_reproduce_quick_on_a_user_file(tmp_path, capsys):

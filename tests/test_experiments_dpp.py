@@ -99,3 +99,12 @@ def test_quick_overhead_table_and_figure(tmp_path):
     assert set(out["results"][50]["alone"]) == {"dppsg*", "dppsg", "exact"}
     with pytest.raises(ValueError, match="batch_sizes"):
         run_dpp_overhead(tmp_path, batch_sizes=(5,), progress=False)
+
+
+def test_variants_come_from_the_one_table():
+    from spectral_ml.dpp import PAPER_VARIANTS
+
+    assert ALL_VARIANTS == tuple(PAPER_VARIANTS) and set(VARIANTS) <= set(ALL_VARIANTS)
+    for variant, (dpp, wgan) in PAPER_VARIANTS.items():
+        p = dpp_variant_params(variant)
+        assert p["dpp"] == dpp and p["wgan"] is wgan

@@ -305,6 +305,32 @@ def test_inverse_sharp_warns_when_inaccurate(xp):
     np.testing.assert_allclose(M @ A @ M, B, rtol=1e-6, atol=1e-6 * np.abs(B).max())
 
 
+def test_inverse_sharp_deferred_returns_the_warning_instead_of_giving_it(xp):
+    from spectral_ml.linalg._means import inverse_sharp_deferred
+
+    A, B = _graded_pair(0, 1e-15)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        M, problem = inverse_sharp_deferred(_as(xp, A), _as(xp, B))
+    assert "factorizations of the result differ by" in problem
+    A, B = _graded_pair(0, 1e-8)
+    M, problem = inverse_sharp_deferred(_as(xp, A), _as(xp, B))
+    assert problem is None
+    np.testing.assert_array_equal(to_numpy(M), to_numpy(linalg.inverse_sharp(_as(xp, A), _as(xp, B))))
+
+
+def test_the_package_keeps_the_public_names_of_the_module():
+    # linalg became a package of private modules; what users import stays where it was.
+    expected = {
+        "sym", "eigh", "spectral_function", "loewner_matrix", "spectral_function_grad", "from_eigh",
+        "spd_eigh", "numerical_rank", "project_spd", "project_spd_eigh", "psd_sqrt", "psd_factor",
+        "spd_power", "spd_inv", "spd_sqrt", "spd_inv_sqrt", "geometric_mean", "inverse_sharp",
+        "cholesky_logdet", "logdet_spd",
+    }
+    assert set(linalg.__all__) == expected
+    assert all(callable(getattr(linalg, name)) for name in expected)
+
+
 def test_inverse_sharp_minimizes_the_gmml_cost(rng):
     # M = A⁻¹ #_{1/2} B solves M A M = B (the stationarity condition of tr(MA) + tr(M⁻¹B)).
     A, B = _spd(rng, 5, cond=1e3), _spd(rng, 5, cond=1e2)

@@ -392,3 +392,16 @@ def test_eigenvalue_spectrum(tmp_path):
 def test_eigenvalue_spectrum_bad_input(spectra, kwargs, match):
     with pytest.raises(ValueError, match=match):
         plot_eigenvalue_spectrum(spectra, **kwargs)
+
+
+def test_the_package_keeps_the_public_names_of_the_module():
+    # plotting became a package of private modules; what users import stays where it was.
+    import spectral_ml.plotting as plotting
+
+    assert set(plotting.__all__) == {
+        "plot_feature_scatter", "plot_feature_grid", "plot_roc", "plot_sensitivity", "plot_overhead",
+        "plot_loss_curves", "plot_embedding_2d", "plot_eigenvalue_spectrum",
+    }
+    assert all(callable(getattr(plotting, name)) for name in plotting.__all__)
+    assert plotting.REFERENCE_BOX_LABEL == "support of the uniform\nreference law, [-1, 1]²"
+

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from spectral_ml import _validation as V
+from spectral_ml._backend import get_namespace, to_numpy
 
 
 def test_check_real_accepts_numbers_and_0d_arrays(xp):
@@ -103,3 +104,34 @@ def test_check_labels(xp):
         V.check_labels([0, 1], n_samples=3, rows_of="F")
     with pytest.raises(ValueError, match="y contains NaN"):
         V.check_labels([0.0, np.nan])
+
+
+def test_as_float_array_validation(xp):
+    x = xp.asarray(np.arange(6).reshape(2, 3))
+    out = V.as_float_array(x, "X", ndim=2)
+    assert out.dtype == xp.float64
+    x32 = xp.asarray(np.ones((2, 2), dtype=np.float32))
+    assert V.as_float_array(x32).dtype == xp.float32
+    with pytest.raises(ValueError, match="X must be a 2-D"):
+        V.as_float_array(xp.asarray(np.ones(3)), "X", ndim=2)
+    with pytest.raises(ValueError, match="Z contains NaN"):
+        V.as_float_array(xp.asarray(np.array([1.0, np.nan])), "Z")
+    with pytest.raises(ValueError, match="inf"):
+        V.as_float_array(xp.asarray(np.array([1.0, np.inf])))
+    # finite=False leaves the values to the caller.
+    assert V.as_float_array(xp.asarray(np.array([np.nan])), finite=False).shape == (1,)
+    with pytest.raises(ValueError, match="square"):
+        V.check_matrix(xp.asarray(np.ones((2, 3))), "M")
+    with pytest.raises(ValueError, match="^L contains NaN or infinity"):
+        V.check_finite(xp.asarray(np.array([[0.0, np.inf]])), "L")
+
+
+def test_encode_labels_on_the_target_namespace(xp):
+    y = np.array(["b", "a", "c", "a"])
+    classes, codes = V.encode_labels(y)
+    assert classes.tolist() == ["a", "b", "c"]
+    assert codes.dtype == np.int64 and codes.tolist() == [1, 0, 2, 0]
+    ns = get_namespace(xp.asarray(np.ones(1)))
+    _, dev_codes = V.encode_labels(xp.asarray(np.array([5, 3, 5])), xp=ns)
+    assert get_namespace(dev_codes) is ns
+    assert to_numpy(dev_codes).tolist() == [1, 0, 1]

@@ -11,16 +11,25 @@ for use on their own:
 * :func:`logdet_gradient`, :func:`det_gradient` — exact gradients L⁻¹ and det(L)·L⁻¹
   from one Cholesky factorization;
 * :func:`dppsg`, :func:`dppsg_star` — the proper sub-gradients of Algorithms 1 and 2.
+
+Its settings travel as one checked object, :class:`DPPSettings`, which the term, the losses,
+the training step, the learners and the PyTorch interface all accept; :data:`PAPER_VARIANTS`
+is the one table of the paper's variants (which DPP term, whether the WGAN term).
 """
 
-from .diversity import DEFAULT_BETA, DPPResult, dpp_diversity
+from .diversity import DPPResult, dpp_diversity
 from .exact import det_gradient, logdet_gradient
 from .kernel import DEFAULT_SIGMA, gaussian_kernel, kernel_backward
+from .settings import DEFAULT_BETA, PAPER_VARIANTS, TRAINING_METHODS, DPPSettings, PaperVariant
 from .subgradient import DEFAULT_DELTA, DEFAULT_THETA, dppsg, dppsg_star
 
 __all__ = [
     "dpp_diversity",
     "DPPResult",
+    "DPPSettings",
+    "PaperVariant",
+    "PAPER_VARIANTS",
+    "TRAINING_METHODS",
     "gaussian_kernel",
     "kernel_backward",
     "logdet_gradient",

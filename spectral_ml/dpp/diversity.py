@@ -5,19 +5,12 @@ from __future__ import annotations
 import math
 
 from .._backend import cast, get_namespace, to_numpy
-from .._validation import check_choice, check_positive
-from .exact import _factor, _kernel_weights, _not_pd_error, _restore_kernel
-from .kernel import DEFAULT_SIGMA, _backprop, _center, _check_batch, _check_sigma, _kernel
-from .subgradient import DEFAULT_DELTA, DEFAULT_THETA, _eigh64, _lift_direction
+from .exact import kernel_cholesky, kernel_weights, not_pd_error, restore_kernel
+from .kernel import DEFAULT_SIGMA, centre_batch, centred_backward, centred_kernel, check_batch
+from .settings import DEFAULT_BETA, DPPSettings
+from .subgradient import DEFAULT_DELTA, DEFAULT_THETA, eigh64, lift_direction
 
 __all__ = ["DPPResult", "dpp_diversity", "DEFAULT_BETA"]
-
-#: Threshold β on det L below which ``method="auto"`` leaves the exact gradient.
-DEFAULT_BETA = 1e-7
-
-_OBJECTIVES = ("logdet", "det")
-_METHODS = ("auto", "exact", "dppsg", "dppsg*")
-_SUBGRADIENTS = ("dppsg", "dppsg*")
 
 
 class _LazyLogdet:
@@ -37,15 +30,15 @@ class _LazyLogdet:
         xp = self.xp
         L = self.L
         if L is None:
-            # The batch passed _kernel's checks at power 2, so it passes them at power 1.
-            L = _kernel(self.Xc, self.sigma, xp, checked=True)
+            # The batch passed centred_kernel's checks at power 2, so it passes them at power 1.
+            L = centred_kernel(self.Xc, self.sigma, xp, checked=True)
         L64 = cast(L, xp.float64, xp=xp)
         if not self.factor_tried:
             # L64 is a kernel matrix of this result's own (L is not used after this).
-            C, logdet = _factor(L64, xp, overwrite=True)
+            C, logdet = kernel_cholesky(L64, xp, overwrite=True)
             if C is not None:
                 return logdet, True
-            _restore_kernel(L64, xp)
+            restore_kernel(L64, xp)
         w = xp.linalg.eigvalsh(L64)
         return _clipped_logdet(w, self.delta, xp), False
 
@@ -163,6 +156,7 @@ def dpp_diversity(
     delta: float = DEFAULT_DELTA,
     theta: float = DEFAULT_THETA,
     underflow: str = "raise",
+    settings: DPPSettings | None = None,
 ) -> DPPResult:
     """DPP diversity of a feature batch, det L or log det L, with an ascent direction.
 
@@ -222,6 +216,10 @@ def dpp_diversity(
         ``"allow"``: return that result (log det L = 0, zero direction), for training loops,
         where a batch whose features lie far apart at width σ is a legitimate state: as
         diverse as the kernel can tell.
+    settings : DPPSettings, optional
+        All of the above as one object, checked when it was made (its ``weight`` is not
+        used: the term is returned unweighted). The separate keywords must then be left at
+        their defaults.
 
     Returns
     -------
@@ -232,8 +230,9 @@ def dpp_diversity(
     ------
     ValueError
         For NaN or infinity in ``X``, ``X`` not 2-D or with fewer than 2 rows, ``sigma``,
-        ``beta`` or ``delta`` not positive, ``theta`` outside (0, 1], or an unknown
-        ``objective``, ``method`` or ``subgradient``; the message names the argument. Also
+        ``beta`` or ``delta`` not positive, ``theta`` outside (0, 1], an unknown
+        ``objective``, ``method`` or ``subgradient``, or a keyword changed from its default
+        together with ``settings``; the message names the argument. Also
         for a ``sigma`` so small for ``X`` that every off-diagonal entry of L underflows
         (L would be the identity and the term would have no gradient: the closest two rows
         must be within about 26.6·σ in float64, 9.3·σ in float32) unless
@@ -287,61 +286,65 @@ def dpp_diversity(
     >>> X[1] = X[0]  # a duplicate makes L singular: proper sub-gradient instead
     >>> dpp_diversity(X, sigma=0.2).method
     'dppsg*'
+
+    The same settings as one object, for instance to share them between calls:
+
+    >>> from spectral_ml.dpp import DPPSettings
+    >>> dpp_diversity(X, settings=DPPSettings(sigma=0.2, method="dppsg")).method
+    'dppsg'
     """
-    objective = check_choice(objective, "objective", _OBJECTIVES)
-    method = check_choice(method, "method", _METHODS)
-    subgradient = check_choice(subgradient, "subgradient", _SUBGRADIENTS)
-    sigma = _check_sigma(sigma)
-    beta = check_positive(beta, "beta")
-    delta = check_positive(delta, "delta")
-    theta = check_positive(theta, "theta", upper=1.0)
-    allow_identity = check_choice(underflow, "underflow", ("raise", "allow")) == "allow"
-    X = _check_batch(X, finite=False)  # checked by _kernel, in the same read-back as its own checks
+    s = DPPSettings.from_keywords(settings, sigma=sigma, objective=objective, method=method,
+                                  subgradient=subgradient, beta=beta, delta=delta, theta=theta,
+                                  underflow=underflow)
+    objective, method, subgradient, sigma = s.objective, s.method, s.subgradient, s.sigma
+    beta, delta, theta = s.beta, s.delta, s.theta
+    allow_identity = s.underflow == "allow"
+    X = check_batch(X, finite=False)  # checked by centred_kernel, in the same read-back as its own checks
     xp = get_namespace(X)
-    Xc = _center(X, xp)
+    Xc = centre_batch(X, xp)
 
     if method == "dppsg*":
         # W = θ(I − L) ∘ L = −θ L∘L off the diagonal, and L∘L is the kernel at σ/√2.
-        E = _kernel(Xc, sigma, xp, power=2.0, allow_identity=allow_identity, X=X)
-        grad = _backprop(E, Xc, sigma, xp, coef=-theta)
+        E = centred_kernel(Xc, sigma, xp, power=2.0, allow_identity=allow_identity, X=X)
+        grad = centred_backward(E, Xc, sigma, xp, coef=-theta)
         lazy = _LazyLogdet(xp, Xc, sigma, delta)
         return DPPResult(grad, "dppsg*", objective, lazy=lazy)
 
-    L = _kernel(Xc, sigma, xp, allow_identity=allow_identity, X=X)
+    L = centred_kernel(Xc, sigma, xp, allow_identity=allow_identity, X=X)
     C = logdet = None
     if method in ("auto", "exact"):
         # L64 is this call's own: the kernel, or its float64 copy. It is factored in place
         # and given back as the kernel if a sub-gradient path needs it.
         L64 = cast(L, xp.float64, xp=xp)
-        C, logdet = _factor(L64, xp, overwrite=True)
+        C, logdet = kernel_cholesky(L64, xp, overwrite=True)
         if C is None and method == "exact":
-            raise _not_pd_error("The kernel matrix L of X")
+            raise not_pd_error("The kernel matrix L of X")
         if C is not None and (method == "exact" or logdet >= math.log(beta)):
-            W = cast(_kernel_weights(C, L64, xp), X.dtype, xp=xp)
+            W = cast(kernel_weights(C, L64, xp), X.dtype, xp=xp)
             coef = 1.0 if objective == "logdet" else math.exp(logdet)
-            grad = _backprop(W, Xc, sigma, xp, coef=coef)
+            grad = centred_backward(W, Xc, sigma, xp, coef=coef)
             return DPPResult(grad, "exact", objective, logdet=logdet, logdet_exact=True)
         if L64 is L:  # a float32 kernel was copied, not factored: nothing to give back
-            _restore_kernel(L64, xp)
+            restore_kernel(L64, xp)
         path = subgradient
     else:
         path = "dppsg"
 
     known = {} if C is None else {"logdet": logdet, "logdet_exact": True}
     if path == "dppsg":
-        w, U = _eigh64(L, xp)
+        w, U = eigh64(L, xp)
         k = None
         if not known:
             # The eigenvalues are at hand: no factorization is needed for the value, and
             # it comes back with the number of lifted eigenvalues.
             k, clipped = _clipped_logdet(w, delta, xp, with_count=True)
             known = {"logdet": clipped, "logdet_exact": k == 0}
-        D = _lift_direction(w, U, delta, xp, k=k)
+        D = lift_direction(w, U, delta, xp, k=k)
         W = cast(D * cast(L, xp.float64, xp=xp), X.dtype, xp=xp)
-        grad = _backprop(W, Xc, sigma, xp)
+        grad = centred_backward(W, Xc, sigma, xp)
         return DPPResult(grad, "dppsg", objective, **known)
 
-    grad = _backprop(L * L, Xc, sigma, xp, coef=-theta)
+    grad = centred_backward(L * L, Xc, sigma, xp, coef=-theta)
     # method == "auto" here, so the factorization was tried already.
     lazy = None if known else _LazyLogdet(xp, Xc, sigma, delta, L=L, factor_tried=True)
     return DPPResult(grad, "dppsg*", objective, lazy=lazy, **known)

@@ -22,33 +22,33 @@ import numpy as np
 
 from .._backend import (
     cast,
-    check_matrix,
     cholesky_inverse,
     get_namespace,
     is_numpy_namespace,
     mirror_lower_triangle,
     multiply_triangles,
 )
+from .._validation import check_matrix
 from ..linalg import cholesky_logdet
 
 __all__ = ["logdet_gradient", "det_gradient"]
 
 
-def _factor(L, xp, *, overwrite: bool = False):
+def kernel_cholesky(L, xp, *, overwrite: bool = False):
     """Cholesky factor (float64) and log det of L, or ``(None, None)`` if L is singular.
 
     Singular means singular to working precision (see :func:`spectral_ml.linalg.cholesky_logdet`).
     With ``overwrite`` a float64 NumPy ``L`` is factored in its own memory: pass the result
-    to :func:`_kernel_weights`, or give ``L`` back with :func:`_restore_kernel`.
+    to :func:`kernel_weights`, or give ``L`` back with :func:`restore_kernel`.
     """
     return cholesky_logdet(cast(L, xp.float64, xp=xp), overwrite=overwrite)
 
 
-def _kernel_weights(C, L64, xp):
+def kernel_weights(C, L64, xp):
     """W = L⁻¹ ∘ L in float64, from the factor C of the kernel matrix L = L64.
 
     W is what the kernel back-propagation needs for ∂ log det L/∂L = L⁻¹. When C came from
-    ``_factor(L64, xp, overwrite=True)`` on NumPy, C *is* L64's memory, with the factor in
+    ``kernel_cholesky(L64, xp, overwrite=True)`` on NumPy, C *is* L64's memory, with the factor in
     its lower triangle and L in its strict upper one: the inverse is formed in the lower
     triangle alone and multiplied with the upper one in place, so the exact path allocates
     no n×n array besides the kernel (in float64), where each fresh one costs its page faults
@@ -62,8 +62,8 @@ def _kernel_weights(C, L64, xp):
     return W
 
 
-def _restore_kernel(L64, xp) -> None:
-    """Make L64 the kernel matrix again after ``_factor(L64, xp, overwrite=True)``.
+def restore_kernel(L64, xp) -> None:
+    """Make L64 the kernel matrix again after ``kernel_cholesky(L64, xp, overwrite=True)``.
 
     The factorization wrote only L64's lower triangle; the strict upper one is intact and
     the kernel's diagonal is exactly 1.
@@ -81,7 +81,7 @@ class NotPositiveDefiniteError(np.linalg.LinAlgError, ValueError):
     """
 
 
-def _not_pd_error(name: str) -> NotPositiveDefiniteError:
+def not_pd_error(name: str) -> NotPositiveDefiniteError:
     return NotPositiveDefiniteError(
         f"{name} is not numerically positive definite (its Cholesky factorization failed or "
         "left a pivot at round-off level), "
@@ -125,9 +125,9 @@ def logdet_gradient(L):
     """
     L = check_matrix(L, "L")
     xp = get_namespace(L)
-    C, logdet = _factor(L, xp)
+    C, logdet = kernel_cholesky(L, xp)
     if C is None:
-        raise _not_pd_error("L")
+        raise not_pd_error("L")
     return logdet, cast(cholesky_inverse(C, overwrite=True, xp=xp), L.dtype, xp=xp)
 
 

@@ -19,8 +19,8 @@ small a > 0 (their Def. 3.1), and give two:
 
 from __future__ import annotations
 
-from .._backend import cast, check_matrix, device_of, eye_like, get_namespace
-from .._validation import check_positive
+from .._backend import cast, device_of, eye_like, get_namespace
+from .._validation import check_matrix, check_positive
 from ..linalg import eigh
 
 __all__ = ["dppsg", "dppsg_star"]
@@ -31,7 +31,7 @@ DEFAULT_DELTA = 1e-7
 DEFAULT_THETA = 0.1
 
 
-def _lift_direction(w, U, delta: float, xp, *, k: int | None = None):
+def lift_direction(w, U, delta: float, xp, *, k: int | None = None):
     """U diag(max(w, Δ) − w) Uᵀ using only the eigenvectors whose eigenvalue is below Δ.
 
     ``k``, the number of eigenvalues below Δ, when the caller has read it back already.
@@ -46,7 +46,7 @@ def _lift_direction(w, U, delta: float, xp, *, k: int | None = None):
     return (Uk * (delta - w[:k])[None, :]) @ xp.linalg.matrix_transpose(Uk)
 
 
-def _eigh64(L, xp):
+def eigh64(L, xp):
     """Eigendecomposition of L in float64.
 
     The eigenvalues of an n×n kernel matrix computed in float32 carry an absolute error of
@@ -104,8 +104,8 @@ def dppsg(L, delta: float = DEFAULT_DELTA, *, return_eigenvalues: bool = False):
     delta = check_positive(delta, "delta")
     L = check_matrix(L, "L")
     xp = get_namespace(L)
-    w, U = _eigh64(L, xp)
-    D = cast(_lift_direction(w, U, delta, xp), L.dtype, xp=xp)
+    w, U = eigh64(L, xp)
+    D = cast(lift_direction(w, U, delta, xp), L.dtype, xp=xp)
     return (D, w) if return_eigenvalues else D
 
 

@@ -13,14 +13,16 @@ import numpy as np
 
 from .._backend import (
     any_dask_array,
-    as_float_array,
     device_of,
     get_namespace,
     is_foreign_array,
     match_namespace,
     to_numpy,
 )
-from .._validation import check_choice, check_int
+from .._dask import as_dask_rows, transform_for_blocks
+from .._dask import knn_error as dask_knn_error
+from .._dask import knn_predict as dask_knn_predict
+from .._validation import as_float_array, check_choice, check_int
 from ..linalg import psd_factor
 
 __all__ = ["knn_predict", "knn_error", "metric_transform"]
@@ -67,6 +69,15 @@ def metric_transform(metric, X):
     if tuple(M.shape) != (d, d):
         raise ValueError(f"metric must be a {d}×{d} matrix for {d} features, got shape {tuple(M.shape)}.")
     return X @ psd_factor(xp.astype(M, X.dtype), name="metric")
+
+
+def _transform_for_dask(metric, X_train):
+    """The metric as the blockwise search ships it to every task: identity, an estimator, or L."""
+    if metric is None or callable(getattr(metric, "transform", None)):
+        return transform_for_blocks(metric)
+    d = as_dask_rows(X_train, "X_train").shape[1]
+    # L with LᵀL = M, once: metric_transform of the identity is I Lᵀ = Lᵀ.
+    return transform_for_blocks(None, np.asarray(to_numpy(metric_transform(metric, np.eye(d)))).T)
 
 
 def _check_inputs(X_train, y_train, X_test, k):
@@ -163,9 +174,7 @@ def knn_predict(
     check_choice(method, "method", ("auto", "sklearn", "brute"))
     check_choice(algorithm, "algorithm", ("auto", "ball_tree", "kd_tree", "brute"))
     if any_dask_array(X_train, y_train, X_test):
-        from ._blockwise import dask_knn_predict
-
-        return dask_knn_predict(X_train, y_train, X_test, metric, check_int(k, "k", low=1))
+        return dask_knn_predict(X_train, y_train, X_test, _transform_for_dask(metric, X_train), check_int(k, "k", low=1))
     if isinstance(y_train, (list, tuple)):
         y_train = np.asarray(y_train)
     X_train, X_test, k = _check_inputs(X_train, y_train, X_test, k)
@@ -248,10 +257,9 @@ def knn_error(
     if not isinstance(normalize, (bool, np.bool_)):
         raise ValueError(f"normalize must be True or False, got {normalize!r}.")
     if any_dask_array(X_train, y_train, X_test, y_test):
-        from ._blockwise import dask_knn_error
-
         check_choice(method, "method", ("auto", "sklearn", "brute"))
-        return dask_knn_error(X_train, y_train, X_test, y_test, metric, check_int(k, "k", low=1), normalize)
+        return dask_knn_error(X_train, y_train, X_test, y_test, _transform_for_dask(metric, X_train),
+                              check_int(k, "k", low=1), normalize)
     if isinstance(y_test, (list, tuple)):
         y_test = np.asarray(y_test)
     pred = knn_predict(X_train, y_train, X_test, metric=metric, k=k, method=method, algorithm=algorithm)

@@ -32,21 +32,21 @@ A query with no relevant item at all (R = 0) contributes 0 to every mean.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from .._backend import (
-    any_dask_array,
-    as_float_array,
-    device_of,
-    get_namespace,
-    leading_indices,
-    to_namespace,
-    to_python_float,
+from .._backend import any_dask_array, device_of, get_namespace, is_numpy_namespace, to_namespace, to_python_float
+from .._validation import as_float_array, check_int
+from ._ranking import (
+    ap_at_r_sum,
+    average_precision_sums,
+    check_ks,
+    dask_map_at_r,
+    dask_mean_average_precision,
+    dask_precision_at_k,
+    precision_at_sums,
 )
-from .._validation import check_int
 
 __all__ = [
     "mean_average_precision_at_k",
@@ -107,24 +107,6 @@ def _check_inputs(queries, query_labels, database, database_labels):
     return xp, Q, q_labels, D, d_labels, False
 
 
-def _check_ks(k: Any, n_database: int) -> tuple[list[int], bool]:
-    """Return the list of cut-offs and whether a single int was given."""
-    single = not isinstance(k, Sequence) or isinstance(k, (str, bytes))
-    values = [k] if single else list(k)
-    if not values:
-        raise ValueError("k must be a positive int or a non-empty sequence of ints.")
-    ks = []
-    for value in values:
-        value = check_int(value, "k", low=1)
-        if value > n_database:
-            raise ValueError(
-                f"k={value} exceeds the number of database items a query can retrieve "
-                f"({n_database})."
-            )
-        ks.append(value)
-    return ks, single
-
-
 def _check_batch_size(batch_size: Any, n_queries: int, n_database: int) -> int:
     if batch_size is None:
         return max(1, min(n_queries, _BLOCK_ENTRIES // max(n_database, 1)))
@@ -168,49 +150,32 @@ def _ranked_relevance(xp, Q, q_labels, D, d_labels, leave_one_out, depth, batch_
         yield start, stop, rel
 
 
-def _precision_sums(xp, rel):
-    """Cumulative hits and cumulative ``rel_i * P@i`` along each ranking."""
-    depth = rel.shape[1]
-    hits = xp.cumulative_sum(rel, axis=1)
-    ranks = xp.arange(1, depth + 1, dtype=xp.float64)
-    weighted = xp.cumulative_sum(rel * (hits / ranks[None, :]), axis=1)
-    return hits, weighted
+def leading_indices(dist, depth: int):
+    """Column indices of the ``depth`` smallest entries of each row, ties in column order.
+
+    The same result as ``argsort(dist, axis=1, stable=True)[:, :depth]``; on NumPy, when
+    ``depth`` is small next to the row length, a partial selection replaces the full sort.
+    """
+    xp = get_namespace(dist)
+    if is_numpy_namespace(xp) and 4 * depth < dist.shape[1]:
+        return _leading_indices_by_selection(np.asarray(dist), depth)
+    return xp.argsort(dist, axis=1, stable=True)[:, :depth]
 
 
-def _safe_ratio(xp, num, den):
-    positive = den > 0
-    return xp.where(positive, num / xp.where(positive, den, xp.ones_like(den)), xp.zeros_like(num))
-
-
-def _average_precision_sums(xp, rel, R_block, ks, divisor):
-    """Σ over a block of queries of AP@K for each K of ``ks`` (``R_block``: float R, or None)."""
-    hits, weighted = _precision_sums(xp, rel)
-    sums = []
-    for kk in ks:
-        if divisor == "hits":
-            den = hits[:, kk - 1]
-        elif divisor == "R":
-            den = R_block
-        else:
-            den = xp.where(R_block < kk, R_block, xp.full_like(R_block, float(kk)))
-        sums.append(to_python_float(xp.sum(_safe_ratio(xp, weighted[:, kk - 1], den))))
-    return sums
-
-
-def _precision_at_sums(xp, rel, ks):
-    """Σ over a block of queries of P@K for each K of ``ks``."""
-    hits = xp.cumulative_sum(rel, axis=1)
-    return [to_python_float(xp.sum(hits[:, kk - 1])) / kk for kk in ks]
-
-
-def _ap_at_r_sum(xp, rel, R_block):
-    """Σ over a block of queries of AP@R, each at its own R (integer; ``rel`` at least max R deep)."""
-    _, weighted = _precision_sums(xp, rel)
-    depth = rel.shape[1]
-    rows = xp.arange(rel.shape[0], dtype=xp.int64)
-    column = xp.where(R_block > 0, R_block - 1, xp.zeros_like(R_block))
-    at_r = xp.take(xp.reshape(weighted, (-1,)), rows * depth + column)
-    return to_python_float(xp.sum(_safe_ratio(xp, at_r, xp.astype(R_block, xp.float64))))
+def _leading_indices_by_selection(dist: np.ndarray, depth: int) -> np.ndarray:
+    # A full stable sort of every row dominates the cost when depth << n_columns; select
+    # first, then sort only the candidates. argpartition breaks ties arbitrarily, so every
+    # item tied with the depth-th distance is kept as a candidate and the order is decided
+    # by (distance, index) among the candidates. NumPy alone has these selections (and
+    # lexsort); other libraries sort.
+    part = np.argpartition(dist, depth - 1, axis=1)[:, :depth]
+    threshold = np.take_along_axis(dist, part, axis=1).max(axis=1)
+    rows, cols = np.nonzero(dist <= threshold[:, None])
+    order = np.lexsort((cols, dist[rows, cols], rows))
+    cols = cols[order]
+    counts = np.bincount(rows, minlength=dist.shape[0])
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    return cols[starts[:, None] + np.arange(depth)[None, :]]
 
 
 def mean_average_precision_at_k(
@@ -287,18 +252,17 @@ def mean_average_precision_at_k(
     if divisor not in _DIVISORS:
         raise ValueError(f"divisor must be one of {_DIVISORS}, got {divisor!r}.")
     if any_dask_array(queries, query_labels, database, database_labels):
-        from ._blockwise import dask_mean_average_precision
 
         return dask_mean_average_precision(queries, query_labels, k, database, database_labels, divisor)
     xp, Q, q_labels, D, d_labels, loo = _check_inputs(queries, query_labels, database, database_labels)
     n, m = Q.shape[0], D.shape[0]
-    ks, single = _check_ks(k, m - 1 if loo else m)
+    ks, single = check_ks(k, m - 1 if loo else m)
     batch = _check_batch_size(batch_size, n, m)
     R = _relevant_counts(xp, q_labels, d_labels, loo, batch) if divisor != "hits" else None
     totals = {kk: 0.0 for kk in ks}
     for start, stop, rel in _ranked_relevance(xp, Q, q_labels, D, d_labels, loo, max(ks), batch):
         R_block = None if R is None else xp.astype(R[start:stop], xp.float64)
-        for kk, value in zip(ks, _average_precision_sums(xp, rel, R_block, ks, divisor)):
+        for kk, value in zip(ks, average_precision_sums(xp, rel, R_block, ks, divisor), strict=False):
             totals[kk] += value
     result = {kk: totals[kk] / n for kk in ks}
     return result[ks[0]] if single else result
@@ -357,16 +321,15 @@ def precision_at_k(
     {1: 1.0, 2: 0.5}
     """
     if any_dask_array(queries, query_labels, database, database_labels):
-        from ._blockwise import dask_precision_at_k
 
         return dask_precision_at_k(queries, query_labels, k, database, database_labels)
     xp, Q, q_labels, D, d_labels, loo = _check_inputs(queries, query_labels, database, database_labels)
     n, m = Q.shape[0], D.shape[0]
-    ks, single = _check_ks(k, m - 1 if loo else m)
+    ks, single = check_ks(k, m - 1 if loo else m)
     batch = _check_batch_size(batch_size, n, m)
     totals = {kk: 0.0 for kk in ks}
     for _, _, rel in _ranked_relevance(xp, Q, q_labels, D, d_labels, loo, max(ks), batch):
-        for kk, value in zip(ks, _precision_at_sums(xp, rel, ks)):
+        for kk, value in zip(ks, precision_at_sums(xp, rel, ks), strict=False):
             totals[kk] += value
     result = {kk: totals[kk] / n for kk in ks}
     return result[ks[0]] if single else result
@@ -435,7 +398,6 @@ def map_at_r(queries, query_labels, database=None, database_labels=None, *, batc
     1.0
     """
     if any_dask_array(queries, query_labels, database, database_labels):
-        from ._blockwise import dask_map_at_r
 
         return dask_map_at_r(queries, query_labels, database, database_labels)
     xp, Q, q_labels, D, d_labels, loo = _check_inputs(queries, query_labels, database, database_labels)
@@ -447,5 +409,5 @@ def map_at_r(queries, query_labels, database=None, database_labels=None, *, batc
         return 0.0
     total = 0.0
     for start, stop, rel in _ranked_relevance(xp, Q, q_labels, D, d_labels, loo, depth, batch):
-        total += _ap_at_r_sum(xp, rel, R[start:stop])
+        total += ap_at_r_sum(xp, rel, R[start:stop])
     return total / n

@@ -15,8 +15,8 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist
 
-from .._backend import as_float_array, to_numpy
-from .._validation import check_generator, check_int, check_real
+from .._backend import to_numpy
+from .._validation import as_float_array, check_generator, check_int, check_real
 
 __all__ = ["wasserstein_distance", "gap_to_reference", "uniform_box_sampler", "UniformBoxSampler"]
 

@@ -23,16 +23,23 @@ import warnings
 
 import numpy as np
 from sklearn.decomposition import PCA
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, train_test_split
 from sklearn.neighbors import KNeighborsClassifier, NeighborhoodComponentsAnalysis
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from spectral_ml.evaluation import knn_error
-from spectral_ml.metric import SingularStatisticsWarning
 
 from . import report
+from ._paper import AML_PAPER_TABLE1
+from ._preprocessing import (
+    PCA_CANDIDATES,
+    choose_preprocessing,
+    describe_preprocessing,
+    prepare_features,
+    preprocess_split,
+    split_standardized,
+    suppress_fit_warnings,
+)
 from ._records import Records
 from ._units import Protocol, run_protocol, unit_store
 
@@ -61,13 +68,7 @@ __all__ = [
 ]
 
 #: 5-NN error reported in the AML paper's Table 1 (AML, GMML, ITML, LMNN).
-PAPER_TABLE1 = {
-    "breast_cancer_wisconsin": {"AML": 0.044, "GMML": 0.040, "ITML": 0.073, "LMNN": 0.052},
-    "vehicle": {"AML": 0.203, "GMML": 0.235, "ITML": 0.301, "LMNN": 0.234},
-    "german_credit_numeric": {"AML": 0.251, "GMML": 0.273, "ITML": 0.292, "LMNN": 0.274},
-    "image_segment": {"AML": 0.024, "GMML": 0.031, "ITML": 0.051, "LMNN": 0.027},
-    "mnist": {"AML": 0.105, "GMML": 0.120, "ITML": 0.143, "LMNN": 0.174},
-}
+PAPER_TABLE1 = AML_PAPER_TABLE1
 
 #: The paper's tuning grid for α and β (Sec. 3.2).
 PAPER_GRID = tuple(10.0**k for k in range(-3, 4))
@@ -83,25 +84,6 @@ _QUICK_NCA_MAX_ROWS = 2000
 #: The AML paper evaluates on this many MNIST images (a stratified subset).
 MNIST_SUBSET = 4000
 
-# MNIST has 784 pixels, 65 of them constant: by default its metric is learned on 50
-# principal components (a common preprocessing for Mahalanobis learners; the paper does not
-# say). Any preprocessing can be chosen per data set by inner cross-validation instead.
-_DEFAULT_PCA = {"mnist": 50}
-
-#: PCA dimensions tried by the inner cross-validation of the preprocessing (those below the
-#: number of features).
-PCA_CANDIDATES = (50, 100)
-
-
-@contextlib.contextmanager
-def _suppress_fit_warnings():
-    """Silence the warnings of the compared learners that the protocols tolerate."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        warnings.simplefilter("ignore", SingularStatisticsWarning)
-        yield
-
-
 def _load(name, *, data_dir, seed):
     """A data set as float64 features without constant columns, labels, and the load's notes."""
     from spectral_ml.datasets import load_dataset
@@ -115,105 +97,6 @@ def _load(name, *, data_dir, seed):
     if name == "mnist":
         notes.append(f"mnist: a stratified subset of {MNIST_SUBSET} images, as in the AML paper.")
     return X, np.asarray(data.y), notes
-
-
-def prepare_features(name, X):
-    """Drop constant columns (they make A and B singular); return the kept column mask."""
-    keep = np.ptp(X, axis=0) > 0
-    return X[:, keep], keep
-
-
-def _describe(standardize: bool, pca) -> str:
-    parts = ["standardized" if standardize else "raw scale"]
-    if pca:
-        parts.append(f"PCA {pca}")
-    return ", ".join(parts)
-
-
-def preprocess_split(name, X_train, X_test, *, seed=0, standardize=True, pca="default"):
-    """Preprocess one split with statistics of its training part only.
-
-    Columns constant on the training part are dropped; features are standardized with the
-    training mean and deviation (``standardize``), then projected on the training part's
-    leading principal components (``pca``).
-
-    Parameters
-    ----------
-    name : str
-        Data set name (sets the default ``pca``).
-    X_train, X_test : ndarray
-        The split.
-    seed : int, default=0
-        Seed of the PCA solver.
-    standardize : bool, default=True
-        Standardize the features.
-    pca : int, None or "default", default="default"
-        Number of principal components (capped at the number of features), None for no
-        projection, ``"default"``: 50 for MNIST, none otherwise.
-
-    Returns
-    -------
-    X_train, X_test : ndarray
-    """
-    if pca == "default":
-        pca = _DEFAULT_PCA.get(name)
-    keep = np.ptp(X_train, axis=0) > 0
-    X_train, X_test = X_train[:, keep], X_test[:, keep]
-    if standardize:
-        scaler = StandardScaler().fit(X_train)
-        X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
-    if pca:
-        pca = PCA(min(int(pca), X_train.shape[1], X_train.shape[0]), random_state=seed).fit(X_train)
-        X_train, X_test = pca.transform(X_train), pca.transform(X_test)
-    return X_train, X_test
-
-
-def split_standardized(name, X, y, *, seed, test_size=0.2, standardize=True, pca="default"):
-    """One stratified split, preprocessed by :func:`preprocess_split` on its training part."""
-    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=test_size, stratify=y, random_state=seed)
-    X_tr, X_te = preprocess_split(name, X_tr, X_te, seed=seed, standardize=standardize, pca=pca)
-    return X_tr, X_te, y_tr, y_te
-
-
-def _candidates(name, n_features, standardize, pca):
-    """(standardize, pca) settings to compare; "cv" in either argument tries its options."""
-    scales = (True, False) if standardize == "cv" else (bool(standardize),)
-    if pca == "cv":
-        dims = (None, *(k for k in PCA_CANDIDATES if k < n_features))
-    else:
-        dims = (_DEFAULT_PCA.get(name) if pca == "default" else pca,)
-    return [(s, p) for s in scales for p in dims]
-
-
-def choose_preprocessing(name, X, y, *, standardize="cv", pca="cv", seed=0, cv=3):
-    """Pick the preprocessing of a training part by inner cross-validation of GMML.
-
-    Each candidate (standardize on / off, no PCA or each of :data:`PCA_CANDIDATES` below the
-    number of features) is scored by the mean 5-NN error of GMML (its closed form, t = 0.5)
-    over ``cv`` stratified folds of the training part, every fold preprocessed with
-    statistics of its own training folds. Ties go to the earlier candidate (standardized,
-    no PCA first).
-
-    Returns
-    -------
-    (standardize, pca) : (bool, int or None)
-    """
-    from spectral_ml.metric import GMMLMetric
-
-    candidates = _candidates(name, X.shape[1], standardize, pca)
-    if len(candidates) == 1:
-        return candidates[0]
-    folds = list(StratifiedKFold(cv, shuffle=True, random_state=seed).split(X, y))
-    scores = []
-    with _suppress_fit_warnings():
-        for s, p in candidates:
-            errs = []
-            for tr, va in folds:
-                A, B = preprocess_split(name, X[tr], X[va], seed=seed, standardize=s, pca=p)
-                model = GMMLMetric(random_state=seed).fit(A, y[tr])
-                errs.append(knn_error(A, y[tr], B, y[va], metric=model))
-            scores.append(float(np.mean(errs)))
-    return candidates[int(np.argmin(scores))]
 
 
 def _metric_learn_broken(exc) -> str:
@@ -377,7 +260,7 @@ def _table1_unit(key, *, quick, seed, data_dir, methods, standardize, pca):
     rows, failures, subsampled = [], [], False
     for method in methods:
         start = time.perf_counter()
-        with _suppress_fit_warnings():
+        with suppress_fit_warnings():
             try:
                 X_fit, y_fit = X_tr, y_tr
                 if method == "NCA":
@@ -390,7 +273,7 @@ def _table1_unit(key, *, quick, seed, data_dir, methods, standardize, pca):
                 failures.append((method, _failure(method, exc)))
                 err = elapsed = float("nan")
         rows.append({"dataset": name, "split": split, "method": method, "error": err, "time": elapsed,
-                     "preprocessing": _describe(*choice)})
+                     "preprocessing": describe_preprocessing(*choice)})
     return {"rows": rows, "notes": list(load_notes), "failures": failures, "subsampled": subsampled,
             "n_train": int(X_tr.shape[0])}
 
@@ -615,7 +498,7 @@ def _roc_unit(key, *, seed, quick, data_dir, alpha, beta):
     X, y, load_notes = _load_cached(name, data_dir, seed)
     notes = [n for n in load_notes if not n.startswith("mnist: a stratified")]
     X_tr, X_te, y_tr, y_te = split_standardized(name, X, y, seed=seed)
-    with _suppress_fit_warnings():
+    with suppress_fit_warnings():
         models = {
             "Euclidean": None,
             "GMML": GMMLMetric(random_state=seed).fit(X_tr, y_tr),
@@ -691,7 +574,7 @@ def _sensitivity_unit(key, *, dataset, seed, data_dir, n_splits):
     for split in range(n_splits):
         X_tr, X_te, y_tr, y_te = split_standardized(dataset, X, y, seed=seed + split)
         params = {"alpha": 1.0, "beta": 1.0, param: value}
-        with _suppress_fit_warnings():
+        with suppress_fit_warnings():
             model = AMLMetric(**params, random_state=seed).fit(X_tr, y_tr)
         tr_errs.append(knn_error(X_tr, y_tr, X_tr, y_tr, metric=model))
         te_errs.append(knn_error(X_tr, y_tr, X_te, y_te, metric=model))

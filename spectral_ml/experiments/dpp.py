@@ -21,7 +21,9 @@ import time
 
 import numpy as np
 
+from ..dpp import PAPER_VARIANTS
 from . import report
+from ._paper import DPP_PAPER_TABLE1, DPP_PAPER_TABLE6, RETRIEVAL_KS
 from ._records import Records
 from ._units import Protocol, run_protocol, unit_store
 
@@ -43,28 +45,19 @@ __all__ = [
 ]
 
 #: The paper's Table 1 (MNIST, mAP@10, 20, 50, 100 in %), per variant.
-PAPER_TABLE1 = {
-    "baseline": (63.90, 62.87, 61.43, 58.65),
-    "DPPSG": (67.22, 67.45, 65.82, 62.78),
-    "DPPSG*": (67.94, 68.73, 66.32, 62.75),
-    "DPPSG+WGAN": (68.07, 69.34, 66.19, 63.40),
-    "DPPSG*+WGAN": (69.14, 70.32, 68.04, 64.58),
-}
+PAPER_TABLE1 = DPP_PAPER_TABLE1
 
 #: The paper's Table 6 (CIFAR-10 hashing network on a GTX 1080 GPU): seconds per batch,
 #: (overhead-all, overhead-DPP), per batch size.
-PAPER_TABLE6 = {100: (0.175, 0.011), 200: (0.263, 0.029), 250: (0.308, 0.033), 400: (0.411, 0.042),
-                500: (0.493, 0.056)}
+PAPER_TABLE6 = DPP_PAPER_TABLE6
 
 #: The compared variants, in the order of the paper's Table 1.
 VARIANTS = tuple(PAPER_TABLE1)
 
 #: Every variant :func:`run_dpp_retrieval` knows: the paper's five and "WGAN" (contrastive
-#: loss and WGAN term without the DPP term, a control the paper does not report).
-ALL_VARIANTS = VARIANTS + ("WGAN",)
-
-#: Cut-offs K of mAP@K.
-RETRIEVAL_KS = (10, 20, 50, 100)
+#: loss and WGAN term without the DPP term, a control the paper does not report), in the
+#: order of :data:`spectral_ml.dpp.PAPER_VARIANTS`, the one table of their DPP and WGAN terms.
+ALL_VARIANTS = tuple(PAPER_VARIANTS)
 
 #: Networks of :func:`run_dpp_retrieval`: the NumPy perceptron, or the paper's CNN in PyTorch.
 NETWORKS = ("perceptron", "paper-cnn")
@@ -87,8 +80,8 @@ _COMMON = {
 }
 _EPOCHS = {"mnist": 5, "digits": 60}
 _QUICK_EPOCHS = {"mnist": 2, "digits": 20}
-# λ₁ of each sub-gradient (log det objective, contrastive loss averaged over pairs) and λ₂.
-_DPP_WEIGHT = {"dppsg": 1e5, "dppsg*": 3e-4}
+# λ₂; λ₁ is the learner's default of each sub-gradient (DEFAULT_DPP_WEIGHT), chosen on the
+# same validation split.
 _WGAN_WEIGHT = 1e3
 _N_REFERENCE = 2000
 _QUICK_N_REFERENCE = 500
@@ -96,6 +89,10 @@ _QUICK_N_REFERENCE = 500
 
 def dpp_variant_params(variant: str, *, dataset: str = "mnist", quick: bool = False, epochs=None) -> dict:
     """Keyword arguments of :class:`~spectral_ml.nn.DPPFeatureLearner` for one variant of Table 1.
+
+    The variant's DPP term and WGAN term come from :data:`spectral_ml.dpp.PAPER_VARIANTS`
+    (shared with :func:`spectral_ml.torch.paper_cnn_variant_params`); the numbers are the
+    perceptron's.
 
     Parameters
     ----------
@@ -120,20 +117,18 @@ def dpp_variant_params(variant: str, *, dataset: str = "mnist", quick: bool = Fa
     >>> p["dpp"], p["dpp_sigma"], p["wgan"], p["wgan_n_reference"]
     ('dppsg*', 0.2, True, 2000)
     """
+    from ..nn.training import DEFAULT_DPP_WEIGHT
+
     if variant not in ALL_VARIANTS:
         raise ValueError(f"variant must be one of {ALL_VARIANTS}, got {variant!r}.")
     params = dict(_COMMON)
     table = _QUICK_EPOCHS if quick else _EPOCHS
     params["epochs"] = table.get(dataset, table["digits"]) if epochs is None else epochs
-    method = None
-    if variant.startswith("DPPSG*"):
-        method = "dppsg*"
-    elif variant.startswith("DPPSG"):
-        method = "dppsg"
+    method, wgan = PAPER_VARIANTS[variant]
     params["dpp"] = method
     if method is not None:
-        params.update(dpp_sigma=0.2, dpp_weight=_DPP_WEIGHT[method], dpp_delta=1e-7, dpp_theta=0.1)
-    params["wgan"] = variant.endswith("WGAN")
+        params.update(dpp_sigma=0.2, dpp_weight=DEFAULT_DPP_WEIGHT[method], dpp_delta=1e-7, dpp_theta=0.1)
+    params["wgan"] = wgan
     if params["wgan"]:
         params.update(
             wgan_weight=_WGAN_WEIGHT,

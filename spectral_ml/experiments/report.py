@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._paper import AML_PAPER_TABLE1, DPP_PAPER_TABLE1, DPP_PAPER_TABLE6, RETRIEVAL_KS
 from ._records import Records
 
 __all__ = [
@@ -151,8 +152,6 @@ def write_table1(records: Records, out_dir) -> dict:
     Writes ``aml_table1.csv`` / ``.md`` (errors, the preprocessing used, the paper's figures)
     and ``aml_table1_time.csv`` / ``.md`` (fit and tuning time).
     """
-    from .aml import PAPER_TABLE1
-
     s = records.settings
     datasets, methods, n_splits = s["datasets"], s["methods"], s["n_splits"]
     paper_keys = ("AML", "GMML", "ITML", "LMNN")
@@ -165,7 +164,7 @@ def write_table1(records: Records, out_dir) -> dict:
     for name in datasets:
         errors[name] = {m: [r["error"] for r in _rows_where(records, dataset=name, method=m)] for m in methods}
         choices = [r["preprocessing"] for r in _rows_where(records, dataset=name, method=methods[0])]
-        paper = PAPER_TABLE1.get(name, {})
+        paper = AML_PAPER_TABLE1.get(name, {})
         table.add_row(
             name,
             *(_partial(format_mean_std(errors[name][m]), errors[name][m]) for m in methods),
@@ -262,8 +261,6 @@ def write_sensitivity(records: Records, out_dir) -> dict:
 def write_dpp_retrieval(records: Records, out_dir) -> dict:
     """DPP Table 1 and Fig. 1: the summary table, the per-run table and the two figures."""
     from ..plotting import plot_feature_grid, plot_loss_curves
-    from .dpp import PAPER_TABLE1, RETRIEVAL_KS
-
     s = records.settings
     dataset, seeds, variants = s["dataset"], s["seeds"], s["variants"]
     cnn = s.get("network", "perceptron") == "paper-cnn"
@@ -287,7 +284,7 @@ def write_dpp_retrieval(records: Records, out_dir) -> dict:
         cells = [format_mean_std([r["map"][k] for r in rows], 2) for k in RETRIEVAL_KS]
         sub = _finite(r["subgradient"] for r in rows)
         sub_cell = f"{float(np.mean(sub)):.0%}" if sub else "n/a"
-        paper = f"{PAPER_TABLE1[variant][0]:.2f}" if dataset == "mnist" and variant in PAPER_TABLE1 else "–"
+        paper = f"{DPP_PAPER_TABLE1[variant][0]:.2f}" if dataset == "mnist" and variant in DPP_PAPER_TABLE1 else "–"
         table.add_row(variant, *cells, format_mean_std([r["gap"] for r in rows], 3), sub_cell, paper)
         timing.add_row(variant, format_mean_std([r["time"] for r in rows], 1),
                        *(round(r["time"], 2) for r in rows if per_seed))
@@ -315,8 +312,6 @@ def _median_ms(values) -> float:
 def write_dpp_overhead(records: Records, out_dir) -> dict:
     """DPP Table 6: per batch size, the step and DPP times (medians, ms) and the bar figure."""
     from ..plotting import plot_overhead
-    from .dpp import PAPER_TABLE6
-
     s = records.settings
     table = Table(
         ["batch size", "overhead-all (ms)", "overhead-DPP (ms)", "DPP share", "DPP path",
@@ -328,7 +323,7 @@ def write_dpp_overhead(records: Records, out_dir) -> dict:
     for r in records.rows:
         a, d = _median_ms(r["all"]), _median_ms(r["dpp"])
         path = ", ".join(f"{k} {v / sum(r['paths'].values()):.0%}" for k, v in sorted(r["paths"].items()))
-        paper = PAPER_TABLE6.get(r["batch size"])
+        paper = DPP_PAPER_TABLE6.get(r["batch size"])
         table.add_row(r["batch size"], a, d, f"{d / a:.0%}", path, _median_ms(r["dpp_no_value"]),
                       _median_ms(r["alone"]["dppsg*"]), _median_ms(r["alone"]["dppsg"]),
                       _median_ms(r["alone"]["exact"]), "–" if paper is None else f"{paper[1] / paper[0]:.0%}")

@@ -22,12 +22,13 @@ from sklearn.model_selection import check_cv
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._backend import device_of, get_namespace, is_dask_array, is_foreign_array, take_rows, to_numpy
+from .._dask import check_dask_rows
 from .._validation import check_grid, check_labels
 from ..evaluation import knn_error
 from ._base import BasePairMetric
-from ._class_statistics import all_pairs_fit_statistics, check_dask_rows, resolve_n_pairs
+from ._class_statistics import all_pairs_fit_statistics, resolve_n_pairs
 from ._objective import AMLProblem
-from ._pairs import SingularStatisticsWarning, _encode_labels, pair_statistics, pairs_of_codes
+from ._pairs import SingularStatisticsWarning, encode_class_labels, pair_statistics, pairs_of_codes
 from ._solvers import SOLVERS, solve_aml, warn_host_copy, warn_not_converged
 
 __all__ = ["AMLMetricCV"]
@@ -374,7 +375,7 @@ class AMLMetricCV(BasePairMetric):
         alphas = check_grid(self.alphas, "alphas", positive=False)
         betas = check_grid(self.betas, "betas", positive=True)
         # The labels are encoded once; folds and refit draw their pairs from the codes.
-        codes, counts, classes = _encode_labels(y)
+        codes, counts, classes = encode_class_labels(y)
         splits = self._splits(X, y, codes, classes)
         # All pairs: the statistics of every training part and of the refit in one pass.
         exact = all_pairs_fit_statistics(X, y, train_parts=[tr for tr, _ in splits]) if n_pairs == "all" else None

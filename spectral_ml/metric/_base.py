@@ -19,8 +19,6 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._backend import (
-    as_float_array,
-    check_matrix,
     device_of,
     get_namespace,
     is_dask_array,
@@ -29,11 +27,11 @@ from .._backend import (
     to_namespace,
     to_numpy,
 )
-from .._validation import check_labels
+from .._dask import check_dask_rows
+from .._validation import as_float_array, check_labels, check_matrix
 from ..linalg import numerical_rank, psd_sqrt, spd_eigh, sym
 from ._class_statistics import (
     all_pairs_fit_statistics,
-    check_dask_rows,
     dask_pair_statistics,
     dask_transform,
     resolve_n_pairs,

@@ -31,14 +31,16 @@ set) come out of the same single pass.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from numbers import Integral
 
 import numpy as np
 
 from .._backend import all_finite, device_of, from_numpy, get_namespace, is_dask_array, to_numpy
+from .._dask import check_dask_rows, label_counts, map_row_blocks, reduce_row_blocks
 from .._validation import check_labels
-from ._pairs import _encode_labels, check_class_counts, default_n_pairs
+from ._pairs import check_class_counts, check_pair_labels, default_n_pairs, encode_class_labels
 
 __all__ = ["all_pair_statistics"]
 
@@ -250,26 +252,6 @@ def class_moments(X, codes, plan, *, groups=None, chunk_size=None, name="X"):
 # ---------------------------------------------------------------------------------------
 # Dask: one tree reduction over row blocks
 # ---------------------------------------------------------------------------------------
-def check_dask_rows(X, name="X"):
-    """Validate a Dask array for a pass over its rows; return it with one column block.
-
-    Raises ``ValueError`` naming ``name`` on unknown chunk sizes or a wrong number of
-    dimensions. Column blocks of the same rows are joined (each row block stays apart).
-    """
-    if X.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D array, got an array of shape {X.shape}.")
-    if any(np.isnan(c) for c in X.chunks[0]) or any(np.isnan(c) for c in X.chunks[1]):
-        raise ValueError(
-            f"{name} has chunks of unknown size (e.g. after boolean indexing); call "
-            f"{name}.compute_chunk_sizes() first."
-        )
-    if X.dtype.kind not in "biuf":
-        raise ValueError(f"{name} must be numeric, got dtype {X.dtype}.")
-    if len(X.chunks[1]) > 1:
-        X = X.rechunk({1: -1})
-    return X
-
-
 def _dask_block_codes(labels, classes):
     """Class codes of a block of labels (every label is one of ``classes``)."""
     labels = np.asarray(labels)
@@ -280,7 +262,7 @@ def _dask_block_codes(labels, classes):
     return codes
 
 
-def _dask_block_task(X, labels, codes, groups, classes, plan, name, first_row):
+def _dask_block_task(X, labels, codes, groups, first_row, *, classes, plan, name):
     if codes is None:
         codes = _dask_block_codes(labels, classes)
     return _block_moments(X, codes, groups, plan, name=name, first_row=first_row)
@@ -308,39 +290,9 @@ def dask_class_moments(X, plan, *, codes=None, labels=None, classes=None, groups
     groups : ndarray, optional
         Group of every row (for several subsets), in memory.
     """
-    import dask
-
-    offsets = np.concatenate(([0], np.cumsum(X.chunks[0])))
-    blocks = X.to_delayed().reshape(-1)
-    label_blocks = None
-    if codes is None:
-        label_blocks = labels.rechunk((X.chunks[0],)).to_delayed().reshape(-1)
-    parts = []
-    for i, block in enumerate(blocks):
-        lo, hi = int(offsets[i]), int(offsets[i + 1])
-        parts.append(
-            dask.delayed(_dask_block_task, pure=True)(
-                block,
-                None if label_blocks is None else label_blocks[i],
-                None if codes is None else codes[lo:hi],
-                None if groups is None else groups[lo:hi],
-                classes,
-                plan,
-                name,
-                lo,
-            )
-        )
-    (moments,) = dask.compute(_tree_reduce(parts, _dask_merge_task, split_every))
-    return moments
-
-
-def _tree_reduce(parts, merge, split_every):
-    """Delayed partial results merged ``split_every`` at a time, down to one."""
-    import dask
-
-    while len(parts) > 1:
-        parts = [dask.delayed(merge, pure=True)(*parts[i : i + split_every]) for i in range(0, len(parts), split_every)]
-    return parts[0]
+    task = functools.partial(_dask_block_task, classes=classes, plan=plan, name=name)
+    return reduce_row_blocks(X, task, _dask_merge_task, labels=None if codes is not None else labels,
+                             row_arrays=(codes, groups), split_every=split_every)
 
 
 def _pair_block_scatter(P, labels, first_pair):
@@ -353,6 +305,10 @@ def _pair_block_scatter(P, labels, first_pair):
     diff = P[:, 0, :].astype(np.float64) - P[:, 1, :]
     similar, dissimilar = diff[labels == 1], diff[labels == -1]
     return similar.T @ similar, dissimilar.T @ dissimilar
+
+
+def _pair_block_task(P, _no_labels, labels, first_pair):
+    return _pair_block_scatter(P, labels, first_pair)
 
 
 def _sum_scatters(*parts):
@@ -374,10 +330,6 @@ def dask_pair_statistics(pairs, y, *, split_every=8):
     A, B : ndarray of shape (d, d)
         float64 sums of x̂x̂ᵀ over the similar and the dissimilar pairs.
     """
-    import dask
-
-    from ._pairs import check_pair_labels
-
     if pairs.ndim != 3 or pairs.shape[1] != 2:
         raise ValueError(f"pairs must have shape (n_pairs, 2, n_features), got {pairs.shape}.")
     if any(np.isnan(c) for c in pairs.chunks[0]):
@@ -386,13 +338,7 @@ def dask_pair_statistics(pairs, y, *, split_every=8):
         raise ValueError(f"pairs must be numeric, got dtype {pairs.dtype}.")
     pairs = pairs.rechunk({1: -1, 2: -1})
     labels = check_pair_labels(y.compute() if is_dask_array(y) else y, pairs.shape[0])
-    offsets = np.concatenate(([0], np.cumsum(pairs.chunks[0])))
-    task = dask.delayed(_pair_block_scatter, pure=True)
-    parts = [
-        task(block, labels[offsets[i] : offsets[i + 1]], int(offsets[i]))
-        for i, block in enumerate(pairs.to_delayed().reshape(-1))
-    ]
-    (A, B) = dask.compute(_tree_reduce(parts, _sum_scatters, split_every))[0]
+    A, B = reduce_row_blocks(pairs, _pair_block_task, _sum_scatters, row_arrays=(labels,), split_every=split_every)
     return (A + A.T) / 2, (B + B.T) / 2
 
 
@@ -408,23 +354,11 @@ def class_labels(y, n_samples, *, name="y"):
     if is_dask_array(y):
         if y.ndim != 1:
             raise ValueError(f"{name} must be a 1-D array of labels, got shape {y.shape}.")
-        if not np.isnan(y.shape[0]) and y.shape[0] != n_samples:
-            raise ValueError(f"{name} has {y.shape[0]} labels but X has {n_samples} rows.")
-        if np.isnan(y.shape[0]):
-            raise ValueError(f"{name} has chunks of unknown size; call {name}.compute_chunk_sizes() first.")
-        import dask
-        import dask.array as da
-
-        if y.dtype.kind == "f":
-            (finite,) = dask.compute(da.isfinite(y).all())
-            if not finite:
-                raise ValueError(f"{name} contains NaN or infinity.")
-        classes, counts = dask.compute(*da.unique(y, return_counts=True))
-        classes, counts = np.asarray(classes), np.asarray(counts, dtype=np.int64)
+        classes, counts = label_counts(y, n_samples, name)
         check_class_counts(classes, counts, name=name)
         return classes, None, counts
     y = check_labels(y, name, n_samples=n_samples)
-    codes, counts, classes = _encode_labels(y, name=name)
+    codes, counts, classes = encode_class_labels(y, name=name)
     return classes, codes, counts
 
 
@@ -575,6 +509,5 @@ def dask_transform(X, L):
 
     NaN or infinity in ``X`` raise ``ValueError`` naming X when the block is computed.
     """
-    X = check_dask_rows(X)
     L = np.asarray(to_numpy(L), dtype=np.float64)
-    return X.map_blocks(_transform_block, L, dtype=np.float64, chunks=(X.chunks[0], (L.shape[0],)))
+    return map_row_blocks(X, _transform_block, L, n_columns=L.shape[0])

@@ -33,9 +33,11 @@ from __future__ import annotations
 
 import math
 
-from .._backend import as_float_array, check_matrix, device_of, get_namespace, to_namespace
-from .._validation import check_positive, check_real
-from ..linalg import _inverse_sharp, _mT, eigh, loewner_matrix, numerical_rank, spd_eigh, spd_inv, sym
+from .._backend import device_of, get_namespace, to_namespace
+from .._validation import as_float_array, check_matrix, check_positive, check_real
+from ..linalg import eigh, loewner_matrix, numerical_rank, spd_eigh, spd_inv, sym
+from ..linalg._means import inverse_sharp_deferred
+from ..linalg._spectral import transpose
 
 __all__ = [
     "adversarial_pairs",
@@ -168,7 +170,7 @@ def adversarial_pairs(M, pairs, y, beta: float = 0.8):
     s = p * (z + zp)
     pi = (s + bw * z) / denom
     pip = (s + bw * zp) / denom
-    Ut = _mT(U, xp)
+    Ut = transpose(U, xp)
     return xp.stack([pi @ Ut, pip @ Ut], axis=1)
 
 
@@ -278,7 +280,7 @@ class AMLProblem:
             f"(e.g. StandardScaler)."
         )
         try:
-            M, problem = _inverse_sharp(self.A1, self.B1, float(t))
+            M, problem = inverse_sharp_deferred(self.A1, self.B1, float(t))
         except ValueError as err:
             raise ValueError(f"{err} {advice}") from err
         # An inaccurate closed form is refused, not warned about: reg is the estimators' remedy.
@@ -307,14 +309,14 @@ class AMLProblem:
         """(D, ∇D, w, U, Uᵀ∇D U) at M; the eigenbasis form gives the stationarity measure."""
         w, U = self.decompose(M) if decomposition is None else decomposition
         val, Gt = self.value_and_eigenbasis_grad(w, U)
-        return val, U @ Gt @ _mT(U, self.xp), w, U, Gt
+        return val, U @ Gt @ transpose(U, self.xp), w, U, Gt
 
     def value_and_eigenbasis_grad(self, w, U):
         """(D, Uᵀ∇D U) at the matrix U diag(w) Uᵀ: the gradient in its eigenbasis."""
         xp = self.xp
         if not bool(xp.all(w > 0)):
             raise ValueError("M must be positive definite.")
-        Ut = _mT(U, xp)
+        Ut = transpose(U, xp)
         At1 = Ut @ self.A1 @ U
         Bt1 = Ut @ self.B1 @ U
         val = xp.sum(w * xp.linalg.diagonal(At1)) + xp.sum(xp.linalg.diagonal(Bt1) / w)
@@ -323,7 +325,7 @@ class AMLProblem:
             At2 = Ut @ self.A2 @ U
             val = val + xp.sum(self.h(w) * xp.linalg.diagonal(At2))
             Gt = Gt + loewner_matrix(w, self.h, self.hp) * At2
-        Gt = (Gt + _mT(Gt, xp)) / 2
+        Gt = (Gt + transpose(Gt, xp)) / 2
         return float(val), Gt
 
 

@@ -6,7 +6,9 @@ GMML and AML see the pairs only through two d×d scatter matrices,
 
 so the pairs are reduced once, in O(N d²), and every solver iteration afterwards costs
 O(d³) whatever the number of pairs N. The reduction is a matrix product over stacked
-differences, done in chunks so that memory stays bounded for any N.
+differences, done in chunks so that memory stays bounded for any N; for NumPy samples
+indexed by pairs it is a sparse graph-Laplacian product instead
+(:func:`difference_scatter`), whose cost does not grow with N d².
 """
 
 from __future__ import annotations
@@ -16,16 +18,8 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils import check_random_state
 
-from .._backend import (
-    as_float_array,
-    device_of,
-    difference_scatter,
-    encode_labels,
-    get_namespace,
-    take_rows,
-    to_numpy,
-)
-from .._validation import check_labels
+from .._backend import device_of, get_namespace, is_numpy_namespace, take_rows, to_numpy
+from .._validation import as_float_array, check_labels, encode_labels
 
 __all__ = [
     "SingularStatisticsWarning",
@@ -33,6 +27,8 @@ __all__ = [
     "make_pairs",
     "pair_statistics",
     "check_pair_labels",
+    "difference_scatter",
+    "encode_class_labels",
 ]
 
 # Elements of one chunk of stacked differences (8 MiB in float64): large enough for
@@ -69,7 +65,7 @@ def default_n_pairs(n_classes: int) -> int:
     return 1000 * n_classes * (n_classes - 1)
 
 
-def _encode_labels(y, *, name="y"):
+def encode_class_labels(y, *, name="y"):
     """Validate class labels for pair generation; return (codes, counts, classes)."""
     y = check_labels(y, name)
     if y.shape[0] == 0:
@@ -136,7 +132,7 @@ def make_pairs(y, n_pairs=None, *, random_state=None):
     >>> idx.shape, int((lab == 1).sum()), int((lab == -1).sum())
     ((10, 2), 5, 5)
     """
-    codes, counts, _ = _encode_labels(y)
+    codes, counts, _ = encode_class_labels(y)
     return pairs_of_codes(codes, counts, n_pairs, random_state=random_state)
 
 
@@ -322,3 +318,58 @@ def pair_statistics(X, y, indices=None, *, chunk_size=None):
         out.append((S + xp.linalg.matrix_transpose(S)) / 2)
     return out[0], out[1]
 
+
+def difference_scatter(X, first, second, *, chunk_size: int):
+    """Σ_p (x_{first_p} − x_{second_p})(x_{first_p} − x_{second_p})ᵀ over rows of ``X``, symmetrized.
+
+    Parameters
+    ----------
+    X : array of shape (n, d)
+        Floating samples, any namespace; the result has X's dtype, namespace and device.
+    first, second : ndarray of shape (N,)
+        Integer row indices (NumPy) of the two members of each difference.
+    chunk_size : int
+        Differences stacked per matrix product on the array-API path, which bounds its
+        memory at ``chunk_size × d``; the NumPy path forms no differences.
+
+    Returns
+    -------
+    array of shape (d, d)
+        The symmetric positive semi-definite scatter matrix.
+    """
+    xp = get_namespace(X)
+    if is_numpy_namespace(xp):
+        return _laplacian_scatter(X, first, second)
+    S = xp.zeros((X.shape[1], X.shape[1]), dtype=X.dtype, device=device_of(X))
+    for start in range(0, first.shape[0], chunk_size):
+        stop = min(start + chunk_size, first.shape[0])
+        V = take_rows(X, first[start:stop]) - take_rows(X, second[start:stop])
+        S = S + xp.linalg.matrix_transpose(V) @ V
+    return (S + xp.linalg.matrix_transpose(S)) / 2
+
+
+def _laplacian_scatter(X, a, b):
+    """:func:`difference_scatter` of NumPy ``X`` as the graph-Laplacian product Xᵀ L X.
+
+    With W the symmetric pair-count matrix, the sum equals Xᵀ(diag(W1) − W)X. W is
+    sparse, so this costs O(N d + n d²) instead of the O(N d²) of stacking the N
+    differences: the number of pairs enters only through a sparse-dense product.
+    Centring X first changes no difference and keeps the two terms of the subtraction
+    small, avoiding cancellation when the features have a large offset. SciPy's sparse
+    matrices hold NumPy arrays only, so other libraries stack the differences.
+    """
+    import scipy.sparse
+
+    n = X.shape[0]
+    Xc = X - X.mean(axis=0)
+    ones = np.ones(a.shape[0], dtype=X.dtype)
+    C = scipy.sparse.csr_array((ones, (a, b)), shape=(n, n))
+    deg = (np.bincount(a, minlength=n) + np.bincount(b, minlength=n)).astype(X.dtype)
+    WX = C @ Xc + C.T @ Xc
+    S = Xc.T @ (deg[:, None] * Xc) - Xc.T @ WX
+    return (S + S.T) / 2
+
+
+# The name encode_class_labels had while it was private, for the modules that still import
+# it so (spectral_ml/metric/_aml_cv.py, _class_statistics.py); remove once they import the
+# name above.

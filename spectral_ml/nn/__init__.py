@@ -14,15 +14,15 @@ network), :mod:`~spectral_ml.nn.losses` (contrastive loss), :mod:`~spectral_ml.n
 :mod:`~spectral_ml.nn.learner` (the scikit-learn estimator).
 """
 
-from .layers import MLP, BatchNorm1d, LeakyReLU, Linear, ReLU, Sequential, Sigmoid, Tanh
-from .losses import contrastive_loss
 from .critic import WassersteinCritic, generator_loss
+from .dpp_loss import dpp_loss
+from .layers import MLP, BatchNorm1d, LeakyReLU, Linear, ReLU, Sequential, Sigmoid, Tanh
+from .learner import DPPFeatureLearner
+from .losses import contrastive_loss
 from .module import Module, Parameter, gradients_to_vector, parameters_to_vector, vector_to_parameters
 from .optim import OPTIMIZERS, SGD, Adam, Optimizer, RMSprop, StepLR, make_optimizer
 from .sampling import BalancedBatchSampler
-from .dpp_loss import dpp_loss
 from .training import FeatureObjective, TrainingStep, evaluate_batch, train_epochs
-from .learner import DPPFeatureLearner
 
 __all__ = [
     # modules

@@ -9,12 +9,13 @@ The feature network is pulled toward a reference distribution 𝒫 by the WGAN g
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from .._backend import as_float_array, cast, device_of, get_namespace, match_namespace, to_python_float
+from .._backend import cast, device_of, get_namespace, match_namespace, to_python_float
+from .._validation import as_float_array, check_generator, check_int, check_real
 from ..evaluation.wasserstein import uniform_box_sampler
 from .layers import MLP, check_widths
-from .._validation import check_generator, check_int, check_real
 from .module import Module
 from .optim import make_optimizer
 

@@ -13,8 +13,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..dpp import DEFAULT_BETA, DEFAULT_DELTA, DEFAULT_SIGMA, DEFAULT_THETA, dpp_diversity
-from .._validation import check_real
+from ..dpp import DEFAULT_BETA, DEFAULT_DELTA, DEFAULT_SIGMA, DEFAULT_THETA, DPPSettings, dpp_diversity
 
 __all__ = ["dpp_loss"]
 
@@ -32,6 +31,7 @@ def dpp_loss(
     theta: float = DEFAULT_THETA,
     compute_value: bool = True,
     underflow: str = "raise",
+    settings: DPPSettings | None = None,
 ):
     """DPP loss term ``−λ₁ L_D`` of a feature batch and its descent direction wrt the features.
 
@@ -76,6 +76,10 @@ def dpp_loss(
         a ``ValueError`` naming ``sigma``, or (``"allow"``, what a training loop wants) the
         identity kernel's result, ``L_D = 0`` and a zero direction
         (:func:`~spectral_ml.dpp.dpp_diversity`).
+    settings : DPPSettings, optional
+        ``sigma``, ``weight``, ``objective``, ``method``, ``subgradient``, ``beta``,
+        ``delta``, ``theta`` and ``underflow`` as one object, checked when it was made; those
+        keywords must then be left at their defaults.
 
     Returns
     -------
@@ -97,8 +101,9 @@ def dpp_loss(
     Raises
     ------
     ValueError
-        For an invalid ``F`` (not 2-D, fewer than 2 rows, NaN or infinity) or an invalid
-        hyper-parameter; the message names the argument.
+        For an invalid ``F`` (not 2-D, fewer than 2 rows, NaN or infinity), an invalid
+        hyper-parameter, or a keyword changed from its default together with ``settings``;
+        the message names the argument.
     numpy.linalg.LinAlgError
         With ``method="exact"`` when ``L`` is not numerically positive definite (a
         subclass of ``ValueError``).
@@ -121,27 +126,23 @@ def dpp_loss(
     >>> F[1] = F[0]  # a duplicated feature: L is singular, the sub-gradient takes over
     >>> dpp_loss(F, weight=10.0)[2]["method"]
     'dppsg*'
+    >>> from spectral_ml.dpp import DPPSettings
+    >>> dpp_loss(F, settings=DPPSettings(weight=10.0, method="dppsg"))[2]["method"]
+    'dppsg'
     """
-    weight = check_real(weight, "weight", low=0.0)
+    settings = DPPSettings.from_keywords(settings, sigma=sigma, weight=weight, objective=objective, method=method,
+                                         subgradient=subgradient, beta=beta, delta=delta, theta=theta,
+                                         underflow=underflow)
     if not isinstance(compute_value, bool):
         raise ValueError(f"compute_value must be a bool, got {compute_value!r}.")
-    res = dpp_diversity(
-        F,
-        sigma,
-        objective=objective,
-        method=method,
-        subgradient=subgradient,
-        beta=beta,
-        delta=delta,
-        theta=theta,
-        underflow=underflow,
-    )
-    info = _result_info(res, compute_value)
+    res = dpp_diversity(F, settings=settings)
+    info = result_info(res, compute_value)
+    weight = settings.weight
     value = -weight * info["diversity"]
     return value, res.grad * (-weight), info
 
 
-def _result_info(res, compute_value: bool = True) -> dict:
+def result_info(res, compute_value: bool = True) -> dict:
     """The record of a :class:`~spectral_ml.dpp.DPPResult` that :func:`dpp_loss` returns as ``info``.
 
     On the DPPSG* path the value is computed only when ``compute_value`` is true (it costs a

@@ -16,7 +16,7 @@ import numpy as np
 
 from .._backend import from_numpy, get_namespace, masked
 from .._validation import check_generator, check_int, check_real
-from .module import Module, Parameter, _default_namespace, dtype_name
+from .module import Module, Parameter, default_namespace, dtype_name
 
 __all__ = [
     "Linear",
@@ -132,7 +132,7 @@ class Linear(Module):
             raise ValueError(f"init must be 'he' or 'glorot', got {init!r}.")
         self.init = init
         rng = check_generator(random_state)
-        xp = _default_namespace(xp)
+        xp = default_namespace(xp)
         dt = dtype_name(dtype)
         shape = (self.out_features, self.in_features)
         if init == "he":
@@ -354,7 +354,7 @@ class BatchNorm1d(Module):
         self.momentum = float(momentum)
         self.eps = float(eps)
         self.affine = bool(affine)
-        xp = _default_namespace(xp)
+        xp = default_namespace(xp)
         dt = dtype_name(dtype)
         d = self.num_features
         if self.affine:
@@ -461,7 +461,7 @@ class Sequential(Module):
     def children(self) -> list:
         return [(str(i), layer) for i, layer in enumerate(self.layers)]
 
-    def append(self, layer: Module) -> "Sequential":
+    def append(self, layer: Module) -> Sequential:
         """Add ``layer`` at the end; returns ``self``."""
         if not isinstance(layer, Module):
             raise ValueError(f"layer must be a Module, got {type(layer).__name__}.")
@@ -498,7 +498,7 @@ class Sequential(Module):
         return G
 
 
-_ACTIVATIONS = {
+ACTIVATIONS = {
     "relu": ReLU,
     "leaky_relu": LeakyReLU,
     "tanh": Tanh,
@@ -509,16 +509,16 @@ _ACTIVATIONS = {
 def _make_activation(activation: Any, name: str) -> Module:
     if isinstance(activation, str):
         try:
-            return _ACTIVATIONS[activation]()
+            return ACTIVATIONS[activation]()
         except KeyError:
             raise ValueError(
-                f"{name} must be one of {sorted(_ACTIVATIONS)} or a callable returning a Module, got {activation!r}."
+                f"{name} must be one of {sorted(ACTIVATIONS)} or a callable returning a Module, got {activation!r}."
             ) from None
     if callable(activation):
         layer = activation()
         if isinstance(layer, Module):
             return layer
-    raise ValueError(f"{name} must be one of {sorted(_ACTIVATIONS)} or a callable returning a Module, got {activation!r}.")
+    raise ValueError(f"{name} must be one of {sorted(ACTIVATIONS)} or a callable returning a Module, got {activation!r}.")
 
 
 class MLP(Sequential):

@@ -31,16 +31,15 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .._backend import (
     cast,
     device_of,
-    encode_labels,
     get_namespace,
     is_foreign_array,
     match_namespace,
     to_namespace,
 )
-from .._validation import check_generator, check_labels, check_samples
-from ..dpp import DEFAULT_BETA, DEFAULT_DELTA, DEFAULT_SIGMA, DEFAULT_THETA
+from .._validation import check_generator, check_labels, check_samples, encode_labels
+from ..dpp import DEFAULT_BETA, DEFAULT_DELTA, DEFAULT_SIGMA, DEFAULT_THETA, DPPSettings
 from .critic import WassersteinCritic
-from .layers import _ACTIVATIONS, MLP, check_widths
+from .layers import ACTIVATIONS, MLP, check_widths
 from .optim import OPTIMIZERS, make_optimizer
 from .sampling import BalancedBatchSampler
 from .training import DPP_METHODS, FeatureObjective, TrainingStep, evaluate_batch, train_epochs
@@ -52,7 +51,7 @@ _TRANSFORM_CHUNK = 8192
 
 _POSITIVE = Interval(Real, 0, np.inf, closed="neither")
 _NON_NEGATIVE = Interval(Real, 0, np.inf, closed="left")
-_ACTIVATION = [StrOptions(set(_ACTIVATIONS)), callable]
+_ACTIVATION = [StrOptions(set(ACTIVATIONS)), callable]
 _WIDTHS = [Interval(Integral, 1, None, closed="left"), "array-like"]
 
 
@@ -101,11 +100,14 @@ class DPPFeatureLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         Activation of the output. The paper's feature layer is linear (its Fig. 1 shows
         features far outside ``[−1, 1]²`` without the WGAN term); ``"tanh"`` bounds the
         features to ``(−1, 1)^k`` instead, the "truncation" the paper argues against.
-    dpp : {None, "dppsg", "dppsg*", "exact"}, default=None
+    dpp : {None, "dppsg", "dppsg*", "exact"} or DPPSettings, default=None
         The DPP term. None: none (the contrastive baseline). ``"dppsg"`` or ``"dppsg*"``:
         the exact gradient while ``det L >= dpp_beta``, that proper sub-gradient otherwise
         (the paper's DPPSG and DPPSG*). ``"exact"``: always the exact gradient (training
-        stops with ``LinAlgError`` on a batch whose kernel matrix is singular).
+        stops with ``LinAlgError`` on a batch whose kernel matrix is singular). A
+        :class:`~spectral_ml.dpp.DPPSettings` gives every setting of the term at once (its
+        ``weight`` is λ₁); the ``dpp_*`` parameters must then keep their defaults. The
+        separate parameters are the ones ``GridSearchCV`` can vary.
     dpp_weight : float, default=None
         λ₁ >= 0. None takes :data:`~spectral_ml.nn.training.DEFAULT_DPP_WEIGHT` of the
         method: 3e-4 for DPPSG* and the exact gradient, 1e5 for DPPSG, whose direction is
@@ -248,7 +250,7 @@ class DPPFeatureLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         "activation": _ACTIVATION,
         "batch_norm": ["boolean"],
         "final_activation": [*_ACTIVATION, None],
-        "dpp": [StrOptions(set(DPP_METHODS)), None],
+        "dpp": [StrOptions(set(DPP_METHODS)), DPPSettings, None],
         "dpp_weight": [_NON_NEGATIVE, None],
         "dpp_sigma": [_POSITIVE],
         "dpp_objective": [StrOptions({"logdet", "det"})],

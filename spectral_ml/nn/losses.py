@@ -15,16 +15,14 @@ from typing import Any
 
 from .._backend import (
     all_finite,
-    as_float_array,
     device_of,
-    encode_labels,
     get_namespace,
     inner_product,
     is_foreign_array,
     to_namespace,
     zero_diagonal,
 )
-from .._validation import check_labels, check_real
+from .._validation import as_float_array, check_labels, check_real, encode_labels
 
 __all__ = ["contrastive_loss"]
 

@@ -13,7 +13,8 @@ runs on the GPU and one built with the default NumPy runs on the CPU.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -28,7 +29,7 @@ __all__ = [
 ]
 
 
-def _default_namespace(xp):
+def default_namespace(xp):
     """The namespace to create arrays in: ``xp``, or NumPy's array-API wrapper."""
     if xp is not None:
         return xp
@@ -137,7 +138,7 @@ class Module:
         """The direct sub-modules as ``(name, module)`` pairs."""
         return []
 
-    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, "Module"]]:
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
         """Yield ``(qualified_name, module)`` for this module and every sub-module."""
         yield prefix, self
         for name, child in self.children():
@@ -182,7 +183,7 @@ class Module:
         for p in self.parameters():
             p.zero_grad(set_to_none)
 
-    def requires_grad_(self, requires_grad: bool = True) -> "Module":
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
         """Freeze (False) or unfreeze (True) all parameters; returns ``self``."""
         for p in self.parameters():
             p.requires_grad = bool(requires_grad)
@@ -193,13 +194,13 @@ class Module:
         return sum(p.size for p in self.parameters())
 
     # --- modes ---------------------------------------------------------------------------
-    def train(self, mode: bool = True) -> "Module":
+    def train(self, mode: bool = True) -> Module:
         """Set training mode (``mode=True``) or evaluation mode on every sub-module."""
         for _, module in self.named_modules():
             module.training = bool(mode)
         return self
 
-    def eval(self) -> "Module":
+    def eval(self) -> Module:
         """Set evaluation mode on every sub-module (same as ``train(False)``)."""
         return self.train(False)
 
@@ -248,7 +249,7 @@ class Module:
             state[name] = np.array(to_numpy(b), copy=True)
         return state
 
-    def load_state_dict(self, state_dict: dict, strict: bool = True) -> "Module":
+    def load_state_dict(self, state_dict: dict, strict: bool = True) -> Module:
         """Copy values from ``state_dict`` into the parameters and buffers.
 
         Values are converted to the namespace, device and dtype of the module's current
@@ -306,7 +307,7 @@ class Module:
             setattr(module, name, arr)
         return self
 
-    def to(self, xp=None, device=None, dtype=None) -> "Module":
+    def to(self, xp=None, device=None, dtype=None) -> Module:
         """Move every parameter and buffer to namespace ``xp`` / ``device`` / ``dtype``.
 
         Parameters
@@ -359,7 +360,7 @@ class Module:
         return "\n".join(lines) + "\n)"
 
 
-def _as_parameter_list(params: Any, name: str = "params") -> list[Parameter]:
+def as_parameter_list(params: Any, name: str = "params") -> list[Parameter]:
     """Accept a Module, a Parameter or an iterable of Parameters."""
     if isinstance(params, Module):
         params = params.parameters()
@@ -394,7 +395,7 @@ def parameters_to_vector(params: Iterable[Parameter] | Module):
     >>> parameters_to_vector(Linear(3, 2, random_state=0)).shape
     (8,)
     """
-    params = _as_parameter_list(params)
+    params = as_parameter_list(params)
     if not params:
         raise ValueError("params is empty.")
     xp = get_namespace(*(p.data for p in params))
@@ -403,7 +404,7 @@ def parameters_to_vector(params: Iterable[Parameter] | Module):
 
 def gradients_to_vector(params: Iterable[Parameter] | Module):
     """Concatenate the flattened gradients (zeros where ``grad`` is None) into a 1-D array."""
-    params = _as_parameter_list(params)
+    params = as_parameter_list(params)
     if not params:
         raise ValueError("params is empty.")
     xp = get_namespace(*(p.data for p in params))
@@ -425,7 +426,7 @@ def vector_to_parameters(vec: Any, params: Iterable[Parameter] | Module) -> None
     ValueError
         If ``vec`` is not 1-D or its length differs from the number of parameter entries.
     """
-    params = _as_parameter_list(params)
+    params = as_parameter_list(params)
     if getattr(vec, "ndim", None) != 1:
         raise ValueError("vec must be a 1-D array.")
     total = sum(p.size for p in params)

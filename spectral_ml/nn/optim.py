@@ -20,7 +20,7 @@ import numpy as np
 
 from .._backend import get_namespace, ufunc_module
 from .._validation import check_int, check_real
-from .module import Parameter, _as_parameter_list
+from .module import Parameter, as_parameter_list
 
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "StepLR", "OPTIMIZERS", "make_optimizer"]
 
@@ -52,7 +52,7 @@ class Optimizer:
     """
 
     def __init__(self, params: Any, lr: float):
-        self.params: list[Parameter] = _as_parameter_list(params, "params")
+        self.params: list[Parameter] = as_parameter_list(params, "params")
         if not self.params:
             raise ValueError("params is empty: nothing to optimize.")
         self.lr = lr
@@ -76,7 +76,7 @@ class Optimizer:
     def step(self) -> None:
         """Update every parameter that has a gradient."""
         self.n_steps += 1
-        for p, state in zip(self.params, self.state):
+        for p, state in zip(self.params, self.state, strict=False):
             if p.grad is None or not p.requires_grad:
                 continue
             g = p.grad

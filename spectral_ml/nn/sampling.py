@@ -13,12 +13,12 @@ largest-remainder rounding would give the same classes the extra places in every
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
-from .._backend import encode_labels
-from .._validation import check_generator, check_int, check_labels
+from .._validation import check_generator, check_int, check_labels, encode_labels
 
 __all__ = ["BalancedBatchSampler"]
 

@@ -15,6 +15,7 @@ pieces also serve a hand-written loop (a timed step, a custom schedule).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 import time
@@ -24,7 +25,7 @@ import numpy as np
 
 from .._backend import all_finite, device_of, get_namespace, take_rows, to_namespace
 from .._validation import check_real
-from ..dpp import DEFAULT_BETA, DEFAULT_DELTA, DEFAULT_SIGMA, DEFAULT_THETA
+from ..dpp import DEFAULT_BETA, DEFAULT_DELTA, DEFAULT_SIGMA, DEFAULT_THETA, TRAINING_METHODS, DPPSettings
 from .critic import WassersteinCritic, generator_loss
 from .dpp_loss import dpp_loss
 from .losses import contrastive_loss
@@ -35,8 +36,9 @@ from .sampling import BalancedBatchSampler
 __all__ = ["FeatureObjective", "TrainingStep", "train_epochs", "evaluate_batch", "DPP_METHODS", "DEFAULT_DPP_WEIGHT"]
 
 #: Values of ``dpp``: the paper's DPPSG and DPPSG* switch from the exact gradient to that
-#: sub-gradient when ``det L < beta``; ``"exact"`` always differentiates.
-DPP_METHODS = ("dppsg", "dppsg*", "exact")
+#: sub-gradient when ``det L < beta``; ``"exact"`` always differentiates
+#: (:data:`spectral_ml.dpp.TRAINING_METHODS`).
+DPP_METHODS = TRAINING_METHODS
 
 #: Default λ₁ per method (``dpp_weight=None``), for the log det objective and the
 #: contrastive loss averaged over pairs, chosen on a validation split of MNIST. DPPSG's
@@ -58,10 +60,12 @@ class FeatureObjective:
         Contrastive weight α of the different-label pairs.
     contrastive_reduction : {"mean", "sum"}, default="mean"
         Average the contrastive loss over the pairs, or sum it.
-    dpp : {None, "dppsg", "dppsg*", "exact"}, default=None
+    dpp : {None, "dppsg", "dppsg*", "exact"} or DPPSettings, default=None
         The DPP term: none, or its method (:data:`DPP_METHODS`): ``"dppsg"`` and
         ``"dppsg*"`` take the exact gradient while ``det L >= dpp_beta`` and that proper
-        sub-gradient otherwise; ``"exact"`` always the exact gradient.
+        sub-gradient otherwise; ``"exact"`` always the exact gradient. Or every setting of
+        the term as a :class:`~spectral_ml.dpp.DPPSettings`, used as it is (its ``weight`` is
+        λ₁); the ``dpp_*`` parameters must then be left at their defaults.
     dpp_weight : float, optional
         λ₁ >= 0; None takes :data:`DEFAULT_DPP_WEIGHT` of the method.
     dpp_sigma, dpp_objective, dpp_beta, dpp_delta, dpp_theta
@@ -72,9 +76,20 @@ class FeatureObjective:
 
     Attributes
     ----------
+    dpp_settings : DPPSettings or None
+        The settings of the DPP term (None without it), built once by
+        :meth:`DPPSettings.from_params <spectral_ml.dpp.DPPSettings.from_params>` from the
+        ``dpp*`` parameters: a batch whose kernel underflows is allowed (a legitimate
+        training state, not a mistake in σ).
     dpp_args : dict or None
-        Keyword arguments of :func:`~spectral_ml.nn.dpp_loss` for the DPP term (None
-        without it), for instance to time the term on its own.
+        The same settings as keyword arguments of :func:`~spectral_ml.nn.dpp_loss`, for
+        instance to time the term on its own.
+
+    Raises
+    ------
+    ValueError
+        For an invalid ``dpp`` or ``dpp_*`` parameter (the message names it) or
+        ``wgan_weight``.
 
     Examples
     --------
@@ -103,26 +118,17 @@ class FeatureObjective:
         wgan_weight: float | None = None,
     ):
         self.contrastive_args = {"margin": margin, "alpha": contrastive_alpha, "reduction": contrastive_reduction}
-        if dpp is not None and dpp not in DPP_METHODS:
-            raise ValueError(f"dpp must be None or one of {DPP_METHODS}, got {dpp!r}.")
-        self.dpp_args = None
-        if dpp is not None:
-            # dpp_loss's "auto" switch does the DPPSG/DPPSG* rule; "exact" never switches.
-            method, sub = ("exact", "dppsg*") if dpp == "exact" else ("auto", dpp)
-            self.dpp_args = {
-                "sigma": dpp_sigma,
-                "weight": DEFAULT_DPP_WEIGHT[dpp] if dpp_weight is None else dpp_weight,
-                "objective": dpp_objective,
-                "method": method,
-                "subgradient": sub,
-                "beta": dpp_beta,
-                "delta": dpp_delta,
-                "theta": dpp_theta,
-                # A batch spread far apart at width σ is a legitimate training state (as
-                # diverse as the kernel can tell), not a mistake in σ.
-                "underflow": "allow",
-            }
+        self.dpp_settings = DPPSettings.from_params(
+            {"dpp": dpp, "dpp_weight": dpp_weight, "dpp_sigma": dpp_sigma, "dpp_objective": dpp_objective,
+             "dpp_beta": dpp_beta, "dpp_delta": dpp_delta, "dpp_theta": dpp_theta},
+            default_weight=DEFAULT_DPP_WEIGHT,
+        )
         self.wgan_weight = None if wgan_weight is None else check_real(wgan_weight, "wgan_weight", low=0.0)
+
+    @property
+    def dpp_args(self) -> dict | None:
+        """:attr:`dpp_settings` as keyword arguments of :func:`~spectral_ml.nn.dpp_loss` (None without the term)."""
+        return None if self.dpp_settings is None else dataclasses.asdict(self.dpp_settings)
 
     def __call__(self, F: Any, labels: Any, critic: WassersteinCritic | None = None, *,
                  times: dict | None = None):
@@ -156,8 +162,8 @@ class FeatureObjective:
         terms = {"contrastive": total}
         t1 = clock()
         _add_time(times, "contrastive", t1 - t0)
-        if self.dpp_args is not None:
-            d_val, d_dF, info = dpp_loss(F, **self.dpp_args)
+        if self.dpp_settings is not None:
+            d_val, d_dF, info = dpp_loss(F, settings=self.dpp_settings)
             terms["diversity"] = info["diversity"]
             terms["path"] = info["method"]
             total += d_val
@@ -222,6 +228,19 @@ class TrainingStep:
         self.optimizer = optimizer
         self.objective = objective
         self.critic = critic
+
+    @property
+    def history_keys(self) -> tuple[str, ...]:
+        """The terms :func:`train_epochs` records per epoch, in the order of its history.
+
+        ``"path"`` stands for the fractions of batches on each DPP path.
+        """
+        keys = ("loss", "contrastive")
+        if self.objective.dpp_settings is not None:
+            keys += ("diversity", "path")
+        if self.critic is not None:
+            keys += ("generator", "critic")
+        return keys
 
     def __call__(self, X: Any, labels: Any, *, times: dict | None = None) -> dict:
         """Update the network (and the critic) on the batch ``(X, labels)``.
@@ -333,7 +352,10 @@ def train_epochs(step: TrainingStep, X: Any, labels: Any, sampler: BalancedBatch
     Parameters
     ----------
     step : TrainingStep
-        The step (network, optimizer, objective, critic).
+        The step (network, optimizer, objective, critic). Any other callable
+        ``step(X_batch, labels_batch) -> terms`` will do (the PyTorch learner's autograd
+        step is one) if it has ``net`` (with ``train()`` and ``parameters()``, whose
+        ``.data`` are arrays) and ``history_keys`` (see :attr:`TrainingStep.history_keys`).
     X : array of shape (n_samples, n_features)
         Training inputs in the namespace, device and dtype of the network.
     labels : array of shape (n_samples,)
@@ -351,10 +373,10 @@ def train_epochs(step: TrainingStep, X: Any, labels: Any, sampler: BalancedBatch
     Returns
     -------
     history : dict of str to list of float
-        Per epoch, averaged over its batches: ``"loss"``, ``"contrastive"``, with the DPP
-        term ``"diversity"`` and the fraction of batches on each path (``"path_exact"``,
-        ``"path_dppsg"``, ``"path_dppsg*"``), with a critic ``"generator"`` and
-        ``"critic"``; ``"time"``: seconds since the start.
+        Per epoch, averaged over its batches, the terms of ``step.history_keys``:
+        ``"loss"``, ``"contrastive"``, with the DPP term ``"diversity"`` and the fraction of
+        batches on each path (``"path_exact"``, ``"path_dppsg"``, ``"path_dppsg*"``), with a
+        critic ``"generator"`` and ``"critic"``; ``"time"``: seconds since the start.
     n_steps : int
         Network updates made.
 
@@ -366,15 +388,11 @@ def train_epochs(step: TrainingStep, X: Any, labels: Any, sampler: BalancedBatch
     numpy.linalg.LinAlgError
         With the DPP method ``"exact"``, on a batch whose kernel matrix is singular.
     """
-    objective = step.objective
-    with_dpp, with_critic = objective.dpp_args is not None, step.critic is not None
-    keys = ["loss", "contrastive"] + (["diversity"] if with_dpp else []) + (
-        ["generator", "critic"] if with_critic else [])
-    history = {"loss": [], "contrastive": []}
-    if with_dpp:
-        history.update({"diversity": [], **{f"path_{p}": [] for p in _PATHS}})
-    if with_critic:
-        history.update({"generator": [], "critic": []})
+    with_dpp = "path" in step.history_keys
+    keys = [key for key in step.history_keys if key != "path"]
+    history = {}
+    for key in step.history_keys:
+        history.update({f"path_{p}": [] for p in _PATHS} if key == "path" else {key: []})
     history["time"] = []
     xp = get_namespace(X)
     n_batches = len(sampler)
@@ -430,10 +448,12 @@ def _print_epoch(name: str, epoch: int, epochs: int, history: dict) -> None:
              f"L_C {history['contrastive'][-1]:.5g}"]
     if "diversity" in history:
         parts.append(f"L_D {history['diversity'][-1]:.5g}")
+    if "path_exact" in history:
         shares = [f"{p} {history[f'path_{p}'][-1]:.0%}" for p in _PATHS if history[f"path_{p}"][-1] > 0]
         parts.append("paths: " + ", ".join(shares))
     if "generator" in history:
         parts.append(f"L_G {history['generator'][-1]:.4g}")
+    if "critic" in history:
         parts.append(f"W est. {history['critic'][-1]:.4g}")
     parts.append(f"{history['time'][-1]:.1f}s")
     print(f"[{name}] " + "  ".join(parts), file=sys.stdout, flush=True)

@@ -15,12 +15,10 @@ Sign convention: ``L_D`` is a diversity to *maximize*. Autograd sees the ascent 
 
 from __future__ import annotations
 
-import math
-
 import torch
 
-from ..dpp import DEFAULT_BETA, DEFAULT_DELTA, DEFAULT_SIGMA, DEFAULT_THETA, dpp_diversity
-from ..nn.dpp_loss import _result_info
+from ..dpp import DEFAULT_BETA, DEFAULT_DELTA, DEFAULT_SIGMA, DEFAULT_THETA, DPPSettings, dpp_diversity
+from ..nn.dpp_loss import result_info
 
 __all__ = ["dpp_diversity_loss", "DPPDiversity"]
 
@@ -47,21 +45,11 @@ class _NoSecondDerivative(torch.autograd.Function):
 
 class _DPPDiversityFunction(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, X, sigma, objective, method, subgradient, beta, delta, theta, underflow, compute_value, record):
-        res = dpp_diversity(
-            X.detach(),
-            sigma,
-            objective=objective,
-            method=method,
-            subgradient=subgradient,
-            beta=beta,
-            delta=delta,
-            theta=theta,
-            underflow=underflow,
-        )
+    def forward(ctx, X, settings, compute_value, record):
+        res = dpp_diversity(X.detach(), settings=settings)
         # The same record as dpp_loss's, which also decides which values a DPPSG* step
         # without its value leaves out.
-        info = _result_info(res, compute_value)
+        info = result_info(res, compute_value)
         ctx.direction = res.grad
         ctx.save_for_backward(X)
         value = info["diversity"]
@@ -78,7 +66,7 @@ class _DPPDiversityFunction(torch.autograd.Function):
             # through a node that raises if a second backward reaches it.
             (X,) = ctx.saved_tensors
             grad = _NoSecondDerivative.apply(grad, X)
-        return (grad,) + (None,) * 10
+        return grad, None, None, None
 
 
 def _check_tensor(X):
@@ -101,12 +89,14 @@ def dpp_diversity_loss(
     underflow: str = "raise",
     compute_value: bool = True,
     info: dict | None = None,
+    settings: DPPSettings | None = None,
 ):
     """DPP diversity ``L_D`` of a feature batch, differentiable by autograd through proper sub-gradients.
 
     The forward pass is :func:`spectral_ml.dpp.dpp_diversity` on the batch; the backward pass
     multiplies the incoming gradient by the direction it selected. The keywords are those of
-    :func:`~spectral_ml.dpp.dpp_diversity`, with the same meaning and defaults.
+    :func:`~spectral_ml.dpp.dpp_diversity`, with the same meaning and defaults, and like it
+    the function takes them as one :class:`~spectral_ml.dpp.DPPSettings`.
 
     Parameters
     ----------
@@ -143,6 +133,11 @@ def dpp_diversity_loss(
     info : dict, optional
         Filled with ``"method"`` (the path taken), ``"is_gradient"``, ``"value"`` and
         ``"logdet"`` (Python floats, NaN when not computed).
+    settings : DPPSettings, optional
+        ``sigma``, ``objective``, ``method``, ``subgradient``, ``beta``, ``delta``,
+        ``theta`` and ``underflow`` as one object, checked when it was made (its ``weight``
+        is not used: the term is returned unweighted); those keywords must then be left at
+        their defaults.
 
     Returns
     -------
@@ -161,7 +156,8 @@ def dpp_diversity_loss(
     ------
     ValueError
         For ``X`` not a float32/float64 tensor, not 2-D, with fewer than 2 rows or with NaN
-        or infinity, or an invalid hyper-parameter; the message names the argument.
+        or infinity, an invalid hyper-parameter, or a keyword changed from its default
+        together with ``settings``; the message names the argument.
     numpy.linalg.LinAlgError
         With ``method="exact"`` when L is not numerically positive definite (a subclass of
         ``ValueError``).
@@ -196,9 +192,10 @@ def dpp_diversity_loss(
         raise ValueError(f"compute_value must be a bool, got {compute_value!r}.")
     if info is not None and not isinstance(info, dict):
         raise ValueError(f"info must be a dict or None, got {type(info).__name__}.")
-    return _DPPDiversityFunction.apply(
-        X, sigma, objective, method, subgradient, beta, delta, theta, underflow, compute_value, info
-    )
+    settings = DPPSettings.from_keywords(settings, sigma=sigma, objective=objective, method=method,
+                                         subgradient=subgradient, beta=beta, delta=delta, theta=theta,
+                                         underflow=underflow)
+    return _DPPDiversityFunction.apply(X, settings, compute_value, info)
 
 
 class DPPDiversity(torch.nn.Module):
@@ -206,7 +203,8 @@ class DPPDiversity(torch.nn.Module):
 
     ``module(F)`` returns the diversity ``L_D`` of the batch ``F`` (a value to maximize;
     subtract it, weighted, from the loss that is minimized). The parameters are those of
-    :func:`dpp_diversity_loss`; they are checked at construction.
+    :func:`dpp_diversity_loss`, or the same as one :class:`~spectral_ml.dpp.DPPSettings`;
+    they are checked at construction.
 
     Parameters
     ----------
@@ -214,9 +212,14 @@ class DPPDiversity(torch.nn.Module):
     objective, method, subgradient, underflow : str
     beta, delta, theta : float
     compute_value : bool, default=True
+    settings : DPPSettings, optional
+        All but ``compute_value`` as one object (the separate keywords then keep their
+        defaults).
 
     Attributes
     ----------
+    settings : DPPSettings
+        The settings of the term.
     last_info : dict
         What :func:`dpp_diversity_loss` reported for the last batch: the path taken
         (``"method"``), ``"is_gradient"``, ``"value"`` and ``"logdet"``; empty before the
@@ -245,42 +248,29 @@ class DPPDiversity(torch.nn.Module):
         theta: float = DEFAULT_THETA,
         underflow: str = "raise",
         compute_value: bool = True,
+        settings: DPPSettings | None = None,
     ):
         super().__init__()
-        self.settings = {
-            "objective": objective,
-            "method": method,
-            "subgradient": subgradient,
-            "beta": beta,
-            "delta": delta,
-            "theta": theta,
-            "underflow": underflow,
-        }
-        self.sigma = sigma
         if not isinstance(compute_value, bool):
             raise ValueError(f"compute_value must be a bool, got {compute_value!r}.")
         self.compute_value = compute_value
-        # The array-level term checks the settings (naming the bad one) on two points σ apart,
-        # whose kernel matrix is well conditioned whatever σ.
-        spread = float(sigma) if _positive(sigma) else 1.0
-        dpp_diversity(torch.tensor([[0.0], [spread]], dtype=torch.float64), sigma, **self.settings)
+        self.settings = DPPSettings.from_keywords(settings, sigma=sigma, objective=objective, method=method,
+                                                  subgradient=subgradient, beta=beta, delta=delta, theta=theta,
+                                                  underflow=underflow)
         self.last_info: dict = {}
+
+    @property
+    def sigma(self) -> float:
+        """The kernel width σ of :attr:`settings`."""
+        return self.settings.sigma
 
     def forward(self, F):
         """Diversity ``L_D`` of the batch ``F`` (0-d tensor, differentiable as documented)."""
         info: dict = {}
-        out = dpp_diversity_loss(F, self.sigma, compute_value=self.compute_value, info=info, **self.settings)
+        out = dpp_diversity_loss(F, compute_value=self.compute_value, info=info, settings=self.settings)
         self.last_info = info
         return out
 
     def extra_repr(self) -> str:
         s = self.settings
-        return f"sigma={self.sigma}, objective={s['objective']!r}, method={s['method']!r}, " \
-               f"subgradient={s['subgradient']!r}"
-
-
-def _positive(value) -> bool:
-    try:
-        return math.isfinite(float(value)) and float(value) > 0
-    except (TypeError, ValueError):
-        return False
+        return f"sigma={s.sigma}, objective={s.objective!r}, method={s.method!r}, subgradient={s.subgradient!r}"

@@ -9,25 +9,42 @@ retrieval (Table 1) and shown in Fig. 1.
 
 from __future__ import annotations
 
+import inspect
 import math
 import time
+import warnings
+from numbers import Integral, Real
 
 import numpy as np
 import torch
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
+from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from .._validation import check_choice, check_int, check_labels, check_positive, check_real
-from ..dpp import DEFAULT_BETA, DEFAULT_DELTA, DEFAULT_SIGMA, DEFAULT_THETA
-from ..nn import BalancedBatchSampler
+from .._validation import check_choice, check_int, check_labels
+from ..dpp import (
+    DEFAULT_BETA,
+    DEFAULT_DELTA,
+    DEFAULT_SIGMA,
+    DEFAULT_THETA,
+    PAPER_VARIANTS,
+    TRAINING_METHODS,
+    DPPSettings,
+)
+from ..evaluation import mean_average_precision_at_k
+from ..nn import BalancedBatchSampler, train_epochs
+from ..nn.layers import check_widths
 from ._device import check_device
 from .diversity import dpp_diversity_loss
 from .losses import contrastive_loss
 
 __all__ = ["PaperMNISTNet", "PaperCNNLearner", "paper_cnn_variant_params", "PAPER_CNN_SETTINGS"]
 
-#: The paper's MNIST settings (Appendix A.1): α = 5, λ₁ = 10³, λ₂ = 10⁶, margin 0.8, σ = 0.2,
-#: Δ = 1e-7, batch 200, 2000 reference points per critic step, RMSprop at 1e-4. The paper's
-#: loss terms are its summed contrastive loss and −λ₁ det L.
+#: The paper's MNIST settings (Appendix A.1), as :class:`PaperCNNLearner` parameters: α = 5,
+#: λ₁ = 10³, λ₂ = 10⁶, margin 0.8, σ = 0.2, Δ = 1e-7, batch 200, 2000 reference points per
+#: critic step, RMSprop at 1e-4. The paper's loss terms are its summed contrastive loss and
+#: −λ₁ det L.
 PAPER_CNN_SETTINGS = {
     "margin": 0.8,
     "contrastive_alpha": 5.0,
@@ -36,16 +53,25 @@ PAPER_CNN_SETTINGS = {
     "learning_rate": 1e-4,
     "dpp_weight": 1e3,
     "dpp_objective": "det",
-    "sigma": 0.2,
-    "delta": 1e-7,
+    "dpp_sigma": 0.2,
+    "dpp_delta": 1e-7,
     "wgan_weight": 1e6,
-    "n_reference": 2000,
+    "wgan_n_reference": 2000,
 }
 
-_DPP_KEYS = ("method", "sigma", "weight", "objective", "beta", "delta", "theta")
-_WGAN_KEYS = ("weight", "n_critic", "clip_value", "hidden", "n_reference", "learning_rate")
+# The keys of the dicts that the dpp and wgan parameters were before they became flat
+# parameters (dpp_<key>, wgan_<key>; "method" is dpp itself).
+_LEGACY_KEYS = {
+    "dpp": ("method", "sigma", "weight", "objective", "beta", "delta", "theta"),
+    "wgan": ("weight", "n_critic", "clip_value", "hidden", "n_reference", "learning_rate"),
+}
 # Images per forward pass in transform.
 _TRANSFORM_CHUNK = 2000
+# mAP cut-off of score (the paper's Table 1 reports mAP@10 first).
+_SCORE_K = 10
+
+_POSITIVE = Interval(Real, 0, np.inf, closed="neither")
+_NON_NEGATIVE = Interval(Real, 0, np.inf, closed="left")
 
 
 class PaperMNISTNet(nn.Module):
@@ -114,7 +140,7 @@ class PaperMNISTNet(nn.Module):
 def _critic(n_features: int, hidden, clip_value: float | None) -> nn.Sequential:
     sizes = [n_features, *hidden]
     layers = []
-    for a, b in zip(sizes[:-1], sizes[1:]):
+    for a, b in zip(sizes[:-1], sizes[1:], strict=False):
         layers += [nn.Linear(a, b), nn.ReLU()]
     layers.append(nn.Linear(sizes[-1], 1))
     critic = nn.Sequential(*layers)
@@ -133,9 +159,11 @@ def _clip(module: nn.Module, clip_value: float | None) -> None:
 def paper_cnn_variant_params(variant: str, *, quick: bool = False, epochs: int | None = None) -> dict:
     """Keyword arguments of :class:`PaperCNNLearner` for one row of the paper's Table 1.
 
-    The paper's settings (:data:`PAPER_CNN_SETTINGS`): DPPSG and DPPSG* take the exact
-    gradient of ``det L`` while ``det L ≥ β`` and the sub-gradient otherwise; WGAN uses a
-    weight-clipped critic 2-64-64-1 with 5 critic steps per network step.
+    The variant's DPP term and WGAN term come from the one table of the paper's variants,
+    :data:`spectral_ml.dpp.PAPER_VARIANTS`; the numbers are the paper's
+    (:data:`PAPER_CNN_SETTINGS`): DPPSG and DPPSG* take the exact gradient of ``det L``
+    while ``det L ≥ β`` and the sub-gradient otherwise; WGAN uses a weight-clipped critic
+    2-64-64-1 with 5 critic steps per network step.
 
     Parameters
     ----------
@@ -148,54 +176,106 @@ def paper_cnn_variant_params(variant: str, *, quick: bool = False, epochs: int |
     Returns
     -------
     dict
-        Settings without ``random_state``.
+        Flat parameters of :class:`PaperCNNLearner`, without ``random_state`` and
+        ``device``: ``dpp`` and ``wgan`` always, the ``dpp_*`` and ``wgan_*`` settings only
+        with their term.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``variant``.
 
     Examples
     --------
     >>> from spectral_ml.torch import paper_cnn_variant_params
     >>> p = paper_cnn_variant_params("DPPSG*+WGAN")
-    >>> p["dpp"]["method"], p["dpp"]["weight"], p["wgan"]["weight"]
-    ('dppsg*', 1000.0, 1000000.0)
+    >>> p["dpp"], p["dpp_weight"], p["wgan"], p["wgan_weight"]
+    ('dppsg*', 1000.0, True, 1000000.0)
     """
-    variants = ("baseline", "DPPSG", "DPPSG*", "DPPSG+WGAN", "DPPSG*+WGAN", "WGAN")
-    if variant not in variants:
-        raise ValueError(f"variant must be one of {variants}, got {variant!r}.")
+    dpp, wgan = PAPER_VARIANTS[check_choice(variant, "variant", tuple(PAPER_VARIANTS))]
     s = PAPER_CNN_SETTINGS
-    params = {
-        "margin": s["margin"],
-        "contrastive_alpha": s["contrastive_alpha"],
-        "contrastive_reduction": s["contrastive_reduction"],
-        "batch_size": s["batch_size"],
-        "learning_rate": s["learning_rate"],
-        "epochs": (1 if quick else 5) if epochs is None else epochs,
-        "dpp": None,
-        "wgan": None,
-    }
-    if variant.startswith("DPPSG"):
-        params["dpp"] = {
-            "method": "dppsg*" if variant.startswith("DPPSG*") else "dppsg",
-            "sigma": s["sigma"],
-            "weight": s["dpp_weight"],
-            "objective": s["dpp_objective"],
-            "delta": s["delta"],
-        }
-    if variant.endswith("WGAN"):
-        params["wgan"] = {"weight": s["wgan_weight"], "n_reference": 500 if quick else s["n_reference"]}
+    params = {key: s[key] for key in ("margin", "contrastive_alpha", "contrastive_reduction", "batch_size",
+                                      "learning_rate")}
+    params["epochs"] = (1 if quick else 5) if epochs is None else epochs
+    params["dpp"] = dpp
+    if dpp is not None:
+        params.update({key: s[key] for key in ("dpp_sigma", "dpp_weight", "dpp_objective", "dpp_delta")})
+    params["wgan"] = wgan
+    if wgan:
+        params.update(wgan_weight=s["wgan_weight"], wgan_n_reference=500 if quick else s["wgan_n_reference"])
     return params
 
 
-def _resolve(cfg, name, keys, defaults):
-    if cfg is None:
-        return None
-    if not isinstance(cfg, dict):
-        raise ValueError(f"{name} must be None or a dict of settings, got {cfg!r}.")
-    unknown = sorted(set(cfg) - set(keys))
-    if unknown:
-        raise ValueError(f"{name} has unknown keys {unknown}; allowed: {sorted(keys)}.")
-    return {**defaults, **cfg}
+class _PaperCNNStep:
+    """One autograd training step of the paper's network, for :func:`~spectral_ml.nn.train_epochs`.
+
+    The critic's ``n_critic`` steps against the current features come first, then the
+    network's step on ``L_C − λ₁ L_D + λ₂ L_G``. The DPP term enters through its direction
+    only (its value is not computed: on the DPPSG* path it would cost a factorization), so
+    the recorded ``"loss"`` is ``L_C + λ₂ L_G``.
+    """
+
+    def __init__(self, net, optimizer, *, contrastive_args, dpp, critic, critic_optimizer, wgan, rng):
+        self.net = net
+        self.optimizer = optimizer
+        self.contrastive_args = contrastive_args
+        self.dpp = dpp
+        self.critic = critic
+        self.critic_optimizer = critic_optimizer
+        self.wgan = wgan
+        self.rng = rng
+        self.step_times: list[float] = []
+
+    @property
+    def history_keys(self) -> tuple[str, ...]:
+        return ("loss", "contrastive") + (("path",) if self.dpp is not None else ()) + (
+            ("critic",) if self.critic is not None else ())
+
+    def __call__(self, images, labels) -> dict:
+        t0 = time.perf_counter()
+        F = self.net(images)
+        terms = {}
+        if self.critic is not None:
+            terms["critic"] = self._critic_steps(F.detach())
+        l_c = contrastive_loss(F, labels, **self.contrastive_args)
+        loss = l_c
+        if self.critic is not None:
+            loss = loss - self.wgan["weight"] * self.critic(F).mean()
+        outputs, weights = [loss], [torch.ones((), dtype=F.dtype, device=F.device)]
+        if self.dpp is not None:
+            info = {}
+            outputs.append(dpp_diversity_loss(F, info=info, compute_value=False, settings=self.dpp))
+            # −λ₁ L_D is minimized; its value is NaN on the DPPSG* path, so it enters through
+            # its gradient alone, weighted by −λ₁.
+            weights.append(torch.full((), -self.dpp.weight, dtype=F.dtype, device=F.device))
+            terms["path"] = info["method"]
+        terms["loss"] = float(loss.detach())
+        terms["contrastive"] = float(l_c.detach())
+        if not math.isfinite(terms["loss"]):
+            raise FloatingPointError(f"the training loss is not finite ({terms})")
+        self.optimizer.zero_grad(set_to_none=True)
+        torch.autograd.backward(outputs, grad_tensors=weights)
+        self.optimizer.step()
+        self.step_times.append(time.perf_counter() - t0)
+        return terms
+
+    def _critic_steps(self, F) -> float:
+        """``n_critic`` steps of the critic toward max mean h(z) − mean h(F); the last estimate."""
+        m = self.wgan["n_reference"]
+        estimate = 0.0
+        for _ in range(self.wgan["n_critic"]):
+            Z = torch.from_numpy(self.rng.uniform(-1.0, 1.0, size=(m, F.shape[1]))).to(F.device, F.dtype)
+            h = self.critic(torch.cat([Z, F]))
+            w_est = h[:m].mean() - h[m:].mean()
+            self.critic_optimizer.zero_grad(set_to_none=True)
+            (-w_est).backward()
+            self.critic_optimizer.step()
+            _clip(self.critic, self.wgan["clip_value"])
+            estimate = w_est.detach()
+        return float(estimate)
 
 
-class PaperCNNLearner:
+class PaperCNNLearner(TransformerMixin, BaseEstimator):
     """Train :class:`PaperMNISTNet` with the contrastive loss, the DPP term and a WGAN critic.
 
     For a class-balanced batch (:class:`~spectral_ml.nn.BalancedBatchSampler`) with features
@@ -205,28 +285,67 @@ class PaperCNNLearner:
 
     with the contrastive loss ``L_C`` (:func:`contrastive_loss`), the DPP diversity ``L_D``
     (:func:`dpp_diversity_loss`; exact gradient while ``det L ≥ β``, the proper sub-gradient
-    of ``dpp["method"]`` otherwise) and the generator loss ``L_G = −mean h(F)`` of a critic
-    ``h`` that takes ``n_critic`` RMSprop steps toward ``max mean h(z) − mean h(F)`` (z
-    uniform on ``[−1, 1]²``, weights clipped) before every network step, as
-    :class:`~spectral_ml.nn.DPPFeatureLearner` does for its perceptron.
+    of ``dpp`` otherwise) and the generator loss ``L_G = −mean h(F)`` of a critic ``h`` that
+    takes ``wgan_n_critic`` RMSprop steps toward ``max mean h(z) − mean h(F)`` (z uniform on
+    ``[−1, 1]²``, weights clipped) before every network step, as
+    :class:`~spectral_ml.nn.DPPFeatureLearner` does for its perceptron. The epochs run in
+    :func:`~spectral_ml.nn.train_epochs`, the loop of the perceptron.
+
+    Every setting is a plain parameter, as in :class:`~spectral_ml.nn.DPPFeatureLearner`,
+    checked when ``fit`` starts, so that ``set_params``, ``clone`` and ``GridSearchCV``
+    reach each of them (for instance ``param_grid={"dpp_theta": [1e-3, 1e-2]}``; ``score``
+    is the retrieval mAP@10). :func:`paper_cnn_variant_params` gives the paper's settings
+    of each row of its Table 1.
 
     Parameters
     ----------
-    dpp : dict or None
-        Keys ``"method"`` (``"dppsg"``, ``"dppsg*"`` or ``"exact"``), ``"sigma"`` (0.2),
-        ``"weight"`` (λ₁, 10³), ``"objective"`` (``"det"``, the paper's, or ``"logdet"``),
-        ``"beta"``, ``"delta"`` (1e-7), ``"theta"`` (0.1). None: no DPP term.
-    wgan : dict or None
-        Keys ``"weight"`` (λ₂, 10⁶), ``"n_critic"`` (5), ``"clip_value"`` (0.01),
-        ``"hidden"`` ((64, 64)), ``"n_reference"`` (2000), ``"learning_rate"`` (the
-        network's). None: no WGAN term.
-    margin, contrastive_alpha : float
-        Contrastive margin µ on squared distances (0.8) and weight α of the different-label
-        pairs (5).
+    dpp : {None, "dppsg", "dppsg*", "exact"} or DPPSettings, default=None
+        The DPP term. None: none. ``"dppsg"`` or ``"dppsg*"``: the exact gradient while
+        ``det L >= dpp_beta``, that proper sub-gradient otherwise (the paper's DPPSG and
+        DPPSG*). ``"exact"``: always the exact gradient (training stops with
+        ``LinAlgError`` on a batch whose kernel matrix is singular). A
+        :class:`~spectral_ml.dpp.DPPSettings` gives every setting of the term at once (its
+        ``weight`` is λ₁); the ``dpp_*`` parameters must then keep their defaults. A dict
+        of the earlier releases' keys (``"method"``, ``"sigma"``, ``"weight"``, ...) still
+        works, with a ``FutureWarning``; it will be refused in the next release.
+    dpp_weight : float, default=1e3
+        λ₁ >= 0 (the paper's).
+    dpp_sigma : float, default=0.2
+        Kernel width σ > 0 (the paper's).
+    dpp_objective : {"det", "logdet"}, default="det"
+        The paper's ``L_D = det L``, or ``log det L``.
+    dpp_beta : float, default=1e-7
+        The switch threshold β > 0 on ``det L``.
+    dpp_delta : float, default=1e-7
+        DPPSG's eigenvalue floor Δ > 0 (the paper's).
+    dpp_theta : float, default=0.1
+        DPPSG*'s step θ ∈ (0, 1] toward the identity (the paper gives none).
+    wgan : bool, default=False
+        Add the WGAN term (the ``wgan_*`` parameters apply only then). None, the former
+        default, is read as False; a dict of the earlier releases' keys (``"weight"``,
+        ``"n_critic"``, ...) turns the term on, with a ``FutureWarning``.
+    wgan_weight : float, default=1e6
+        λ₂ >= 0 (the paper's).
+    wgan_n_critic : int, default=5
+        Critic steps per network step.
+    wgan_clip_value : float or None, default=0.01
+        Critic weight clipping c > 0 (None: no clipping).
+    wgan_hidden : int or sequence of int, default=(64, 64)
+        Hidden widths of the critic (ReLU).
+    wgan_n_reference : int, default=2000
+        Reference samples per critic step (the paper's).
+    wgan_learning_rate : float or None, default=None
+        RMSprop's learning rate for the critic (None: ``learning_rate``).
+    margin : float, default=0.8
+        Contrastive margin µ on squared distances.
+    contrastive_alpha : float, default=5.0
+        Contrastive weight α of the different-label pairs.
     contrastive_reduction : {"sum", "mean"}, default="sum"
         The paper's summed loss, or the mean over pairs.
     batch_size : int, default=200
+        Images per batch (the whole set when it has fewer), at least the number of classes.
     epochs : int, default=5
+        Passes over the training set.
     learning_rate : float, default=1e-4
         RMSprop's learning rate (the paper's).
     random_state : int, default=0
@@ -234,13 +353,17 @@ class PaperCNNLearner:
     device : str or torch.device, default="cpu"
         Where the network trains: ``"cpu"``, ``"cuda"`` or ``"cuda:N"``. The DPP term's
         factorizations and its backward pass then run on that device too.
-    verbose : bool, default=False
-        One line per epoch.
+    verbose : bool or int, default=False
+        One line per epoch (the loss terms, the DPP paths taken, the critic's estimate).
 
     Attributes
     ----------
     net_ : PaperMNISTNet
         The trained network, in evaluation mode.
+    critic_ : torch.nn.Sequential or None
+        The WGAN critic, with ``wgan``.
+    classes_ : ndarray
+        Class labels seen in ``fit``.
     history_ : dict of str to list of float
         Per epoch: ``"loss"`` (``L_C + λ₂ L_G``, without the DPP term, whose value is not
         computed during training), ``"contrastive"``, ``"time"``; with the DPP term
@@ -248,8 +371,21 @@ class PaperCNNLearner:
         path); with WGAN ``"critic"`` (the last critic estimate of each step, averaged).
     step_times_ : list of float
         Seconds of every network step (critic steps included).
+    n_steps_ : int
+        Network updates made.
     train_time_ : float
         Seconds of the training loop.
+
+    Notes
+    -----
+    What the perceptron's training code could not lend: its objective and step
+    (:class:`~spectral_ml.nn.FeatureObjective`, :class:`~spectral_ml.nn.TrainingStep`)
+    sum the feature gradients themselves and drive a network with an explicit backward
+    pass; here autograd back-propagates through the convolutions and accumulates the three
+    terms' gradients in its own order, and the critic is a PyTorch module trained by
+    autograd. The step is therefore written for PyTorch; the loop, the batches, the
+    settings of the DPP term (:class:`~spectral_ml.dpp.DPPSettings`) and the array-level
+    losses behind :func:`contrastive_loss` and :func:`dpp_diversity_loss` are shared.
 
     Examples
     --------
@@ -257,28 +393,80 @@ class PaperCNNLearner:
     >>> from spectral_ml.torch import PaperCNNLearner
     >>> rng = np.random.default_rng(0)
     >>> X, y = rng.random((40, 784), dtype=np.float32), np.arange(40) % 2
-    >>> model = PaperCNNLearner(dpp={"method": "dppsg*"}, batch_size=20, epochs=1).fit(X, y)
+    >>> model = PaperCNNLearner(dpp="dppsg*", dpp_theta=0.05, batch_size=20, epochs=1).fit(X, y)
     >>> model.transform(X).shape
     (40, 2)
+    >>> model.get_params()["dpp_theta"]
+    0.05
     """
+
+    _parameter_constraints: dict = {
+        "dpp": [StrOptions(set(TRAINING_METHODS)), DPPSettings, dict, None],
+        "dpp_weight": [_NON_NEGATIVE],
+        "dpp_sigma": [_POSITIVE],
+        "dpp_objective": [StrOptions({"logdet", "det"})],
+        "dpp_beta": [_POSITIVE],
+        "dpp_delta": [_POSITIVE],
+        "dpp_theta": [Interval(Real, 0, 1, closed="right")],
+        "wgan": ["boolean", dict, None],
+        "wgan_weight": [_NON_NEGATIVE],
+        "wgan_n_critic": [Interval(Integral, 1, None, closed="left")],
+        "wgan_clip_value": [_POSITIVE, None],
+        "wgan_hidden": [Interval(Integral, 1, None, closed="left"), "array-like"],
+        "wgan_n_reference": [Interval(Integral, 1, None, closed="left")],
+        "wgan_learning_rate": [_POSITIVE, None],
+        "margin": [_NON_NEGATIVE],
+        "contrastive_alpha": [_NON_NEGATIVE],
+        "contrastive_reduction": [StrOptions({"mean", "sum"})],
+        "batch_size": [Interval(Integral, 2, None, closed="left")],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [_POSITIVE],
+        "random_state": [Interval(Integral, 0, None, closed="left")],
+        "device": [str, torch.device],
+        "verbose": ["verbose"],
+    }
 
     def __init__(
         self,
         *,
         dpp=None,
-        wgan=None,
-        margin: float = 0.8,
-        contrastive_alpha: float = 5.0,
-        contrastive_reduction: str = "sum",
-        batch_size: int = 200,
-        epochs: int = 5,
-        learning_rate: float = 1e-4,
-        random_state: int = 0,
+        dpp_weight=1e3,
+        dpp_sigma=DEFAULT_SIGMA,
+        dpp_objective="det",
+        dpp_beta=DEFAULT_BETA,
+        dpp_delta=DEFAULT_DELTA,
+        dpp_theta=DEFAULT_THETA,
+        wgan=False,
+        wgan_weight=1e6,
+        wgan_n_critic=5,
+        wgan_clip_value=0.01,
+        wgan_hidden=(64, 64),
+        wgan_n_reference=2000,
+        wgan_learning_rate=None,
+        margin=0.8,
+        contrastive_alpha=5.0,
+        contrastive_reduction="sum",
+        batch_size=200,
+        epochs=5,
+        learning_rate=1e-4,
+        random_state=0,
         device="cpu",
-        verbose: bool = False,
+        verbose=False,
     ):
         self.dpp = dpp
+        self.dpp_weight = dpp_weight
+        self.dpp_sigma = dpp_sigma
+        self.dpp_objective = dpp_objective
+        self.dpp_beta = dpp_beta
+        self.dpp_delta = dpp_delta
+        self.dpp_theta = dpp_theta
         self.wgan = wgan
+        self.wgan_weight = wgan_weight
+        self.wgan_n_critic = wgan_n_critic
+        self.wgan_clip_value = wgan_clip_value
+        self.wgan_hidden = wgan_hidden
+        self.wgan_n_reference = wgan_n_reference
+        self.wgan_learning_rate = wgan_learning_rate
         self.margin = margin
         self.contrastive_alpha = contrastive_alpha
         self.contrastive_reduction = contrastive_reduction
@@ -289,38 +477,37 @@ class PaperCNNLearner:
         self.device = device
         self.verbose = verbose
 
-    def _settings(self):
-        dpp = _resolve(self.dpp, "dpp", _DPP_KEYS, {
-            "method": "dppsg*", "sigma": DEFAULT_SIGMA, "weight": 1e3, "objective": "det",
-            "beta": DEFAULT_BETA, "delta": DEFAULT_DELTA, "theta": DEFAULT_THETA,
-        })
-        if dpp is not None:
-            check_choice(dpp["method"], "dpp['method']", ("dppsg", "dppsg*", "exact"))
-            dpp["weight"] = check_real(dpp["weight"], "dpp['weight']", low=0.0)
-        lr = check_positive(self.learning_rate, "learning_rate")
-        wgan = _resolve(self.wgan, "wgan", _WGAN_KEYS, {
-            "weight": 1e6, "n_critic": 5, "clip_value": 0.01, "hidden": (64, 64), "n_reference": 2000,
-            "learning_rate": None,
-        })
-        if wgan is not None:
-            wgan["weight"] = check_real(wgan["weight"], "wgan['weight']", low=0.0)
-            wgan["n_critic"] = check_int(wgan["n_critic"], "wgan['n_critic']", low=1)
-            wgan["n_reference"] = check_int(wgan["n_reference"], "wgan['n_reference']", low=1)
-            if wgan["clip_value"] is not None:
-                wgan["clip_value"] = check_positive(wgan["clip_value"], "wgan['clip_value']")
-            wgan["hidden"] = tuple(check_int(h, "wgan['hidden']", low=1) for h in wgan["hidden"])
-            wgan["learning_rate"] = lr if wgan["learning_rate"] is None else \
-                check_positive(wgan["learning_rate"], "wgan['learning_rate']")
-        check_int(self.random_state, "random_state")
-        return {
-            "dpp": dpp,
-            "wgan": wgan,
-            "lr": lr,
-            "epochs": check_int(self.epochs, "epochs", low=1),
-            "batch_size": check_int(self.batch_size, "batch_size", low=1),
-            "margin": check_real(self.margin, "margin", low=0.0),
-            "alpha": check_real(self.contrastive_alpha, "contrastive_alpha", low=0.0),
-        }
+    def _flat_params(self) -> dict:
+        """The parameters, with the dicts of earlier releases spelled out as flat parameters.
+
+        A dict's keys override the flat parameters; its missing keys keep theirs, whose
+        defaults are the dict's former defaults, so an old call trains as it did.
+        """
+        params = self.get_params()
+        if params["wgan"] is None:
+            params["wgan"] = False
+        for name, keys in _LEGACY_KEYS.items():
+            cfg = params[name]
+            if not isinstance(cfg, dict):
+                continue
+            warnings.warn(
+                f"{name} as a dict of settings is deprecated and will be refused in the next release; pass "
+                f"flat parameters instead: {name}=..., {name}_weight=... (see help(PaperCNNLearner)).",
+                FutureWarning,
+                stacklevel=4,  # the caller of fit, past scikit-learn's validating wrapper
+            )
+            unknown = sorted(set(cfg) - set(keys))
+            if unknown:
+                raise ValueError(f"{name} has unknown keys {unknown}; allowed: {sorted(keys)}.")
+            if name == "dpp":
+                params["dpp"] = cfg.get("method", "dppsg*")
+                params.update({f"dpp_{key}": value for key, value in cfg.items() if key != "method"})
+            else:
+                params["wgan"] = True
+                params.update({f"wgan_{key}": value for key, value in cfg.items()})
+            # The dict's values have not met the constraints yet.
+            validate_parameter_constraints(self._parameter_constraints, params, caller_name=type(self).__name__)
+        return params
 
     def _images(self, X, device, name="X"):
         X = np.asarray(X, dtype=np.float32)
@@ -335,118 +522,136 @@ class PaperCNNLearner:
             raise ValueError(f"{name} contains NaN or infinity.")
         return torch.from_numpy(X).to(device)
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
-        """Train on images ``X`` (pixels scaled to [0, 1]) with labels ``y``; returns self."""
-        s = self._settings()
+        """Train the network on labelled images.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, 784) or (n_samples, 28, 28)
+            Images, pixels scaled to [0, 1].
+        y : array_like of shape (n_samples,)
+            Class labels.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ValueError
+            For images of another shape or with NaN or infinity, labels of the wrong length,
+            a ``batch_size`` smaller than the number of classes, an unknown device, or an
+            invalid parameter (the message names it).
+        FloatingPointError
+            When the training loss or the network's parameters become non-finite; the
+            message says at which epoch and batch.
+        numpy.linalg.LinAlgError
+            With ``dpp="exact"``, on a batch whose kernel matrix is singular.
+        """
+        params = self._flat_params()
+        defaults = {name: p.default for name, p in inspect.signature(type(self).__init__).parameters.items()}
+        dpp = DPPSettings.from_params(params, defaults=defaults)
+        wgan = None
+        if params["wgan"]:
+            wgan = {
+                "weight": float(params["wgan_weight"]),
+                "n_critic": int(params["wgan_n_critic"]),
+                "n_reference": int(params["wgan_n_reference"]),
+                "clip_value": None if params["wgan_clip_value"] is None else float(params["wgan_clip_value"]),
+                "hidden": check_widths(params["wgan_hidden"], "wgan_hidden"),
+            }
+        lr = float(self.learning_rate)
         device = check_device(self.device)
         images = self._images(X, device)
         y = check_labels(y, n_samples=images.shape[0])
-        codes = torch.from_numpy(np.unique(y, return_inverse=True)[1].reshape(-1).astype(np.int64)).to(device)
+        self.classes_, codes = np.unique(y, return_inverse=True)
+        codes = codes.reshape(-1).astype(np.int64)
         seed = int(self.random_state)
         torch.manual_seed(seed)
         rng = np.random.default_rng(seed)
-        sampler = BalancedBatchSampler(y, min(s["batch_size"], images.shape[0]), random_state=seed)
+        sampler = BalancedBatchSampler(y, min(int(self.batch_size), images.shape[0]), random_state=seed)
         net = PaperMNISTNet().to(device)
-        opt = torch.optim.RMSprop(net.parameters(), lr=s["lr"])
-        dpp, wgan = s["dpp"], s["wgan"]
-        critic = critic_opt = None
+        optimizer = torch.optim.RMSprop(net.parameters(), lr=lr)
+        critic = critic_optimizer = None
         if wgan is not None:
             critic = _critic(2, wgan["hidden"], wgan["clip_value"]).to(device)
-            critic_opt = torch.optim.RMSprop(critic.parameters(), lr=wgan["learning_rate"])
-        if dpp is not None:
-            dpp_kwargs = {
-                "objective": dpp["objective"],
-                "method": "exact" if dpp["method"] == "exact" else "auto",
-                "subgradient": "dppsg*" if dpp["method"] == "exact" else dpp["method"],
-                "beta": dpp["beta"], "delta": dpp["delta"], "theta": dpp["theta"],
-                # A batch spread far apart at width σ (L = I) is a legitimate training state.
-                "underflow": "allow",
-                # The value is not recorded: on the DPPSG* path it would cost a factorization.
-                "compute_value": False,
-            }
-        history = {"loss": [], "contrastive": [], "time": []}
-        if dpp is not None:
-            history.update({"path_exact": [], "path_dppsg": [], "path_dppsg*": []})
-        if wgan is not None:
-            history["critic"] = []
-        step_times = []
+            critic_lr = lr if params["wgan_learning_rate"] is None else float(params["wgan_learning_rate"])
+            critic_optimizer = torch.optim.RMSprop(critic.parameters(), lr=critic_lr)
+        step = _PaperCNNStep(
+            net, optimizer, dpp=dpp, critic=critic, critic_optimizer=critic_optimizer, wgan=wgan, rng=rng,
+            contrastive_args={"margin": float(self.margin), "alpha": float(self.contrastive_alpha),
+                              "reduction": self.contrastive_reduction},
+        )
         start = time.perf_counter()
-        net.train()
-        for epoch in range(s["epochs"]):
-            sums = {"loss": 0.0, "contrastive": 0.0, "critic": 0.0}
-            paths = {"exact": 0, "dppsg": 0, "dppsg*": 0}
-            n_batches = len(sampler)
-            for _ in range(n_batches):
-                t0 = time.perf_counter()
-                idx = torch.from_numpy(sampler.next_batch()).to(device)
-                F = net(images[idx])
-                if critic is not None:
-                    sums["critic"] += self._critic_steps(critic, critic_opt, F.detach(), wgan, rng)
-                l_c = contrastive_loss(F, codes[idx], margin=s["margin"], alpha=s["alpha"],
-                                       reduction=self.contrastive_reduction)
-                loss = l_c
-                if critic is not None:
-                    loss = loss - wgan["weight"] * critic(F).mean()
-                terms, weights = [loss], [torch.ones((), dtype=F.dtype, device=F.device)]
-                if dpp is not None:
-                    info = {}
-                    terms.append(dpp_diversity_loss(F, dpp["sigma"], info=info, **dpp_kwargs))
-                    # −λ₁ L_D is minimized. The value of L_D is not computed (NaN on the DPPSG*
-                    # path), so the term enters through its gradient, weighted by −λ₁.
-                    weights.append(torch.full((), -dpp["weight"], dtype=F.dtype, device=F.device))
-                    paths[info["method"]] += 1
-                opt.zero_grad(set_to_none=True)
-                torch.autograd.backward(terms, grad_tensors=weights)
-                opt.step()
-                step_times.append(time.perf_counter() - t0)
-                sums["loss"] += float(loss.detach())
-                sums["contrastive"] += float(l_c.detach())
-            if not math.isfinite(sums["loss"]):
-                raise FloatingPointError(
-                    f"Training diverged in epoch {epoch + 1}: lower learning_rate or the weights of the "
-                    "DPP and WGAN terms."
-                )
-            history["loss"].append(sums["loss"] / n_batches)
-            history["contrastive"].append(sums["contrastive"] / n_batches)
-            if dpp is not None:
-                for key, count in paths.items():
-                    history[f"path_{key}"].append(count / n_batches)
-            if critic is not None:
-                history["critic"].append(sums["critic"] / n_batches)
-            history["time"].append(time.perf_counter() - start)
-            if self.verbose:
-                print(f"epoch {epoch + 1}/{s['epochs']}: contrastive {history['contrastive'][-1]:.4g}, "
-                      f"{history['time'][-1]:.1f} s")
+        self.history_, self.n_steps_ = train_epochs(step, images, torch.from_numpy(codes).to(device), sampler,
+                                                    int(self.epochs), verbose=self.verbose, name=type(self).__name__)
         self.train_time_ = time.perf_counter() - start
         self.net_ = net.eval()
         self.critic_ = critic
-        self.history_ = history
-        self.step_times_ = step_times
-        self.n_steps_ = len(step_times)
+        self.step_times_ = step.step_times
         return self
 
-    def _critic_steps(self, critic, critic_opt, F, wgan, rng) -> float:
-        """``n_critic`` steps of the critic toward max mean h(z) − mean h(F); the last estimate."""
-        m = wgan["n_reference"]
-        estimate = 0.0
-        for _ in range(wgan["n_critic"]):
-            Z = torch.from_numpy(rng.uniform(-1.0, 1.0, size=(m, F.shape[1]))).to(F.device, F.dtype)
-            h = critic(torch.cat([Z, F]))
-            w_est = h[:m].mean() - h[m:].mean()
-            critic_opt.zero_grad(set_to_none=True)
-            (-w_est).backward()
-            critic_opt.step()
-            _clip(critic, wgan["clip_value"])
-            estimate = w_est.detach()
-        return float(estimate)
-
     def transform(self, X):
-        """2-D features of images ``X`` (float32 NumPy array of shape ``(n, 2)``)."""
-        if not hasattr(self, "net_"):
-            raise ValueError("This PaperCNNLearner is not fitted yet: call fit first.")
+        """2-D features of images ``X``.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, 784) or (n_samples, 28, 28)
+            Images, scaled as in ``fit``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, 2)
+            float32 features.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before ``fit`` (a ``ValueError``).
+        ValueError
+            For images of another shape or with NaN or infinity.
+        """
+        check_is_fitted(self, "net_")
         images = self._images(X, next(self.net_.parameters()).device)
         out = []
         with torch.no_grad():
             for i in range(0, images.shape[0], _TRANSFORM_CHUNK):
                 out.append(self.net_(images[i:i + _TRANSFORM_CHUNK]).cpu().numpy())
         return np.concatenate(out).astype(np.float32, copy=False)
+
+    def score(self, X, y):
+        """Retrieval score of the features: mAP@10 of each image querying the others.
+
+        The paper's measure (Table 1, Appendix A.2: AP divided by the hits within the top
+        K), leave-one-out among the images given, with K = 10 (fewer when there are not
+        eleven images). It is what ``GridSearchCV`` maximizes unless told otherwise.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, 784) or (n_samples, 28, 28)
+            Images, at least two.
+        y : array_like of shape (n_samples,)
+            Their labels.
+
+        Returns
+        -------
+        float
+            mAP@K in [0, 1].
+
+        Raises
+        ------
+        ValueError
+            For fewer than two images, or labels of another length.
+        """
+        Z = self.transform(X)
+        n = Z.shape[0]
+        y = check_labels(y, n_samples=n)
+        if n < 2:
+            raise ValueError(f"score needs at least 2 images (each queries the others), got {n}.")
+        return float(mean_average_precision_at_k(Z, y, min(_SCORE_K, n - 1)))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        return tags

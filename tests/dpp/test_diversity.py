@@ -7,7 +7,7 @@ import pytest
 
 from spectral_ml._backend import get_namespace, to_numpy
 from spectral_ml.dpp import DPPResult, dpp_diversity, gaussian_kernel
-from spectral_ml.dpp.kernel import _backprop, _center, _kernel
+from spectral_ml.dpp.kernel import centre_batch, centred_backward, centred_kernel
 
 SIGMA = 0.2
 
@@ -86,9 +86,9 @@ def test_auto_subgradient_sees_the_kernel_after_the_factorization(dtype, subgrad
     else:
         # Forced DPPSG* takes L∘L from the kernel at σ/√2; the switch squares L itself.
         xp = get_namespace(X)
-        Xc = _center(X, xp)
-        L = _kernel(Xc, SIGMA, xp)
-        np.testing.assert_array_equal(auto.grad, _backprop(L * L, Xc, SIGMA, xp, coef=-0.1))
+        Xc = centre_batch(X, xp)
+        L = centred_kernel(Xc, SIGMA, xp)
+        np.testing.assert_array_equal(auto.grad, centred_backward(L * L, Xc, SIGMA, xp, coef=-0.1))
     assert auto.logdet == pytest.approx(forced.logdet, rel=1e-10)
     assert auto.logdet_exact == (case != "factor fails")
 

@@ -13,7 +13,9 @@ import collections
 import numpy as np
 import pytest
 
+from spectral_ml._backend import cholesky_deferred
 from spectral_ml.dpp import dpp_diversity, gaussian_kernel
+from spectral_ml.dpp.kernel import gaussian_affinity_deferred
 from spectral_ml.linalg import cholesky_logdet
 
 SIGMA = 0.2
@@ -99,6 +101,15 @@ def test_cholesky_logdet_reads_at_most_once(count_reads):
     duplicate = strict.asarray(np.array([[1.0, a, 0.0], [a, 1.0, 0.0], [0.0, 0.0, 1.0]]))
     assert _reads(counter, lambda: cholesky_logdet(duplicate)) == 1
     assert cholesky_logdet(duplicate) == (None, None)
+
+
+def test_the_deferred_variants_read_nothing_back(count_reads):
+    # The naming rule: a *_deferred function returns what its caller must check, unread.
+    strict, counter = count_reads
+    X = strict.asarray(_spread())
+    assert _reads(counter, lambda: gaussian_affinity_deferred(X)) == 0
+    S = np.cov(np.random.default_rng(1).standard_normal((4, 30))) + np.eye(4)
+    assert _reads(counter, lambda: cholesky_deferred(strict.asarray(S))) == 0
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])

@@ -5,6 +5,7 @@ import pytest
 
 from spectral_ml._backend import to_numpy
 from spectral_ml.dpp import gaussian_kernel, kernel_backward
+from spectral_ml.dpp.kernel import exp_flushed, flush_bound, gaussian_affinity, gaussian_affinity_deferred
 from spectral_ml.testing import taylor_test
 
 SIGMA = 0.2
@@ -196,3 +197,135 @@ def test_kernel_keeps_off_diagonal_entries_too_small_to_change_the_sum(xp):
     L = np.asarray(gaussian_kernel(X, sigma))
     assert L[0, 1] == L[1, 0] > 0 and L[0, 1] < 1e-299
     assert L.sum() == 2.0
+
+
+# -- the Gaussian affinity and the flushed exponential behind the kernel ---------------------
+
+
+def _affinity_reference(Y):
+    """exp(−½‖y_i − y_j‖²) from explicit differences, in extended precision."""
+    Y = np.asarray(Y, dtype=np.longdouble)
+    D = ((Y[:, None, :] - Y[None, :, :]) ** 2).sum(axis=2)
+    return np.exp(-D / 2).astype(np.float64)
+
+
+def _affinity_rows(rng, n, d):
+    # Spread on the scale of the kernel, with a near-duplicate and an exact duplicate.
+    Y = rng.standard_normal((n, d)) * 1.5 + 3.0
+    Y[1] = Y[0] + 1e-9
+    Y[2] = Y[3]
+    return Y
+
+
+def test_exp_flushed_zeroes_below_twice_the_smallest_normal(xp):
+    E = np.array([0.0, -1.0, -700.0, -708.0, -720.0, -1e4, 3.0])
+    out = to_numpy(exp_flushed(xp.asarray(E), upper=0.0))
+    expected = np.exp(np.minimum(E, 0.0))
+    expected[expected < 2 * np.finfo(np.float64).tiny] = 0.0
+    np.testing.assert_array_equal(out, expected)
+    # exp(-708) = 3.3e-308 is normal but below the bound, exp(-720) subnormal: both flushed.
+    assert flush_bound(np.float64, np) == 2 * np.finfo(np.float64).tiny
+    assert out[3] == out[4] == 0.0 and np.exp(-708.0) > np.finfo(np.float64).tiny
+    # Without overwrite the input is left alone.
+    src = xp.asarray(E)
+    exp_flushed(src)
+    np.testing.assert_array_equal(to_numpy(src), E)
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_exp_flushed_on_torch_matches_numpy(overwrite):
+    torch = pytest.importorskip("torch")
+    for dtype, low in [(np.float64, -800.0), (np.float32, -110.0)]:
+        E = np.linspace(low, 3.0, 4001).astype(dtype)
+        src = torch.from_numpy(E.copy())
+        out = exp_flushed(src, upper=0.0, overwrite=overwrite)
+        assert out.dtype == src.dtype
+        expected = exp_flushed(E.copy(), upper=0.0)
+        got = out.numpy()
+        np.testing.assert_array_equal(got == 0, expected == 0)
+        np.testing.assert_allclose(got, expected, rtol=4 * np.finfo(dtype).eps, atol=0)
+        if not overwrite:
+            np.testing.assert_array_equal(src.numpy(), E)
+
+
+def test_gaussian_affinity_is_exactly_symmetric_with_unit_diagonal(xp, rng):
+    Y = _affinity_rows(rng, 37, 3)
+    A = to_numpy(gaussian_affinity(xp.asarray(Y)))
+    np.testing.assert_array_equal(A, A.T)
+    np.testing.assert_array_equal(np.diag(A), 1.0)
+    assert A.max() <= 1.0
+    # The Gram trick loses about ε·‖y‖² in the exponent, nothing more.
+    np.testing.assert_allclose(A, _affinity_reference(Y), rtol=1e-12, atol=1e-14)
+
+
+def test_gaussian_affinity_flushes_what_would_be_subnormal(xp):
+    # exp(−½·38²) = exp(−722) is subnormal in float64; exp(−½·37²) = exp(−684.5) is not.
+    Y = np.array([[0.0], [37.0], [75.0]])
+    A = to_numpy(gaussian_affinity(xp.asarray(Y)))
+    assert A[0, 1] == A[1, 0] > 0 and A[1, 2] == A[2, 1] == 0.0 and A[0, 2] == 0.0
+
+
+def test_gaussian_affinity_reports_overflow(xp):
+    Y = np.array([[0.0], [1e155]])
+    with pytest.raises(FloatingPointError, match="overflow"):
+        with np.errstate(over="ignore"):
+            gaussian_affinity(xp.asarray(Y))
+
+
+def test_deferred_affinity_leaves_the_overflow_to_its_caller(xp):
+    # The same matrix, and the sum of the halved squared norms that tells whether it means
+    # anything, as a 0-d array that nothing has read yet.
+    Y = np.array([[0.0, 1.0], [2.0, 0.5], [1.0, 1.0]])
+    A, half_norms = gaussian_affinity_deferred(xp.asarray(Y))
+    assert half_norms.shape == ()
+    assert float(half_norms) == pytest.approx(float(np.sum(Y * Y)) / 2, rel=1e-15)
+    np.testing.assert_array_equal(to_numpy(A), to_numpy(gaussian_affinity(xp.asarray(Y))))
+    with np.errstate(over="ignore"):
+        _, half_norms = gaussian_affinity_deferred(xp.asarray(np.array([[0.0], [1e155]])))
+    assert not np.isfinite(float(half_norms))
+
+
+@pytest.mark.parametrize("dtype, big", [("float64", 1e155), ("float32", 1e20)])
+def test_gaussian_affinity_torch_strips_report_overflow(dtype, big):
+    torch = pytest.importorskip("torch")
+    Y = torch.zeros((150, 2), dtype=getattr(torch, dtype))
+    Y[140, 1] = big  # in the second strip
+    with pytest.raises(FloatingPointError, match="overflow"):
+        gaussian_affinity(Y)
+
+
+@pytest.mark.parametrize("n", [1, 2, 127, 128, 129, 300, 501])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_gaussian_affinity_torch_strips_match_numpy(n, dtype, rng):
+    """The blocked upper triangle on PyTorch's CPU: symmetric bit for bit, same values as NumPy."""
+    torch = pytest.importorskip("torch")
+    Y = _affinity_rows(rng, max(n, 4), 5)[:n].astype(dtype)
+    A = gaussian_affinity(torch.from_numpy(Y))
+    assert A.dtype == getattr(torch, dtype) and A.shape == (n, n)
+    A = A.numpy()
+    np.testing.assert_array_equal(A, A.T)
+    np.testing.assert_array_equal(np.diag(A), 1.0)
+    eps = float(np.finfo(dtype).eps)
+    # Exponent error about ε·‖y‖² (‖y‖² ≈ 60 here) on either side.
+    np.testing.assert_allclose(A, gaussian_affinity(Y), rtol=0, atol=2e3 * eps)
+    np.testing.assert_allclose(A, _affinity_reference(Y.astype(np.float64)), rtol=0, atol=2e3 * eps)
+
+
+def test_gaussian_affinity_torch_tensor_that_requires_grad():
+    """Autograd-tracked input takes the out-of-place path and keeps its graph."""
+    torch = pytest.importorskip("torch")
+    Y = torch.tensor([[0.0], [1.0], [3.0]], dtype=torch.float64, requires_grad=True)
+    A = gaussian_affinity(Y)
+    assert A.requires_grad
+    np.testing.assert_allclose(A.detach().numpy(), _affinity_reference(Y.detach().numpy()), rtol=1e-14)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_gaussian_affinity_of_half_precision_torch_rows(dtype):
+    """No CPU product in half precision: one product in float32, rounded back."""
+    torch = pytest.importorskip("torch")
+    Y = np.array([[0.0, 0.5], [1.0, 0.0], [0.25, 1.5]])
+    A = gaussian_affinity(torch.asarray(Y, dtype=getattr(torch, dtype)))
+    assert A.dtype == getattr(torch, dtype)
+    np.testing.assert_allclose(A.float().numpy(), _affinity_reference(Y), rtol=0, atol=2e-2)
+

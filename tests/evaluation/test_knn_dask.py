@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from spectral_ml._dask import smallest_k
 from spectral_ml.evaluation import (
     knn_error,
     knn_predict,
@@ -11,7 +12,6 @@ from spectral_ml.evaluation import (
     precision_at_1,
     precision_at_k,
 )
-from spectral_ml.evaluation._blockwise import smallest_k
 from spectral_ml.metric import GMMLMetric
 from tests._dask_cluster import client, da  # noqa: F401  (skips without Dask)
 
@@ -176,7 +176,7 @@ def test_knn_on_dask_bad_input():
 
 def test_tiles_smaller_than_blocks_give_the_same_neighbours(monkeypatch):
     """Distance tiles split a block's rows and columns; the result must not depend on them."""
-    from spectral_ml.evaluation import _blockwise
+    from spectral_ml._dask import neighbours as _blockwise
 
     monkeypatch.setattr(_blockwise, "_TILE_COLUMNS", 64)  # the workers run in this process
     monkeypatch.setattr(_blockwise, "_TILE_ENTRIES", 64 * 24)

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
+from spectral_ml._backend import get_namespace, to_numpy
 from spectral_ml.metric import SingularStatisticsWarning, default_n_pairs, make_pairs, pair_statistics
-from spectral_ml.metric._pairs import check_pair_labels
+from spectral_ml.metric._pairs import check_pair_labels, difference_scatter
 
 
 def _labels(rng, counts=(30, 20, 10)):
@@ -56,8 +57,8 @@ def test_pairs_uniform_over_pairs(rng):
     dis = np.sort(y[idx[lab == -1]], axis=1)
     pairs_kl = {(0, 1): 40 * 20, (0, 2): 40 * 10, (1, 2): 20 * 10}
     total = sum(pairs_kl.values())
-    for (k, l), w in pairs_kl.items():
-        frac = np.mean((dis[:, 0] == k) & (dis[:, 1] == l))
+    for (k, m), w in pairs_kl.items():
+        frac = np.mean((dis[:, 0] == k) & (dis[:, 1] == m))
         assert abs(frac - w / total) < 0.01
     # Within a class, every sample is used about equally often.
     members = idx[lab == 1][sim_class == 2].ravel()
@@ -168,3 +169,21 @@ def test_check_pair_labels_rejects_booleans():
 
 def test_singular_statistics_warning_is_a_user_warning():
     assert issubclass(SingularStatisticsWarning, UserWarning)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_difference_scatter_is_the_sum_of_outer_products(xp, rng, dtype):
+    X = (rng.standard_normal((9, 4)) + 100.0).astype(dtype)  # an offset the NumPy path centres away
+    first = rng.integers(0, 9, size=25)
+    second = rng.integers(0, 9, size=25)
+    first[:3] = second[:3]  # zero differences and repeated pairs are allowed
+    D = X[first].astype(np.float64) - X[second]
+    expected = D.T @ D
+    S = difference_scatter(xp.asarray(X), first, second, chunk_size=4)
+    assert get_namespace(S) is get_namespace(xp.asarray(X)) and S.dtype == xp.asarray(X).dtype
+    S = to_numpy(S)
+    np.testing.assert_array_equal(S, S.T)
+    rtol = 1e-12 if dtype == np.float64 else 1e-4
+    np.testing.assert_allclose(S, expected, rtol=rtol, atol=rtol * np.abs(expected).max())
+    empty = np.zeros(0, dtype=np.int64)
+    np.testing.assert_array_equal(to_numpy(difference_scatter(xp.asarray(X), empty, empty, chunk_size=4)), 0)

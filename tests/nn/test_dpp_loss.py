@@ -148,3 +148,26 @@ def test_underflowing_kernel_raises_or_is_the_identity_in_training():
     value, dF, info = dpp_loss(F, sigma=0.2, weight=2.0, underflow="allow")
     assert value == 0.0 and info["diversity"] == 0.0 and info["method"] == "exact"
     assert np.all(dF == 0.0)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"method": "dppsg", "delta": 1e-5}, {"objective": "det", "sigma": 0.5},
+                                    {"method": "dppsg*", "theta": 0.3}, {"subgradient": "dppsg"}])
+def test_settings_object_gives_the_keywords_result_bit_for_bit(rng, kwargs):
+    from spectral_ml.dpp import DPPSettings
+
+    for F in (_spread(rng), np.repeat(_spread(rng, n=5), 3, axis=0)):
+        for compute_value in (True, False):
+            ref = dpp_loss(F, weight=4.0, compute_value=compute_value, **kwargs)
+            got = dpp_loss(F, compute_value=compute_value, settings=DPPSettings(weight=4.0, **kwargs))
+            assert got[2] == ref[2] or (math.isnan(got[0]) and got[2]["method"] == ref[2]["method"])
+            assert got[0] == ref[0] or (math.isnan(got[0]) and math.isnan(ref[0]))
+            np.testing.assert_array_equal(got[1], ref[1])
+
+
+def test_keyword_beside_settings_is_refused_naming_it(rng):
+    from spectral_ml.dpp import DPPSettings
+
+    with pytest.raises(ValueError, match="weight=2.0 was given with settings"):
+        dpp_loss(_spread(rng), weight=2.0, settings=DPPSettings())
+    with pytest.raises(ValueError, match="compute_value"):
+        dpp_loss(_spread(rng), compute_value="no", settings=DPPSettings())

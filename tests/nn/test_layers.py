@@ -104,7 +104,7 @@ def test_forward_backward_agree_across_namespaces(xp):
     (Y0, dX0, g0), (Y1, dX1, g1) = results
     np.testing.assert_allclose(Y1, Y0, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(dX1, dX0, rtol=1e-12, atol=1e-12)
-    for a, b in zip(g0, g1):
+    for a, b in zip(g0, g1, strict=False):
         np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12)
 
 

@@ -7,10 +7,10 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.base import clone
-from tests._estimator_checks import sklearn_checks
 
 from spectral_ml.nn import DPPFeatureLearner, parameters_to_vector, vector_to_parameters
 from spectral_ml.testing import taylor_test
+from tests._estimator_checks import sklearn_checks
 
 from ._helpers import np_of
 
@@ -447,3 +447,23 @@ def test_features_spread_beyond_the_kernel_width_do_not_stop_training():
     assert est.n_steps_ == 2 * 2 and all(math.isfinite(v) for vals in h.values() for v in vals)
     # log det L <= 0 (unit diagonal), = 0 on the batches whose kernel is the identity.
     assert all(v <= 0.0 for v in h["diversity"])
+
+
+def test_dpp_settings_object_trains_like_the_flat_parameters():
+    from spectral_ml.dpp import DPPSettings
+
+    X, y = _blobs()
+    flat = dict(dpp="dppsg", dpp_sigma=0.3, dpp_weight=1e4, dpp_delta=1e-5)
+    ref = DPPFeatureLearner(**FAST, **flat, random_state=0).fit(X, y)
+    settings = DPPSettings.from_params(flat)
+    est = DPPFeatureLearner(**FAST, dpp=settings, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(est.transform(X), ref.transform(X))
+    assert est._objective_.dpp_settings == ref._objective_.dpp_settings == settings
+    # It is a parameter like any other: cloned by value, and the flat ones beside it stay at
+    # their defaults.
+    twin = clone(est)
+    assert twin.dpp == settings and twin.get_params()["dpp"] == settings
+    with pytest.raises(ValueError, match="dpp_theta=0.5 was given with dpp=DPPSettings"):
+        twin.set_params(dpp_theta=0.5).fit(X, y)
+    with pytest.raises(ValueError, match="'dpp' parameter"):
+        DPPFeatureLearner(**FAST, dpp={"method": "dppsg*"}).fit(X, y)

@@ -71,12 +71,12 @@ def test_determinism_and_seed_dependence():
     a = list(BalancedBatchSampler(y, 12, random_state=42))
     b = list(BalancedBatchSampler(y, 12, random_state=42))
     c = list(BalancedBatchSampler(y, 12, random_state=43))
-    assert all(np.array_equal(u, v) for u, v in zip(a, b))
-    assert not all(np.array_equal(u, v) for u, v in zip(a, c))
+    assert all(np.array_equal(u, v) for u, v in zip(a, b, strict=False))
+    assert not all(np.array_equal(u, v) for u, v in zip(a, c, strict=False))
     gen = np.random.default_rng(7)
     d = list(BalancedBatchSampler(y, 12, random_state=gen))
     e = list(BalancedBatchSampler(y, 12, random_state=np.random.default_rng(7)))
-    assert all(np.array_equal(u, v) for u, v in zip(d, e))
+    assert all(np.array_equal(u, v) for u, v in zip(d, e, strict=False))
 
 
 def test_labels_of_any_type_and_namespace(xp):

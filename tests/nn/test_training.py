@@ -1,5 +1,6 @@
 """The training objective, step and loop: the sum of the terms, the update, the history."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -99,7 +100,7 @@ def test_step_is_forward_objective_backward_update():
         net_b.backward(dF + dd, input_grad=False)
         opt_b.step()
         assert terms["contrastive"] == c and terms["loss"] == c + d and terms["path"] == info["method"]
-    for pa, pb in zip(net_a.parameters(), net_b.parameters()):
+    for pa, pb in zip(net_a.parameters(), net_b.parameters(), strict=False):
         np.testing.assert_array_equal(pa.data, pb.data)
 
 
@@ -145,7 +146,7 @@ def test_train_epochs_history_and_steps(xp):
     for _ in range(n_steps):
         idx = again.next_batch()
         replay_step(to_xp(xp, X[idx]), xp.asarray(np.asarray(y[idx], dtype=np.int64)))
-    for pa, pb in zip(net.parameters(), replay.parameters()):
+    for pa, pb in zip(net.parameters(), replay.parameters(), strict=False):
         np.testing.assert_array_equal(np_of(pa.data), np_of(pb.data))
 
 
@@ -169,3 +170,66 @@ def test_evaluate_batch_changes_nothing():
     for k, v in net.state_dict().items():
         np.testing.assert_array_equal(v, before[k])
     assert all(p.grad is None for p in net.parameters())
+
+
+def test_objective_builds_its_dpp_settings_once_naming_the_parameter():
+    from spectral_ml.dpp import DPPSettings
+
+    objective = FeatureObjective(dpp="dppsg", dpp_sigma=0.5, dpp_theta=0.3)
+    assert objective.dpp_settings == DPPSettings(method="auto", subgradient="dppsg", sigma=0.5, theta=0.3,
+                                                 weight=1e5, underflow="allow")
+    assert objective.dpp_args == dataclasses.asdict(objective.dpp_settings)
+    for name, value in (("dpp_sigma", 0.0), ("dpp_theta", 2.0), ("dpp_weight", -1.0), ("dpp_objective", "trace"),
+                        ("dpp_beta", 0.0), ("dpp_delta", -1.0)):
+        with pytest.raises(ValueError, match=f"^{name}"):
+            FeatureObjective(dpp="dppsg*", **{name: value})
+    assert FeatureObjective(dpp_theta=2.0).dpp_settings is None  # no DPP term: its settings are unused
+
+
+def test_objective_takes_a_settings_object_as_it_is():
+    from spectral_ml.dpp import DPPSettings
+
+    F, y = _batch()
+    settings = DPPSettings(method="dppsg", sigma=0.7, weight=0.4)  # always DPPSG: no learner name for it
+    objective = FeatureObjective(dpp=settings)
+    assert objective.dpp_settings is settings
+    terms, dF = objective(F, y)
+    c, dc = contrastive_loss(F, y)
+    d, dd, info = dpp_loss(F, sigma=0.7, weight=0.4, method="dppsg")
+    assert terms["path"] == "dppsg" and terms["loss"] == c + d
+    np.testing.assert_array_equal(dF, dc + dd)
+    with pytest.raises(ValueError, match="dpp_sigma=0.5 was given with dpp=DPPSettings"):
+        FeatureObjective(dpp=settings, dpp_sigma=0.5)
+
+
+def test_step_history_keys_follow_the_terms():
+    net = MLP([3, 4, 2], random_state=0)
+    opt = RMSprop(net, lr=1e-3)
+    assert TrainingStep(net, opt, FeatureObjective()).history_keys == ("loss", "contrastive")
+    critic = WassersteinCritic(2, hidden=(4,), random_state=0)
+    step = TrainingStep(net, opt, FeatureObjective(dpp="dppsg*", wgan_weight=1.0), critic)
+    assert step.history_keys == ("loss", "contrastive", "diversity", "path", "generator", "critic")
+
+
+def test_train_epochs_runs_any_step_with_history_keys():
+    # A step of another framework: called on a batch, it reports its terms; the loop averages
+    # those of history_keys and counts the DPP paths.
+    X, y = _batch(n=40, d=4)
+    net = MLP([4, 3], random_state=0)
+
+    class Step:
+        history_keys = ("loss", "path")
+
+        def __init__(self):
+            self.net, self.calls = net, 0
+
+        def __call__(self, Xb, yb):
+            self.calls += 1
+            return {"loss": float(self.calls), "path": "exact" if self.calls % 2 else "dppsg*", "unused": 0.0}
+
+    step = Step()
+    history, n_steps = train_epochs(step, X, np.asarray(y), BalancedBatchSampler(y, batch_size=10, random_state=0), 2)
+    assert n_steps == 8 and step.calls == 8
+    assert history["loss"] == [2.5, 6.5]
+    assert history["path_exact"] == [0.5, 0.5] and history["path_dppsg*"] == [0.5, 0.5]
+    assert list(history) == ["loss", "path_exact", "path_dppsg", "path_dppsg*", "time"]

@@ -49,9 +49,9 @@ def test_paper_cnn_needs_mnist(tmp_path, capsys):
 
 def test_paper_cnn_defaults_to_mnist_also_when_quick():
     args = cli.build_parser().parse_args(["dpp-retrieval", "--network", "paper-cnn", "--quick"])
-    assert cli._single_dataset(args) == "mnist"
+    assert cli.single_dataset(args) == "mnist"
     args = cli.build_parser().parse_args(["dpp-retrieval", "--quick"])
-    assert cli._single_dataset(args) == "digits"
+    assert cli.single_dataset(args) == "digits"
 
 
 def test_paper_cnn_retrieval_writes_its_own_table(tmp_path):
@@ -78,7 +78,7 @@ def test_paper_cnn_retrieval_writes_its_own_table(tmp_path):
     assert "dpp_retrieval_mnist_paper_cnn.csv" in names
     assert "dpp_retrieval_mnist_paper_cnn_features.png" in names
     assert [row[0] for row in out["table"].rows] == ["baseline", "DPPSG*"]
-    assert out["settings"]["DPPSG*"]["dpp"]["weight"] == 1e3
+    assert out["settings"]["DPPSG*"]["dpp_weight"] == 1e3 and out["settings"]["DPPSG*"]["dpp"] == "dppsg*"
     assert any("paper's CNN" in note for note in out["notes"])
     with pytest.raises(ValueError, match="network"):
         run_dpp_retrieval("mnist", tmp_path / "out2", seeds=(0,), data_dir=data, network="vgg")
@@ -150,7 +150,7 @@ def test_paper_cnn_trains_on_cuda(tmp_path):
     y = np.arange(200) % 2
     X = rng.random((200, 784), dtype=np.float32)
     X[y == 0, :392] += 1.0
-    params = dict(dpp={"method": "dppsg*"}, wgan={"n_critic": 2}, batch_size=100, epochs=2, random_state=0)
+    params = dict(dpp="dppsg*", wgan=True, wgan_n_critic=2, batch_size=100, epochs=2, random_state=0)
     gpu = PaperCNNLearner(device="cuda", **params).fit(X, y)
     assert next(gpu.net_.parameters()).is_cuda
     Z = gpu.transform(X)

@@ -181,11 +181,11 @@ def test_network_step_along_dpp_gradient_makes_singular_batch_positive_definite(
     direction = dpp_diversity(F.detach(), SIGMA, subgradient=subgradient, delta=1e-3).grad
     assert float(direction.norm()) > 0
     pulled = torch.autograd.grad(net(inputs), params, grad_outputs=direction)
-    for a, b in zip(grads, pulled):
+    for a, b in zip(grads, pulled, strict=False):
         torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-15)
     assert float(grads[0].norm()) > 1e-6 * float(direction.norm()) * float(inputs.norm())
     with torch.no_grad():
-        for p, g in zip(params, grads):
+        for p, g in zip(params, grads, strict=False):
             p.add_(1e-2 * g / float(grads[0].norm()))
         F_step = net(inputs)
     assert float((F_step[0] - F_step[1]).norm()) > max(10 * gap, 1e-6)
@@ -215,7 +215,7 @@ def test_mixed_losses_gradient_is_the_sum_of_parts(subgradient, gap):
     F = net(inputs)
     direction = dpp_diversity(F.detach().numpy(), SIGMA, subgradient=subgradient, delta=1e-3).grad
     pulled = torch.autograd.grad(F, params, grad_outputs=torch.from_numpy(-lam * direction))
-    for a, b in zip(separate[1], pulled):
+    for a, b in zip(separate[1], pulled, strict=False):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12, atol=1e-12)
     # The weight's part is not zero (the bias's is, up to round-off: the term is translation invariant).
     assert float(pulled[0].norm()) > 1e-6 * lam * float(np.linalg.norm(direction))
@@ -362,3 +362,46 @@ def test_array_level_term_accepts_half_precision_cpu_tensors(dtype):
     assert res.grad.dtype == dtype and res.method == ref.method == "exact"
     a, b = res.grad.double().reshape(-1), ref.grad.reshape(-1)
     assert float(a @ b / (a.norm() * b.norm())) > 0.95
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"method": "dppsg", "delta": 1e-3}, {"method": "exact"},
+                                    {"objective": "det", "theta": 0.3}, {"subgradient": "dppsg"}])
+def test_settings_object_gives_the_keywords_result_bit_for_bit(kwargs):
+    from spectral_ml.dpp import DPPSettings
+
+    settings = DPPSettings(sigma=SIGMA, **kwargs)
+    for X in (_spread(70), _with_duplicate(71)):
+        grads, values, infos = [], [], []
+        for call in (lambda Y, info: dpp_diversity_loss(Y, SIGMA, info=info, **kwargs),
+                     lambda Y, info: dpp_diversity_loss(Y, info=info, settings=settings),
+                     lambda Y, info: DPPDiversity(settings=settings)(Y)):
+            Y = X.clone().requires_grad_()
+            info = {}
+            try:
+                out = call(Y, info)
+            except ValueError:  # the exact path on the duplicated batch, whichever the call
+                assert kwargs.get("method") == "exact"
+                continue
+            (2.0 * out).backward()
+            grads.append(Y.grad)
+            values.append(float(out.detach()))
+            infos.append(info)
+        for g, v in zip(grads[1:], values[1:], strict=True):
+            torch.testing.assert_close(g, grads[0], rtol=0, atol=0)
+            assert v == values[0]
+        if infos:
+            assert infos[1] == infos[0]
+
+
+def test_module_holds_its_settings_as_one_object():
+    from spectral_ml.dpp import DPPSettings
+
+    term = DPPDiversity(0.3, theta=0.2)
+    assert term.settings == DPPSettings(sigma=0.3, theta=0.2) and term.sigma == 0.3
+    assert repr(term) == "DPPDiversity(sigma=0.3, objective='logdet', method='auto', subgradient='dppsg*')"
+    with pytest.raises(ValueError, match="theta=0.2 was given with settings"):
+        DPPDiversity(theta=0.2, settings=DPPSettings())
+    with pytest.raises(ValueError, match="sigma=0.5 was given with settings"):
+        dpp_diversity_loss(_spread(72), 0.5, settings=DPPSettings())
+    with pytest.raises(ValueError, match="settings must be a DPPSettings"):
+        DPPDiversity(settings={"sigma": 0.2})
