@@ -65,5 +65,7 @@ def device_latencies(launch, read, repeats: int, *, sync) -> str:
     each costs on the machine at hand.
     """
     t = median_times({"launch": launch, "read": read}, repeats, sync=sync)
-    return (f"device latencies here: a small reduction {1e6 * t['launch']:.0f} µs queued, "
-            f"{1e6 * t['read']:.0f} µs with its result read back to the host")
+    return (
+        f"device latencies here: a small reduction {1e6 * t['launch']:.0f} µs queued, "
+        f"{1e6 * t['read']:.0f} µs with its result read back to the host"
+    )

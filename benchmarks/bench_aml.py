@@ -54,7 +54,7 @@ import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import median_time  # noqa: E402
+from _timing import median_time  # noqa: E402 - after the benchmarks folder is put on sys.path
 
 # NumPy and the package are imported by _import_numpy(), after --threads has set the
 # thread variables: BLAS libraries read them once, when they are loaded.
@@ -89,7 +89,7 @@ def _import_numpy() -> None:
     import numpy
 
     try:
-        import spectral_ml  # noqa: F401
+        import spectral_ml  # noqa: F401 - only to learn whether the package is importable
     except ImportError:  # running from a source checkout without installing
         sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     np = numpy
@@ -201,9 +201,7 @@ def print_classification(rows, n_splits, out=print):
         fit = "—" if r["fit_s"] is None else f"{r['fit_s']:.3f}"
         ratio = "—" if r["x_nca"] is None else f"{r['x_nca']:.3f}"
         note = f"  ({r['convergence_warnings']} ConvergenceWarning)" if r["convergence_warnings"] else ""
-        out(
-            f"{lead}  {r['method']:<18} {fit:>8} {ratio:>7}  {r['error_mean']:.3f} ± {r['error_std']:.3f}{note}"
-        )
+        out(f"{lead}  {r['method']:<18} {fit:>8} {ratio:>7}  {r['error_mean']:.3f} ± {r['error_std']:.3f}{note}")
     out("")
     out(f"fit s: median over {n_splits} split(s); x NCA: that time over NCA's in the same run.")
     out("AMLMetricCV over one AML fit (same split, aim ≤ 10×, informational):")
@@ -211,7 +209,9 @@ def print_classification(rows, n_splits, out=print):
         by = {r["method"]: r for r in rows if r["dataset"] == name}
         cv = by["AMLMetricCV 7x7"]["fit_s"]
         one = by[f"AML (a={ALPHA:g}, b={BETA:g})"]["fit_s"]
-        out(f"  {name:<24} {cv:7.3f} s / {one:6.3f} s = {cv / one:5.1f}x  {'(within aim)' if cv / one <= CV_AIM else ''}")
+        out(
+            f"  {name:<24} {cv:7.3f} s / {one:6.3f} s = {cv / one:5.1f}x  {'(within aim)' if cv / one <= CV_AIM else ''}"
+        )
     out("")
 
 
@@ -310,7 +310,9 @@ def gradient_scaling(Ns=GRAD_NS, d=GRAD_D, *, repeats=15, per_pair_budget=20.0, 
         if N <= 10**5:
             X_hat = X[idx[:, 0]] - X[idx[:, 1]]
             X_pos, X_neg = X_hat[labels > 0], X_hat[labels < 0]
-            row["rotated_s"] = _timeit(lambda M=M, X_pos=X_pos, X_neg=X_neg: rotated_pairs_gradient(M, X_pos, X_neg), max(3, repeats // 3))
+            row["rotated_s"] = _timeit(
+                lambda M=M, X_pos=X_pos, X_neg=X_neg: rotated_pairs_gradient(M, X_pos, X_neg), max(3, repeats // 3)
+            )
             if check is None:
                 # The transcription computes the same thing: its symmetric part is ours.
                 G_pp = eq14_gradient(M, X_hat, labels, A, B)
@@ -326,8 +328,16 @@ def gradient_scaling(Ns=GRAD_NS, d=GRAD_D, *, repeats=15, per_pair_budget=20.0, 
                 }
             # Time a pilot subset; run all pairs when that fits the budget, else extrapolate.
             pilot = min(N, 1000)
-            t_pilot = _timeit(lambda M=M, X_hat=X_hat, pilot=pilot, labels=labels, A=A, B=B: eq14_gradient(M, X_hat[:pilot], labels[:pilot], A, B), 1, min_time=0.0)
-            n_timed = N if t_pilot * N / pilot <= per_pair_budget else max(pilot, int(per_pair_budget / 4 / t_pilot * pilot))
+            t_pilot = _timeit(
+                lambda M=M, X_hat=X_hat, pilot=pilot, labels=labels, A=A, B=B: eq14_gradient(
+                    M, X_hat[:pilot], labels[:pilot], A, B
+                ),
+                1,
+                min_time=0.0,
+            )
+            n_timed = (
+                N if t_pilot * N / pilot <= per_pair_budget else max(pilot, int(per_pair_budget / 4 / t_pilot * pilot))
+            )
             n_timed = min(n_timed, N)
             t0 = time.perf_counter()
             eq14_gradient(M, X_hat[:n_timed], labels[:n_timed], A, B)
@@ -412,8 +422,17 @@ def class_mixture(n_samples=LARGE_ROWS, d=617, n_classes=LARGE_CLASSES, seed=0):
     return StandardScaler().fit_transform(X), y
 
 
-def large_d(ds=LARGE_DS, *, n_samples=LARGE_ROWS, n_classes=LARGE_CLASSES, repeats=3, seed=0, pgd_max_d=64,
-            out=print, progress=True):
+def large_d(
+    ds=LARGE_DS,
+    *,
+    n_samples=LARGE_ROWS,
+    n_classes=LARGE_CLASSES,
+    repeats=3,
+    seed=0,
+    pgd_max_d=64,
+    out=print,
+    progress=True,
+):
     """Fit times of AML and GMML at each d, and the D each AML solver reaches; return rows."""
     from sklearn.exceptions import ConvergenceWarning
 
@@ -470,7 +489,9 @@ def print_large_d(rows, out=print):
         f"{'d':>4} {'GMML s':>8} {'AML s':>8} {'AML/GMML':>8} {'iter':>5} {'rel. grad':>9} "
         f"{'|D-D_ref|/D_ref':>15} {'PGD s':>8} {'PGD iter':>8} {'PGD rel. grad':>13}"
     )
-    out(f"{rows[0]['n']} rows, {rows[0]['classes']} classes; AMLMetric(alpha={ALPHA:g}, beta={BETA:g}), tol={rows[0]['tol']:g}")
+    out(
+        f"{rows[0]['n']} rows, {rows[0]['classes']} classes; AMLMetric(alpha={ALPHA:g}, beta={BETA:g}), tol={rows[0]['tol']:g}"
+    )
     out(header)
     out("-" * len(header))
     for r in rows:
@@ -530,7 +551,11 @@ def check_targets(grad, fit, out=print, large=None) -> bool:
     if at:
         speed = at[0]["eq14_s"] / at[0]["ours_s"]
         checks.append(
-            (f">= {TARGET_SPEEDUP:.0f}x faster than the per-pair Eq. 14 at N=1e5", f"{speed:.0f}x", speed >= TARGET_SPEEDUP)
+            (
+                f">= {TARGET_SPEEDUP:.0f}x faster than the per-pair Eq. 14 at N=1e5",
+                f"{speed:.0f}x",
+                speed >= TARGET_SPEEDUP,
+            )
         )
     if fit is not None:
         checks.append(
@@ -557,7 +582,9 @@ def main(argv=None) -> int:
     parser.add_argument("--skip-gradient", action="store_true", help="skip part 2")
     parser.add_argument("--skip-large-d", action="store_true", help="skip part 3")
     parser.add_argument(
-        "--large-d", default=",".join(map(str, LARGE_DS)), help="dimensions of part 3, comma-separated (default %(default)s)"
+        "--large-d",
+        default=",".join(map(str, LARGE_DS)),
+        help="dimensions of part 3, comma-separated (default %(default)s)",
     )
     parser.add_argument(
         "--threads",

@@ -28,7 +28,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import device_latencies, median_time, median_times  # noqa: E402
+from _timing import device_latencies, median_time, median_times  # noqa: E402 - after the benchmarks folder is put on sys.path
 
 # NumPy and the package are imported by _import_numpy(), after --threads has set the
 # thread variables: BLAS libraries read them once, when they are loaded.
@@ -52,7 +52,7 @@ def _import_numpy() -> None:
     import numpy
 
     try:
-        import spectral_ml  # noqa: F401
+        import spectral_ml  # noqa: F401 - only to learn whether the package is importable
     except ImportError:  # running from a source checkout without installing
         sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from spectral_ml.dpp import dpp_diversity as _dpp
@@ -125,10 +125,7 @@ def _torch_logdet(Xnp, repeats, device_name):
 
 
 def _print_table(rows, out):
-    header = (
-        f"{'n':>5} {'d':>4}  {'method':<14} {'ms':>9} {'× eigh':>8} {'× chol':>8} "
-        f"{'× (chol+kernel)':>16}"
-    )
+    header = f"{'n':>5} {'d':>4}  {'method':<14} {'ms':>9} {'× eigh':>8} {'× chol':>8} {'× (chol+kernel)':>16}"
     out(header)
     out("-" * len(header))
     last = None
@@ -171,9 +168,7 @@ def _time_case(X, xp, sync, repeats):
     return median_times(funcs, repeats, sync=sync)
 
 
-def run(
-    sizes, dims, *, backend="numpy", dtype="float64", repeats=15, torch_baseline=True, out=print
-):
+def run(sizes, dims, *, backend="numpy", dtype="float64", repeats=15, torch_baseline=True, out=print):
     """Time every path for each (n, d); print a table and return its rows as dictionaries."""
     _import_numpy()
     xp, sync = _backend(backend)
@@ -252,19 +247,13 @@ def check_targets(rows, out=print, *, backend="numpy") -> bool:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--quick", action="store_true", help="n ∈ {100, 500}, d ∈ {2, 128}, 5 repeats"
-    )
+    parser.add_argument("--quick", action="store_true", help="n ∈ {100, 500}, d ∈ {2, 128}, 5 repeats")
     parser.add_argument("--backend", choices=("numpy", "cupy"), default="numpy")
     parser.add_argument("--dtype", choices=("float64", "float32"), default="float64")
-    parser.add_argument(
-        "--repeats", type=int, default=None, help="timing repeats (default 15, quick 5)"
-    )
+    parser.add_argument("--repeats", type=int, default=None, help="timing repeats (default 15, quick 5)")
     parser.add_argument("--sizes", type=int, nargs="+", default=None, help="batch sizes n")
     parser.add_argument("--dims", type=int, nargs="+", default=None, help="feature dimensions d")
-    parser.add_argument(
-        "--no-torch", action="store_true", help="skip the PyTorch autograd baseline"
-    )
+    parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch autograd baseline")
     parser.add_argument(
         "--threads",
         type=int,
@@ -296,10 +285,7 @@ def main(argv=None) -> int:
         f"repeats={repeats} threads={args.threads or 'default'}; numpy {np.__version__}, "
         f"Python {platform.python_version()}, {platform.machine()}"
     )
-    print(
-        "forward + backward per call; ratios to one eigh / the faster Cholesky (numpy or potrf)"
-        " of the same L\n"
-    )
+    print("forward + backward per call; ratios to one eigh / the faster Cholesky (numpy or potrf) of the same L\n")
     rows = run(
         sizes,
         dims,

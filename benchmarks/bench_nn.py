@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 try:
-    import spectral_ml  # noqa: F401
+    import spectral_ml  # noqa: F401 - only to learn whether the package is importable
 except ImportError:  # running from a source checkout without installing
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -81,9 +81,17 @@ def _throughput(step, batches, warmup):
 
 def bench_learner(X, y, batch_size, n_epochs, dtype, seed):
     """Samples per second of DPPFeatureLearner.fit (the training loop only)."""
-    est = DPPFeatureLearner(hidden=(200,), n_components=2, dpp="dppsg*", dpp_weight=WEIGHT,
-                            batch_size=batch_size, epochs=n_epochs, learning_rate=LR, dtype=dtype,
-                            random_state=seed).fit(X, y)
+    est = DPPFeatureLearner(
+        hidden=(200,),
+        n_components=2,
+        dpp="dppsg*",
+        dpp_weight=WEIGHT,
+        batch_size=batch_size,
+        epochs=n_epochs,
+        learning_rate=LR,
+        dtype=dtype,
+        random_state=seed,
+    ).fit(X, y)
     paths = {k[5:]: float(np.mean(v)) for k, v in est.history_.items() if k.startswith("path_")}
     return est.n_steps_ * batch_size / est.train_time_, paths
 
@@ -181,10 +189,14 @@ def main(argv=None):
     batches = _batches(y, args.batch_size, n_steps + args.warmup, args.seed)
 
     blas = [f"{i.get('internal_api')} {i.get('version')}" for i in threadpool_info() if i.get("user_api") == "blas"]
-    print(f"python {platform.python_version()}, numpy {np.__version__}, BLAS {', '.join(blas) or 'unknown'}"
-          + (f", torch {torch.__version__}" if torch is not None else ""))
-    print(f"784-200-2 perceptron, contrastive + DPP (DPPSG* switch, λ₁ = {WEIGHT:g}), batch {args.batch_size}, "
-          f"{args.dtype}, {args.threads} thread(s), {n_steps} timed steps, best of {args.repeats}\n")
+    print(
+        f"python {platform.python_version()}, numpy {np.__version__}, BLAS {', '.join(blas) or 'unknown'}"
+        + (f", torch {torch.__version__}" if torch is not None else "")
+    )
+    print(
+        f"784-200-2 perceptron, contrastive + DPP (DPPSG* switch, λ₁ = {WEIGHT:g}), batch {args.batch_size}, "
+        f"{args.dtype}, {args.threads} thread(s), {n_steps} timed steps, best of {args.repeats}\n"
+    )
     with threadpool_limits(limits=args.threads, user_api="blas"):
         if torch is not None:
             torch.set_num_threads(args.threads)
@@ -192,12 +204,21 @@ def main(argv=None):
         best = {}
         for _ in range(args.repeats):
             for name, fn in (
-                ("spectral_ml DPPFeatureLearner.fit", lambda: bench_learner(
-                    X, y, args.batch_size, args.epochs, args.dtype, args.seed)),
-                ("spectral_ml step loop", lambda: bench_numpy_steps(
-                    X, y, batches, args.warmup, args.dtype, args.seed)),
-                *([("PyTorch step loop", lambda: bench_torch(
-                    torch, X, y, batches, args.warmup, args.dtype, args.seed))] if torch is not None else []),
+                (
+                    "spectral_ml DPPFeatureLearner.fit",
+                    lambda: bench_learner(X, y, args.batch_size, args.epochs, args.dtype, args.seed),
+                ),
+                ("spectral_ml step loop", lambda: bench_numpy_steps(X, y, batches, args.warmup, args.dtype, args.seed)),
+                *(
+                    [
+                        (
+                            "PyTorch step loop",
+                            lambda: bench_torch(torch, X, y, batches, args.warmup, args.dtype, args.seed),
+                        )
+                    ]
+                    if torch is not None
+                    else []
+                ),
             ):
                 rate, paths = fn()
                 if name not in best or rate > best[name][0]:
@@ -211,15 +232,16 @@ def main(argv=None):
             ours = best["spectral_ml DPPFeatureLearner.fit"][0]
             bare = best["spectral_ml step loop"][0]
             ref = best["PyTorch step loop"][0]
-            print(f"\nPyTorch / spectral_ml throughput: {ref / ours:.2f} (learner fit), {ref / bare:.2f} "
-                  f"(step loop); target <= 1.3")
+            print(
+                f"\nPyTorch / spectral_ml throughput: {ref / ours:.2f} (learner fit), {ref / bare:.2f} "
+                f"(step loop); target <= 1.3"
+            )
 
     if not args.no_overhead:
         from spectral_ml.experiments.dpp import run_dpp_overhead
 
         with tempfile.TemporaryDirectory() as tmp:
-            out = run_dpp_overhead(tmp, quick=args.quick, blas_threads=args.threads, dtype=args.dtype,
-                                   progress=False)
+            out = run_dpp_overhead(tmp, quick=args.quick, blas_threads=args.threads, dtype=args.dtype, progress=False)
         print()
         print(out["table"].to_markdown())
     return 0

@@ -38,10 +38,10 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
+import numpy as np  # noqa: E402 - after the thread settings, which NumPy reads when it loads
 
 try:
-    import spectral_ml  # noqa: F401
+    import spectral_ml  # noqa: F401 - only to learn whether the package is importable
 except ImportError:  # running from a source checkout without installing
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -202,8 +202,12 @@ def main(argv=None):
     parser.add_argument("--knn-queries", type=float, default=1e4)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-baseline", action="store_true", help="skip the single-process NumPy loop")
-    parser.add_argument("--repeats", type=int, default=1,
-                        help="every fit is timed this many times, the shortest kept (default: %(default)s)")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="every fit is timed this many times, the shortest kept (default: %(default)s)",
+    )
     parser.add_argument("--learners", default="gmml,aml", help="fits to time: gmml, aml or both (default: %(default)s)")
     args = parser.parse_args(argv)
     sizes = [int(float(s)) for s in args.sizes.split(",") if s]
@@ -219,12 +223,17 @@ def main(argv=None):
     from spectral_ml.evaluation import knn_error
     from spectral_ml.metric import AMLMetric, GMMLMetric
 
-    print(f"bench_scale: d={d}, {c} classes, blocks of {chunk} rows ({chunk * d * 8 / 1e6:.0f} MB), "
-          f"{args.workers} worker processes x 1 thread; dask {dask.__version__}, "
-          f"scikit-learn {sklearn.__version__}, {os.cpu_count()} CPUs")
+    print(
+        f"bench_scale: d={d}, {c} classes, blocks of {chunk} rows ({chunk * d * 8 / 1e6:.0f} MB), "
+        f"{args.workers} worker processes x 1 thread; dask {dask.__version__}, "
+        f"scikit-learn {sklearn.__version__}, {os.cpu_count()} CPUs"
+    )
     monitor = PeakMemory()
     rows = []
-    with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, Client(cluster):
+    with (
+        LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster,
+        Client(cluster),
+    ):
         # Warm-up, not timed: the workers import the libraries when their first task arrives.
         X, y = lazy_mixture(4 * chunk, d, c, chunk, args.seed, stream=3)
         GMMLMetric(n_pairs="all").fit(X, y)
@@ -235,30 +244,42 @@ def main(argv=None):
             if "gmml" in learners:
                 _, t_g, m_g = measure(lambda X=X, y=y: GMMLMetric(n_pairs="all").fit(X, y), monitor, args.repeats)
                 c_g = monitor.cpu_seconds
-                print(f"  N={n:>11,d} ({n * d * 8 / GB:6.1f} GB): GMML {t_g:8.2f} s ({c_g:.1f} CPU s), "
-                      f"peak {m_g:5.2f} GB", flush=True)
+                print(
+                    f"  N={n:>11,d} ({n * d * 8 / GB:6.1f} GB): GMML {t_g:8.2f} s ({c_g:.1f} CPU s), "
+                    f"peak {m_g:5.2f} GB",
+                    flush=True,
+                )
             if "aml" in learners:
                 _, t_a, m_a = measure(lambda X=X, y=y: AMLMetric(n_pairs="all").fit(X, y), monitor, args.repeats)
                 c_a = monitor.cpu_seconds
-                print(f"  N={n:>11,d} ({n * d * 8 / GB:6.1f} GB): AML  {t_a:8.2f} s ({c_a:.1f} CPU s), "
-                      f"peak {m_a:5.2f} GB", flush=True)
+                print(
+                    f"  N={n:>11,d} ({n * d * 8 / GB:6.1f} GB): AML  {t_a:8.2f} s ({c_a:.1f} CPU s), "
+                    f"peak {m_a:5.2f} GB",
+                    flush=True,
+                )
             rows.append((n, t_g, m_g, t_a, m_a, n * d * 8 / GB, c_g, c_a))
 
         if rows:
             print("\nAll-pairs fits (GMMLMetric / AMLMetric with n_pairs='all', Dask, lazily generated data)")
-            print(f"{'N':>12} {'data GB':>8} {'GMML s':>9} {'CPU s':>8} {'rows/s':>10} {'peak GB':>8} "
-                  f"{'AML s':>9} {'CPU s':>8} {'peak GB':>8}")
+            print(
+                f"{'N':>12} {'data GB':>8} {'GMML s':>9} {'CPU s':>8} {'rows/s':>10} {'peak GB':>8} "
+                f"{'AML s':>9} {'CPU s':>8} {'peak GB':>8}"
+            )
             for n, t_g, m_g, t_a, m_a, size, c_g, c_a in rows:
-                print(f"{n:>12,d} {size:8.1f} {t_g:9.2f} {c_g:8.1f} {n / t_g:10.3g} {m_g:8.2f} "
-                      f"{t_a:9.2f} {c_a:8.1f} {m_a:8.2f}")
+                print(
+                    f"{n:>12,d} {size:8.1f} {t_g:9.2f} {c_g:8.1f} {n / t_g:10.3g} {m_g:8.2f} "
+                    f"{t_a:9.2f} {c_a:8.1f} {m_a:8.2f}"
+                )
             by_n = {r[0]: r for r in rows}
             if 10**6 in by_n and 10**7 in by_n:
                 ratio_g = by_n[10**7][1] / by_n[10**6][1]
                 ratio_a = by_n[10**7][3] / by_n[10**6][3]
                 cpu_g = by_n[10**7][6] / by_n[10**6][6]
                 cpu_a = by_n[10**7][7] / by_n[10**6][7]
-                print(f"time(1e7) / time(1e6): GMML {ratio_g:.2f}x, AML {ratio_a:.2f}x (target <= 12x); "
-                      f"CPU time: GMML {cpu_g:.2f}x, AML {cpu_a:.2f}x")
+                print(
+                    f"time(1e7) / time(1e6): GMML {ratio_g:.2f}x, AML {ratio_a:.2f}x (target <= 12x); "
+                    f"CPU time: GMML {cpu_g:.2f}x, AML {cpu_a:.2f}x"
+                )
             peak = np.nanmax([[r[2], r[4]] for r in rows])
             print(f"largest peak memory of the process tree: {peak:.2f} GB (target <= 3 GB)")
 
@@ -267,9 +288,11 @@ def main(argv=None):
             _, t_np, m_np = measure(lambda: numpy_loop(n_ref, d, c, chunk, args.seed), monitor)
             c_np = monitor.cpu_seconds
             t_dask = by_n[n_ref][1] if "gmml" in learners else by_n[n_ref][3]
-            print(f"engine overhead at N={n_ref:,d}: NumPy loop in one process {t_np:.2f} s "
-                  f"({n_ref / t_np:.3g} rows/s, {c_np:.1f} CPU s, peak {m_np:.2f} GB); Dask fit {t_dask:.2f} s; "
-                  f"Dask throughput / NumPy loop = {t_np / t_dask:.2f} (target >= 0.5)")
+            print(
+                f"engine overhead at N={n_ref:,d}: NumPy loop in one process {t_np:.2f} s "
+                f"({n_ref / t_np:.3g} rows/s, {c_np:.1f} CPU s, peak {m_np:.2f} GB); Dask fit {t_dask:.2f} s; "
+                f"Dask throughput / NumPy loop = {t_np / t_dask:.2f} (target >= 0.5)"
+            )
 
         n_db, n_q = int(args.knn_database), int(args.knn_queries)
         if n_db > 0:
@@ -278,8 +301,10 @@ def main(argv=None):
             err_dask, t_knn, m_knn = measure(lambda: knn_error(X_db, y_db, X_q, y_q, k=5), monitor)
             c_knn = monitor.cpu_seconds
             print(f"\nExact 5-NN error, {n_q:,d} queries x {n_db:,d} database rows, d={d}")
-            print(f"  Dask (blockwise top-k + merge, lazy data): {t_knn:8.2f} s ({c_knn:.1f} CPU s), "
-                  f"peak {m_knn:5.2f} GB, error {err_dask:.4f}")
+            print(
+                f"  Dask (blockwise top-k + merge, lazy data): {t_knn:8.2f} s ({c_knn:.1f} CPU s), "
+                f"peak {m_knn:5.2f} GB, error {err_dask:.4f}"
+            )
 
     # scikit-learn on the same values in memory, after the cluster is closed.
     from sklearn.neighbors import KNeighborsClassifier
@@ -296,8 +321,10 @@ def main(argv=None):
 
             err_sk, t_sk, m_sk = measure(sk, monitor)
             c_sk = monitor.cpu_seconds
-        print(f"  scikit-learn brute force, arrays in memory: {t_sk:8.2f} s ({c_sk:.1f} CPU s), "
-              f"peak {m_sk:5.2f} GB, error {err_sk:.4f}")
+        print(
+            f"  scikit-learn brute force, arrays in memory: {t_sk:8.2f} s ({c_sk:.1f} CPU s), "
+            f"peak {m_sk:5.2f} GB, error {err_sk:.4f}"
+        )
         print(f"  Dask time / scikit-learn time = {t_knn / t_sk:.2f} (target <= 2); same error: {err_dask == err_sk}")
 
 

@@ -36,7 +36,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import device_latencies, median_time, median_times  # noqa: E402
+from _timing import device_latencies, median_time, median_times  # noqa: E402 - after the benchmarks folder is put on sys.path
 
 SIZES = (100, 200, 250, 400, 500)
 DIMS = (2, 20, 128)
@@ -65,7 +65,7 @@ def _import(threads):
     except ImportError:
         sys.exit("bench_torch.py needs PyTorch: install the 'torch' extra.")
     try:
-        import spectral_ml  # noqa: F401
+        import spectral_ml  # noqa: F401 - only to learn whether the package is importable
     except ImportError:  # running from a source checkout without installing
         sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     if threads is not None:
@@ -140,8 +140,16 @@ def run(sizes, dims, *, device="cpu", dtype="float64", repeats=15, out=print):
             # Interleaved, so that the baseline and every path see the same machine.
             times = median_times(_cases(X0), repeats, sync=sync)
             for name, seconds in times.items():
-                rows.append({"device": device, "n": n, "d": d, "method": name, "seconds": seconds,
-                             "x_baseline": seconds / times[BASELINE]})
+                rows.append(
+                    {
+                        "device": device,
+                        "n": n,
+                        "d": d,
+                        "method": name,
+                        "seconds": seconds,
+                        "x_baseline": seconds / times[BASELINE],
+                    }
+                )
     header = f"{'device':<6} {'n':>5} {'d':>4}  {'method':<18} {'ms':>9} {'× ' + BASELINE:>18}"
     out(header)
     out("-" * len(header))
@@ -150,8 +158,10 @@ def run(sizes, dims, *, device="cpu", dtype="float64", repeats=15, out=print):
         if last is not None and (r["n"], r["d"]) != last:
             out("")
         last = (r["n"], r["d"])
-        out(f"{r['device']:<6} {r['n']:>5} {r['d']:>4}  {r['method']:<18} {1e3 * r['seconds']:>9.3f} "
-            f"{r['x_baseline']:>18.3f}")
+        out(
+            f"{r['device']:<6} {r['n']:>5} {r['d']:>4}  {r['method']:<18} {1e3 * r['seconds']:>9.3f} "
+            f"{r['x_baseline']:>18.3f}"
+        )
     out("")
     return rows
 
@@ -165,15 +175,20 @@ def check_targets(rows, out=print) -> bool:
     ok = True
     for d in sorted({r["d"] for r in rows if r["n"] == 500 and r["device"] == "cuda"}):
         by = {r["method"]: r for r in rows if r["n"] == 500 and r["d"] == d and r["device"] == "cuda"}
-        for label, seconds, limit in (("cuda dppsg* < 1 ms", by["dppsg*"]["seconds"], 1e-3),
-                                      ("cuda exact < 3 ms", by["exact"]["seconds"], 3e-3)):
+        for label, seconds, limit in (
+            ("cuda dppsg* < 1 ms", by["dppsg*"]["seconds"], 1e-3),
+            ("cuda exact < 3 ms", by["exact"]["seconds"], 3e-3),
+        ):
             ok &= seconds < limit
             out(f"n=500 d={d:<4} {label:<42} {1e3 * seconds:7.2f}  {'met' if seconds < limit else 'MISSED'}")
     for d in sorted({r["d"] for r in rows if r["n"] == 500 and r["device"] == "cpu"}):
         by = {r["method"]: r for r in rows if r["n"] == 500 and r["d"] == d and r["device"] == "cpu"}
         checks = [
-            ("dppsg* ≥ 5× faster than autograd logdet", 1 / by["dppsg*"]["x_baseline"],
-             by["dppsg*"]["x_baseline"] <= 0.2),
+            (
+                "dppsg* ≥ 5× faster than autograd logdet",
+                1 / by["dppsg*"]["x_baseline"],
+                by["dppsg*"]["x_baseline"] <= 0.2,
+            ),
             ("exact ≤ 1.2× autograd logdet", by["exact"]["x_baseline"], by["exact"]["x_baseline"] <= 1.2),
         ]
         for label, value, passed in checks:
@@ -214,11 +229,16 @@ def training_step_share(*, device="cpu", batch_size=200, repeats=15, out=print):
             F = F0.clone().requires_grad_(True)
             dpp_diversity_loss(F, SIGMA, **kw).backward()
 
-        results[compute_value] = (median_time(step, repeats, sync=sync),
-                                  median_time(dpp_only, repeats, sync=sync), info["method"])
+        results[compute_value] = (
+            median_time(step, repeats, sync=sync),
+            median_time(dpp_only, repeats, sync=sync),
+            info["method"],
+        )
     paper_all, paper_dpp = PAPER_TABLE6[200]
-    out(f"Training step of the paper's MNIST network, batch {batch_size}, {device} (contrastive + DPP "
-        "term, det objective, automatic switch with DPPSG*):")
+    out(
+        f"Training step of the paper's MNIST network, batch {batch_size}, {device} (contrastive + DPP "
+        "term, det objective, automatic switch with DPPSG*):"
+    )
     out(f"{'':<28} {'step (s)':>9} {'DPP (s)':>9} {'DPP share':>10}  path")
     for compute_value, (t_all, t_dpp, path) in results.items():
         label = "DPP with value" if compute_value else "DPP without value"
@@ -231,32 +251,48 @@ def training_step_share(*, device="cpu", batch_size=200, repeats=15, out=print):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="n ∈ {100, 500}, d ∈ {2, 128}, 5 repeats")
-    parser.add_argument("--device", choices=("cpu", "cuda", "all"), default="all",
-                        help="where to time (default: the CPU, and CUDA when present)")
+    parser.add_argument(
+        "--device",
+        choices=("cpu", "cuda", "all"),
+        default="all",
+        help="where to time (default: the CPU, and CUDA when present)",
+    )
     parser.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     parser.add_argument("--repeats", type=int, default=None, help="timing repeats (default 15, quick 5)")
     parser.add_argument("--sizes", type=int, nargs="+", default=None, help="batch sizes n")
     parser.add_argument("--dims", type=int, nargs="+", default=None, help="feature dimensions d")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="BLAS and PyTorch threads (default 1; on a shared machine more threads "
-                             "stall on busy cores)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="BLAS and PyTorch threads (default 1; on a shared machine more threads stall on busy cores)",
+    )
     parser.add_argument("--no-step", action="store_true", help="skip the training-step share")
     args = parser.parse_args(argv)
     if args.threads < 1:
         parser.error("--threads must be a positive integer")
     _import(args.threads)
-    devices = ["cpu"] if args.device == "cpu" else ["cuda"] if args.device == "cuda" else \
-        ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    devices = (
+        ["cpu"]
+        if args.device == "cpu"
+        else ["cuda"]
+        if args.device == "cuda"
+        else ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    )
     if "cuda" in devices and not torch.cuda.is_available():
         parser.error("--device cuda: no CUDA device is available")
     sizes = args.sizes or (QUICK_SIZES if args.quick else SIZES)
     dims = args.dims or (QUICK_DIMS if args.quick else DIMS)
     repeats = args.repeats or (5 if args.quick else 15)
-    print(f"spectral_ml.torch DPP benchmark: dtype={args.dtype} sigma={SIGMA} repeats={repeats} "
-          f"threads={args.threads}; torch {torch.__version__}, numpy {np.__version__}, "
-          f"Python {platform.python_version()}, {platform.machine()}")
-    print(f"forward + backward per call; ratios to {BASELINE} (kernel and torch.logdet in autograd) "
-          "of the same batch, measured in the same run with interleaved samples\n")
+    print(
+        f"spectral_ml.torch DPP benchmark: dtype={args.dtype} sigma={SIGMA} repeats={repeats} "
+        f"threads={args.threads}; torch {torch.__version__}, numpy {np.__version__}, "
+        f"Python {platform.python_version()}, {platform.machine()}"
+    )
+    print(
+        f"forward + backward per call; ratios to {BASELINE} (kernel and torch.logdet in autograd) "
+        "of the same batch, measured in the same run with interleaved samples\n"
+    )
     rows = []
     for device in devices:
         rows += run(sizes, dims, device=device, dtype=args.dtype, repeats=repeats)

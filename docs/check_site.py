@@ -31,8 +31,16 @@ RAW_LATEX = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$\$|\\[A-Za-z]{2,}")
 CSS_URL = re.compile(r"""(?:url\(\s*['"]?|@import\s+['"])([^'")\s]+)""")
 HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 TOC_CLASSES = ("toctree", "bd-toc", "toc-entry", "nav", "sidebar")
-RESOURCE_RELS = {"stylesheet", "preload", "modulepreload", "icon", "shortcut", "prefetch",
-                 "apple-touch-icon", "manifest"}
+RESOURCE_RELS = {
+    "stylesheet",
+    "preload",
+    "modulepreload",
+    "icon",
+    "shortcut",
+    "prefetch",
+    "apple-touch-icon",
+    "manifest",
+}
 
 
 def is_remote(url: str) -> bool:
@@ -77,9 +85,7 @@ class _Page(HTMLParser):
         if tag in ("meta", "link", "img", "br", "hr", "input", "source", "area", "wbr", "col"):
             return  # void elements have no end tag
         classes = a.get("class") or ""
-        collects = tag in HEADINGS or (
-            tag in ("nav", "ul", "li", "div") and any(c in classes for c in TOC_CLASSES)
-        )
+        collects = tag in HEADINGS or (tag in ("nav", "ul", "li", "div") and any(c in classes for c in TOC_CLASSES))
         if tag in ("a",) and self._collecting():
             collects = True
         self._stack.append((tag, collects))
@@ -123,7 +129,7 @@ def check_page(path: Path, root: Path) -> list[str]:
         if not target.is_file():
             problems.append(f"{rel}: image not found: {url}")
     for href in page.mailtos:
-        address = unquote(href[len("mailto:"):]).split("?")[0]
+        address = unquote(href[len("mailto:") :]).split("?")[0]
         if not ADDRESS.match(address):
             problems.append(f"{rel}: mailto link from text that is not an address: {address}")
     for title in page.titles:
@@ -135,8 +141,7 @@ def check_page(path: Path, root: Path) -> list[str]:
 def check_css(path: Path, root: Path) -> list[str]:
     rel = path.relative_to(root).as_posix()
     text = path.read_text(encoding="utf-8", errors="replace")
-    return [f"{rel}: stylesheet loads from another host: {url}"
-            for url in CSS_URL.findall(text) if is_remote(url)]
+    return [f"{rel}: stylesheet loads from another host: {url}" for url in CSS_URL.findall(text) if is_remote(url)]
 
 
 def check_site(root: Path) -> list[str]:

@@ -47,14 +47,12 @@ def _rst_text(markdown: str) -> str:
 #: Captions of the run's figures, by file name; ``{}`` is the data set of ``aml_roc_*``.
 FIGURE_CAPTIONS = {
     "aml_synthetic": "The synthetic set (AML paper, Fig. 3): training and test samples on the "
-                     "first two principal components of the input and of the GMML and AML embeddings.",
+    "first two principal components of the input and of the GMML and AML embeddings.",
     "aml_roc_*": "ROC curves on held-out {} pairs: Euclidean, GMML and AML.",
     "aml_sensitivity_*": "5-NN error against {} (AML paper, Fig. 5).",
-    "dpp_retrieval_*_features": "2-D features of the test images, one panel per variant "
-                                "(DPP paper, Fig. 1).",
+    "dpp_retrieval_*_features": "2-D features of the test images, one panel per variant (DPP paper, Fig. 1).",
     "dpp_retrieval_*_loss": "Training losses per epoch, one curve per variant.",
-    "dpp_overhead": "Time per training step and the DPP term's share against the batch size "
-                    "(DPP paper, Table 6).",
+    "dpp_overhead": "Time per training step and the DPP term's share against the batch size (DPP paper, Table 6).",
 }
 
 
@@ -86,12 +84,21 @@ def _figures(names: list[str]) -> list[str]:
     """One figure full width, several side by side (a borderless row)."""
     if len(names) == 1:
         name = names[0]
-        return [f".. figure:: results/{name}", "   :class: result-figure", "",
-                f"   {_rst_text(figure_caption(Path(name).stem))}", ""]
+        return [
+            f".. figure:: results/{name}",
+            "   :class: result-figure",
+            "",
+            f"   {_rst_text(figure_caption(Path(name).stem))}",
+            "",
+        ]
     lines = [".. list-table::", "   :class: figure-row", ""]
     for i, name in enumerate(names):
-        lines += [f"   {'*' if i == 0 else ' '} - .. figure:: results/{name}", "",
-                  f"          {_rst_text(figure_caption(Path(name).stem))}", ""]
+        lines += [
+            f"   {'*' if i == 0 else ' '} - .. figure:: results/{name}",
+            "",
+            f"          {_rst_text(figure_caption(Path(name).stem))}",
+            "",
+        ]
     return lines
 
 
@@ -126,7 +133,11 @@ def run_sections(results: Path, target: Path) -> list:
         if seconds:
             lines += [f"Run time: {seconds}.", ""]
         if any(ln.startswith("**Failed:**") for ln in body):
-            lines += ["This experiment failed in the run: " + _rst_text(next(ln for ln in body if ln.startswith("**Failed:**"))), ""]
+            lines += [
+                "This experiment failed in the run: "
+                + _rst_text(next(ln for ln in body if ln.startswith("**Failed:**"))),
+                "",
+            ]
             continue
         for ln in body:
             link = re.match(r"^Data: (.*)$", ln)
@@ -164,7 +175,9 @@ def run_sections(results: Path, target: Path) -> list:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "results", type=Path, nargs="+",
+        "results",
+        type=Path,
+        nargs="+",
         help="output directory of spectral-ml reproduce, then of any experiments run apart",
     )
     parser.add_argument("--title", default="Results of a full run")

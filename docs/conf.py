@@ -21,7 +21,7 @@ sys.path.insert(0, str(DOCS.parent))
 sys.path.insert(0, str(DOCS / "sphinxext"))
 sys.path.insert(0, str(DOCS))
 
-import spectral_ml  # noqa: E402
+import spectral_ml  # noqa: E402 - after the package and the extensions are put on sys.path
 
 project = "spectral_ml"
 author = "spectral_ml developers"
@@ -44,8 +44,8 @@ extensions = [
 # Optional dependencies that are absent are mocked, so their modules are still documented.
 autodoc_mock_imports = [m for m in ("torch", "cupy") if importlib.util.find_spec(m) is None]
 
-import generate_api  # noqa: E402
-from sphinx.ext.autodoc.mock import mock  # noqa: E402
+import generate_api  # noqa: E402 - after the package and the extensions are put on sys.path
+from sphinx.ext.autodoc.mock import mock  # noqa: E402 - with the imports above
 
 with mock(autodoc_mock_imports):
     _class_methods = generate_api.write_pages(DOCS)
@@ -93,8 +93,14 @@ nitpicky = False
 suppress_warnings = ["ref.citation"]
 templates_path = ["_templates"]
 exclude_patterns = [
-    "_build", "_templates", "README.md", "Thumbs.db", ".DS_Store",
-    "auto_examples/*.ipynb", "auto_examples/*.py", "auto_examples/*.zip",
+    "_build",
+    "_templates",
+    "README.md",
+    "Thumbs.db",
+    ".DS_Store",
+    "auto_examples/*.ipynb",
+    "auto_examples/*.py",
+    "auto_examples/*.zip",
     "api/generated/backreferences/*",
 ]
 source_suffix = {".rst": "restructuredtext"}
@@ -114,8 +120,17 @@ html_theme_options = {
 # have none, so they get the full width.
 html_sidebars = {
     page: []
-    for page in ("index", "getting_started", "mathematics", "reproduction", "results",
-                 "architecture", "bibliography", "auto_examples/index", "api")
+    for page in (
+        "index",
+        "getting_started",
+        "mathematics",
+        "reproduction",
+        "results",
+        "architecture",
+        "bibliography",
+        "auto_examples/index",
+        "api",
+    )
 }
 html_static_path = ["_static"]
 html_css_files = ["spectral_ml.css"]

@@ -120,13 +120,18 @@ def module_page(module, reexported: set[str]) -> str:
     root = importlib.import_module(PACKAGE)
     # autosummary prefixes every entry with the current module, so the tables are written
     # relative to the package: re-exported names then point to their spectral_ml.NAME page.
-    relative = name[len(PACKAGE) + 1:]
+    relative = name[len(PACKAGE) + 1 :]
     # A submodule's names that its package re-exports are documented on the package's page.
     parent = importlib.import_module(name.rpartition(".")[0])
-    shared = [] if parent is root else [
-        n for n in module.__all__
-        if n in getattr(parent, "__all__", ()) and getattr(parent, n) is getattr(module, n)
-    ]
+    shared = (
+        []
+        if parent is root
+        else [
+            n
+            for n in module.__all__
+            if n in getattr(parent, "__all__", ()) and getattr(parent, n) is getattr(module, n)
+        ]
+    )
     if shared:
         names = ", ".join(f":obj:`~{parent.__name__}.{n}`" for n in shared)
         out += [f"Also defined here and documented with :mod:`{parent.__name__}`: {names}.", ""]

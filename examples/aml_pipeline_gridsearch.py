@@ -34,9 +34,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     data = load_dataset(args.dataset)
-    X_tr, X_te, y_tr, y_te = train_test_split(
-        data.X, data.y, test_size=0.2, stratify=data.y, random_state=args.seed
-    )
+    X_tr, X_te, y_tr, y_te = train_test_split(data.X, data.y, test_size=0.2, stratify=data.y, random_state=args.seed)
     cv = StratifiedKFold(3, shuffle=True, random_state=args.seed)
     searches = {
         "Euclidean": (make_pipeline(StandardScaler(), KNeighborsClassifier(5)), {}),
@@ -59,8 +57,10 @@ def main(argv=None):
         print(f"{name:<10s} 5-NN test error {error:.3f}   (chosen: {chosen})")
     aml = search.best_estimator_.named_steps["amlmetric"]
     M = aml.get_mahalanobis_matrix()
-    print(f"learned M: {M.shape[0]}x{M.shape[1]}, eigenvalues in [{np.linalg.eigvalsh(M).min():.3g}, "
-          f"{np.linalg.eigvalsh(M).max():.3g}], {aml.n_iter_} solver iterations")
+    print(
+        f"learned M: {M.shape[0]}x{M.shape[1]}, eigenvalues in [{np.linalg.eigvalsh(M).min():.3g}, "
+        f"{np.linalg.eigvalsh(M).max():.3g}], {aml.n_iter_} solver iterations"
+    )
     return 0
 
 

@@ -68,7 +68,7 @@ def main(argv=None) -> int:
     X_np = (X_np / 16.0).astype(np.float32)
     perm = np.random.default_rng(args.seed).permutation(len(y_np))
     tr, te = perm[:1200], perm[1200:]
-    X = xp.asarray(X_np)      # on the GPU (with CuPy) from here on
+    X = xp.asarray(X_np)  # on the GPU (with CuPy) from here on
     y = xp.asarray(y_np)
 
     # 1. A hand-written loop: F = X_b W, contrastive loss + DPP term, gradient chained to W.
@@ -91,22 +91,27 @@ def main(argv=None) -> int:
         square_avg = 0.99 * square_avg + 0.01 * dW**2
         W = W - 1e-2 * dW / (xp.sqrt(square_avg) + 1e-8)
     synchronize()
-    print(f"DPP on {backend}, hand-written loop: {args.steps} steps in {time.perf_counter() - t0:.2f}s "
-          f"on {type(W).__module__}, DPP paths {paths}")
+    print(
+        f"DPP on {backend}, hand-written loop: {args.steps} steps in {time.perf_counter() - t0:.2f}s "
+        f"on {type(W).__module__}, DPP paths {paths}"
+    )
     X_te, y_te = xp.take(X, xp.asarray(te), axis=0), xp.take(y, xp.asarray(te), axis=0)
     maps = mean_average_precision_at_k(X_te @ W, y_te, [10, 50], X_tr @ W, y_tr)
     print(f"  test mAP@10 {100 * maps[10]:.2f}, mAP@50 {100 * maps[50]:.2f}")
 
     # 2. The estimator on CuPy arrays: network, critic and batches live on the GPU.
     t0 = time.perf_counter()
-    model = DPPFeatureLearner(hidden=(200,), dpp="dppsg*", dpp_weight=3e-4, epochs=args.epochs,
-                              learning_rate=1e-3, random_state=args.seed).fit(X_tr, y_tr)
+    model = DPPFeatureLearner(
+        hidden=(200,), dpp="dppsg*", dpp_weight=3e-4, epochs=args.epochs, learning_rate=1e-3, random_state=args.seed
+    ).fit(X_tr, y_tr)
     Z_tr, Z_te = model.transform(X_tr), model.transform(X_te)
     synchronize()
     maps = mean_average_precision_at_k(Z_te, y_te, [10, 50], Z_tr, y_tr)
-    print(f"DPP on {backend}, DPPFeatureLearner: {time.perf_counter() - t0:.2f}s, features "
-          f"{type(Z_te).__module__} {tuple(Z_te.shape)}, test mAP@10 {100 * maps[10]:.2f}, "
-          f"mAP@50 {100 * maps[50]:.2f}")
+    print(
+        f"DPP on {backend}, DPPFeatureLearner: {time.perf_counter() - t0:.2f}s, features "
+        f"{type(Z_te).__module__} {tuple(Z_te.shape)}, test mAP@10 {100 * maps[10]:.2f}, "
+        f"mAP@50 {100 * maps[50]:.2f}"
+    )
     return 0
 
 

@@ -44,15 +44,16 @@ def main(argv=None) -> int:
 def run(args) -> int:
     data = load_dataset("digits")
     X = data.X.astype(np.float32) / 16.0  # pixels 0..16 -> [0, 1]
-    X_tr, X_te, y_tr, y_te = train_test_split(X, data.y, test_size=1 / 3, stratify=data.y,
-                                              random_state=args.seed)
-    common = dict(hidden=(200,), n_components=2, batch_size=200, epochs=args.epochs,
-                  learning_rate=1e-3, random_state=args.seed)
+    X_tr, X_te, y_tr, y_te = train_test_split(X, data.y, test_size=1 / 3, stratify=data.y, random_state=args.seed)
+    common = dict(
+        hidden=(200,), n_components=2, batch_size=200, epochs=args.epochs, learning_rate=1e-3, random_state=args.seed
+    )
     variants = {
         "contrastive": DPPFeatureLearner(**common),
         "+DPPSG*": DPPFeatureLearner(**common, dpp="dppsg*", dpp_weight=3e-4),
-        "+DPPSG*+WGAN": DPPFeatureLearner(**common, dpp="dppsg*", dpp_weight=3e-4,
-                                          wgan=True, wgan_weight=1e3, wgan_n_reference=400),
+        "+DPPSG*+WGAN": DPPFeatureLearner(
+            **common, dpp="dppsg*", dpp_weight=3e-4, wgan=True, wgan_weight=1e3, wgan_n_reference=400
+        ),
     }
     panels = {}
     print(f"{'variant':<14s} {'mAP@10':>7s} {'mAP@50':>7s} {'gap to P':>9s} {'sub-gradient':>13s} {'time':>6s}")

@@ -42,10 +42,10 @@ def train(X, y, *, steps, weight, seed, lr=1e-2, sigma=0.2):
         F = Xb @ W
         loss_c, dF = contrastive_loss(F, yb, margin=0.8, alpha=5.0)
         if weight > 0:
-            dpp = dpp_diversity(F, sigma)     # value and ascent direction of log det L
-            dF = dF - weight * dpp.grad       # minimizing −weight · log det L
+            dpp = dpp_diversity(F, sigma)  # value and ascent direction of log det L
+            dF = dF - weight * dpp.grad  # minimizing −weight · log det L
             paths[dpp.method] += 1
-        dW = Xb.T @ dF                        # chain rule through F = Xb W
+        dW = Xb.T @ dF  # chain rule through F = Xb W
         square_avg = 0.99 * square_avg + 0.01 * dW**2
         W -= lr * dW / (np.sqrt(square_avg) + 1e-8)
         if step % 100 == 0 or step == steps - 1:

@@ -43,13 +43,17 @@ def main(argv=None):
         plot_embedding_2d(X, y, basis_from=data.X_train, ax=axes[row, 0], title=f"input, {split}")
         for col, (name, model) in enumerate(models.items(), start=1):
             plot_embedding_2d(
-                model.transform(X), y, basis_from=model.transform(data.X_train),
-                ax=axes[row, col], title=f"{name}, {split}",
+                model.transform(X),
+                y,
+                basis_from=model.transform(data.X_train),
+                ax=axes[row, col],
+                title=f"{name}, {split}",
             )
     # The spectrum of M: how strongly the metric stretches each direction it learned.
     plot_eigenvalue_spectrum(
         {name: model.get_mahalanobis_matrix() for name, model in models.items()},
-        ax=fig.add_subplot(grid[:, 3]), title="eigenvalues of the learned M",
+        ax=fig.add_subplot(grid[:, 3]),
+        title="eigenvalues of the learned M",
     )
     out = args.out or os.path.join(tempfile.mkdtemp(prefix="spectral_ml_"), "learned_metric.png")
     fig.savefig(out, dpi=100)

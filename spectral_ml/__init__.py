@@ -28,7 +28,15 @@ _LAZY = {
     "taylor_test": "spectral_ml.testing",
 }
 _SUBMODULES = {
-    "linalg", "testing", "dpp", "metric", "nn", "evaluation", "datasets", "plotting", "cli",
+    "linalg",
+    "testing",
+    "dpp",
+    "metric",
+    "nn",
+    "evaluation",
+    "datasets",
+    "plotting",
+    "cli",
 }
 
 __all__ = sorted(_LAZY) + sorted(_SUBMODULES) + ["__version__"]

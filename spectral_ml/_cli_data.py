@@ -63,7 +63,11 @@ def table1_datasets(args):
 
 
 def roc_datasets(args):
-    return list(args.datasets) if args.datasets else (["digits", "wine"] if args.quick else ["digits", "wine", "breast_cancer"])
+    return (
+        list(args.datasets)
+        if args.datasets
+        else (["digits", "wine"] if args.quick else ["digits", "wine", "breast_cancer"])
+    )
 
 
 def single_dataset(args) -> str:
@@ -89,17 +93,23 @@ def check_network(args) -> None:
     device = getattr(args, "device", "cpu")
     if network(args) != "paper-cnn":
         if device != "cpu":
-            raise UsageError(f"--device {device} places the paper's network: use it with --network paper-cnn "
-                             "(the perceptron runs in NumPy on the CPU)")
+            raise UsageError(
+                f"--device {device} places the paper's network: use it with --network paper-cnn "
+                "(the perceptron runs in NumPy on the CPU)"
+            )
         return
     try:
-        import torch  # noqa: F401
+        import torch  # noqa: F401 - only to learn whether PyTorch is installed
     except ImportError:
-        raise UsageError("--network paper-cnn needs PyTorch: install the torch extra "
-                         "(pip install 'spectral-ml[torch]') or use --network perceptron") from None
+        raise UsageError(
+            "--network paper-cnn needs PyTorch: install the torch extra "
+            "(pip install 'spectral-ml[torch]') or use --network perceptron"
+        ) from None
     if single_dataset(args) != "mnist":
-        raise UsageError(f"--network paper-cnn trains on MNIST's 28 x 28 images, not {single_dataset(args)!r}: "
-                         "use --dataset mnist (or leave --dataset out)")
+        raise UsageError(
+            f"--network paper-cnn trains on MNIST's 28 x 28 images, not {single_dataset(args)!r}: "
+            "use --dataset mnist (or leave --dataset out)"
+        )
     from spectral_ml.torch._device import check_device
 
     try:
@@ -118,13 +128,19 @@ def check_data(names_and_splits, args) -> None:
     needs_file = any(name not in EMBEDDED_DATASETS for name, _ in names_and_splits)
     if data_dir and not os.path.isdir(data_dir):
         if os.path.exists(data_dir):
-            raise UsageError(f"the data directory {data_dir!r} ({origin}) is not a directory; name the directory "
-                             f"that holds the .npz files")
+            raise UsageError(
+                f"the data directory {data_dir!r} ({origin}) is not a directory; name the directory "
+                f"that holds the .npz files"
+            )
         if needs_file:
-            raise UsageError(f"the data directory {data_dir!r} ({origin}) does not exist; set --data-dir or "
-                             f"SPECTRAL_ML_DATA to the directory that holds the .npz files")
-        warn(f"the data directory {data_dir!r} ({origin}) does not exist; only the embedded data sets "
-              f"({', '.join(EMBEDDED_DATASETS)}) are available")
+            raise UsageError(
+                f"the data directory {data_dir!r} ({origin}) does not exist; set --data-dir or "
+                f"SPECTRAL_ML_DATA to the directory that holds the .npz files"
+            )
+        warn(
+            f"the data directory {data_dir!r} ({origin}) does not exist; only the embedded data sets "
+            f"({', '.join(EMBEDDED_DATASETS)}) are available"
+        )
     for name, split in names_and_splits:
         try:
             info = check_dataset(name, data_dir=data_dir, split=split)
@@ -137,8 +153,10 @@ def check_data(names_and_splits, args) -> None:
         if info.n_classes < 2:
             raise UsageError(f"data set {name!r} has {info.n_classes} class; the experiments need at least two")
         if info.min_class_count < 2:
-            raise UsageError(f"data set {name!r} has a class with a single row; every class needs at least two rows "
-                             f"for a stratified split")
+            raise UsageError(
+                f"data set {name!r} has a class with a single row; every class needs at least two rows "
+                f"for a stratified split"
+            )
         if info.n_samples < 10:
             raise UsageError(f"data set {name!r} has {info.n_samples} rows; the experiments need at least 10")
 
@@ -148,10 +166,14 @@ def _not_found(name, data_dir, origin) -> str:
 
     known = ", ".join(list_datasets(data_dir if data_dir and os.path.isdir(data_dir) else os.devnull))
     if not data_dir:
-        return (f"unknown data set {name!r}: no data directory is set for {name}.npz; put the file in a directory "
-                f"and pass --data-dir DIR (or set SPECTRAL_ML_DATA). Available: {known}")
-    return (f"unknown data set {name!r}: no file {name}.npz in the data directory {data_dir!r} ({origin}); put it "
-            f"there or pass --data-dir DIR naming the directory that holds it. Available: {known}")
+        return (
+            f"unknown data set {name!r}: no data directory is set for {name}.npz; put the file in a directory "
+            f"and pass --data-dir DIR (or set SPECTRAL_ML_DATA). Available: {known}"
+        )
+    return (
+        f"unknown data set {name!r}: no file {name}.npz in the data directory {data_dir!r} ({origin}); put it "
+        f"there or pass --data-dir DIR naming the directory that holds it. Available: {known}"
+    )
 
 
 def check_metric_learn(methods):
@@ -161,8 +183,10 @@ def check_metric_learn(methods):
 
         reason = metric_learn_learners()[1]
         if reason is not None:
-            raise UsageError(f"--methods {' '.join(wanted)} needs the package metric-learn: {reason}; install it "
-                             f"or leave {' and '.join(wanted)} out")
+            raise UsageError(
+                f"--methods {' '.join(wanted)} needs the package metric-learn: {reason}; install it "
+                f"or leave {' and '.join(wanted)} out"
+            )
 
 
 def unique(names, option):

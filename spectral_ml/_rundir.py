@@ -126,8 +126,18 @@ class RunDirectory:
         replaced; a ``report.md`` of the user's is never touched.
     """
 
-    def __init__(self, text: str, *, overwrite: bool, resume: bool, command: str, options: Mapping,
-                 patterns: Iterable[str], version: str, report_title: str):
+    def __init__(
+        self,
+        text: str,
+        *,
+        overwrite: bool,
+        resume: bool,
+        command: str,
+        options: Mapping,
+        patterns: Iterable[str],
+        version: str,
+        report_title: str,
+    ):
         if not text.strip():
             raise UsageError("--out must name a directory, got an empty string")
         self.path = Path(os.path.abspath(Path(text).expanduser()))
@@ -170,23 +180,31 @@ class RunDirectory:
             content = sorted(p.name for p in path.iterdir())
             if content and not self.overwrite:
                 shown = ", ".join(content[:3]) + (", ..." if len(content) > 3 else "")
-                raise UsageError(f"--out {self.shown!r} is not empty ({len(content)} entries: {shown}); name a new or "
-                                 f"empty directory, or add --overwrite to replace the outputs of an earlier run")
+                raise UsageError(
+                    f"--out {self.shown!r} is not empty ({len(content)} entries: {shown}); name a new or "
+                    f"empty directory, or add --overwrite to replace the outputs of an earlier run"
+                )
             report = path / "report.md"
             if report.exists() and not is_our_report(report, self.report_title):
-                raise UsageError(f"--out {self.shown!r} holds a report.md that spectral-ml did not write; this run "
-                                 f"would replace it, and --overwrite removes only this program's outputs, not "
-                                 f"yours: move it away or name another --out")
+                raise UsageError(
+                    f"--out {self.shown!r} holds a report.md that spectral-ml did not write; this run "
+                    f"would replace it, and --overwrite removes only this program's outputs, not "
+                    f"yours: move it away or name another --out"
+                )
             self._check_writable(path)
         if self.work.exists() and not self.work.is_dir():
-            raise UsageError(f"{str(self.work)!r} is a file; this run keeps its work in a directory of that name "
-                             f"beside --out: move the file away")
+            raise UsageError(
+                f"{str(self.work)!r} is a file; this run keeps its work in a directory of that name "
+                f"beside --out: move the file away"
+            )
         if self.work.is_dir():
             self._reopen()
         else:
             if self.resume:
-                raise UsageError(f"--resume: there is no unfinished run for --out {self.shown!r} (no "
-                                 f"{str(self.work)!r}); run the command without --resume")
+                raise UsageError(
+                    f"--resume: there is no unfinished run for --out {self.shown!r} (no "
+                    f"{str(self.work)!r}); run the command without --resume"
+                )
             self._create()
 
     def _check_writable(self, directory: Path):
@@ -194,8 +212,9 @@ class RunDirectory:
             with tempfile.TemporaryFile(dir=directory):
                 pass
         except OSError as exc:
-            raise UsageError(f"--out {self.shown!r}: cannot write in {str(directory)!r} ({exc.strerror}); "
-                             f"name a writable directory") from exc
+            raise UsageError(
+                f"--out {self.shown!r}: cannot write in {str(directory)!r} ({exc.strerror}); name a writable directory"
+            ) from exc
 
     def _create(self):
         parent = self.work.parent
@@ -213,12 +232,17 @@ class RunDirectory:
                 p.mkdir()
             except OSError as exc:
                 self._remove_created()
-                raise UsageError(f"--out {self.shown!r}: cannot create {str(p)!r} ({exc.strerror}); name a "
-                                 f"writable directory") from exc
+                raise UsageError(
+                    f"--out {self.shown!r}: cannot create {str(p)!r} ({exc.strerror}); name a writable directory"
+                ) from exc
             self.created.append(p)
         self._lock_work()
-        record = {"command": self.command, "options": self.options, "version": self.version,
-                  "started": datetime.datetime.now().isoformat(timespec="seconds")}
+        record = {
+            "command": self.command,
+            "options": self.options,
+            "version": self.version,
+            "started": datetime.datetime.now().isoformat(timespec="seconds"),
+        }
         write_atomically(self.work / "run.json", json.dumps(record, indent=1, sort_keys=True).encode("utf-8"))
 
     def _reopen(self):
@@ -229,24 +253,34 @@ class RunDirectory:
             record = None
         if not self.resume:
             what = f"`spectral-ml {record['command']}`" if record else "a run"
-            raise UsageError(f"an unfinished {what} is kept in {str(self.work)!r} ({done} unit(s) done): continue "
-                             f"it with the same command and --resume, or remove that directory to start afresh")
+            raise UsageError(
+                f"an unfinished {what} is kept in {str(self.work)!r} ({done} unit(s) done): continue "
+                f"it with the same command and --resume, or remove that directory to start afresh"
+            )
         if record is None:
-            raise UsageError(f"--resume: {str(self.work / 'run.json')!r} is missing or unreadable, so the settings "
-                             f"of the unfinished run are unknown; remove {str(self.work)!r} and start afresh")
+            raise UsageError(
+                f"--resume: {str(self.work / 'run.json')!r} is missing or unreadable, so the settings "
+                f"of the unfinished run are unknown; remove {str(self.work)!r} and start afresh"
+            )
         if record["command"] != self.command:
-            raise UsageError(f"--resume: the unfinished run in {str(self.work)!r} is `spectral-ml {record['command']}`, "
-                             f"not `spectral-ml {self.command}`; resume it with that command")
+            raise UsageError(
+                f"--resume: the unfinished run in {str(self.work)!r} is `spectral-ml {record['command']}`, "
+                f"not `spectral-ml {self.command}`; resume it with that command"
+            )
         if record.get("version") != self.version:
-            raise UsageError(f"--resume: the unfinished run was made by spectral-ml {record.get('version')}, this is "
-                             f"{self.version}; its units cannot be mixed with this version's: remove "
-                             f"{str(self.work)!r} and start afresh")
+            raise UsageError(
+                f"--resume: the unfinished run was made by spectral-ml {record.get('version')}, this is "
+                f"{self.version}; its units cannot be mixed with this version's: remove "
+                f"{str(self.work)!r} and start afresh"
+            )
         before = record.get("options", {})
         for name in sorted(set(before) | set(self.options)):
             if before.get(name) != self.options.get(name):
-                raise UsageError(f"--resume: {_describe_option(name)} was {_shown(before.get(name))} in the "
-                                 f"unfinished run, now {_shown(self.options.get(name))}; resume with the same "
-                                 f"options, or remove {str(self.work)!r} to start afresh")
+                raise UsageError(
+                    f"--resume: {_describe_option(name)} was {_shown(before.get(name))} in the "
+                    f"unfinished run, now {_shown(self.options.get(name))}; resume with the same "
+                    f"options, or remove {str(self.work)!r} to start afresh"
+                )
         self._lock_work()
         self._restore_replaced()
         if self.staging.exists():
@@ -262,8 +296,9 @@ class RunDirectory:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             fh.close()
-            raise UsageError(f"another spectral-ml run is working in {str(self.work)!r}; wait for it to finish "
-                             f"or name another --out") from None
+            raise UsageError(
+                f"another spectral-ml run is working in {str(self.work)!r}; wait for it to finish or name another --out"
+            ) from None
         self._lock = fh
 
     def _restore_replaced(self):

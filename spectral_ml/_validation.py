@@ -133,7 +133,7 @@ def check_int(value: Any, name: str, *, low: int | None = None, high: int | None
         If ``value`` is not an integer or lies outside [``low``, ``high``].
     """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        kind = {1: "a positive int", 0: "a non-negative int"}.get(low, "an int")
+        kind = {1: "a positive int", 0: "a non-negative int"}.get(low, "an int") if low is not None else "an int"
         raise ValueError(f"{name} must be {kind}, got {value!r}.")
     v = int(value)
     if low is not None and v < low:

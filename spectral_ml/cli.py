@@ -136,8 +136,16 @@ def _table1_protocol(args):
 
     methods = None if not args.methods else [_METHOD_NAMES[m] for m in args.methods]
     n_splits = args.splits or (3 if args.quick else 20)
-    return table1_protocol(table1_datasets(args), n_splits=n_splits, quick=args.quick, seed=args.seed,
-                           data_dir=data_directory(args)[0], methods=methods, standardize=args.standardize, pca=args.pca)
+    return table1_protocol(
+        table1_datasets(args),
+        n_splits=n_splits,
+        quick=args.quick,
+        seed=args.seed,
+        data_dir=data_directory(args)[0],
+        methods=methods,
+        standardize=args.standardize,
+        pca=args.pca,
+    )
 
 
 def _synthetic_protocol(args):
@@ -155,16 +163,24 @@ def _roc_protocol(args):
 def _sensitivity_protocol(args):
     from spectral_ml.experiments.aml import sensitivity_protocol
 
-    return sensitivity_protocol(single_dataset(args), seed=args.seed, quick=args.quick, data_dir=data_directory(args)[0])
+    return sensitivity_protocol(
+        single_dataset(args), seed=args.seed, quick=args.quick, data_dir=data_directory(args)[0]
+    )
 
 
 def _retrieval_protocol(args):
     from spectral_ml.experiments.dpp import retrieval_protocol
 
     seeds = tuple(range(args.seed, args.seed + (1 if args.quick else 3)))
-    return retrieval_protocol(single_dataset(args), seeds=seeds, quick=args.quick, data_dir=data_directory(args)[0],
-                              blas_threads=_blas_threads(args), network=network(args),
-                              device=getattr(args, "device", "cpu"))
+    return retrieval_protocol(
+        single_dataset(args),
+        seeds=seeds,
+        quick=args.quick,
+        data_dir=data_directory(args)[0],
+        blas_threads=_blas_threads(args),
+        network=network(args),
+        device=getattr(args, "device", "cpu"),
+    )
 
 
 def _overhead_protocol(args):
@@ -189,24 +205,45 @@ def _writer(name):
 
 _EXPERIMENTS = {
     "aml-table1": _Experiment(
-        _table1_protocol, _writer("write_table1"), "AML paper Table 1: 5-NN error over random 80/20 splits",
-        lambda args: [(n, "all") for n in table1_datasets(args)], ("aml_table1.*", "aml_table1_time.*")),
+        _table1_protocol,
+        _writer("write_table1"),
+        "AML paper Table 1: 5-NN error over random 80/20 splits",
+        lambda args: [(n, "all") for n in table1_datasets(args)],
+        ("aml_table1.*", "aml_table1_time.*"),
+    ),
     "aml-synthetic": _Experiment(
-        _synthetic_protocol, _writer("write_synthetic"), "AML paper Fig. 3: GMML vs AML on the synthetic set",
-        outputs=("aml_synthetic.*",)),
+        _synthetic_protocol,
+        _writer("write_synthetic"),
+        "AML paper Fig. 3: GMML vs AML on the synthetic set",
+        outputs=("aml_synthetic.*",),
+    ),
     "aml-roc": _Experiment(
-        _roc_protocol, _writer("write_roc"), "ROC curves and AUC of pair verification on held-out pairs",
-        lambda args: [(n, "all") for n in roc_datasets(args)], ("aml_roc.*", "aml_roc_*.png")),
+        _roc_protocol,
+        _writer("write_roc"),
+        "ROC curves and AUC of pair verification on held-out pairs",
+        lambda args: [(n, "all") for n in roc_datasets(args)],
+        ("aml_roc.*", "aml_roc_*.png"),
+    ),
     "aml-sensitivity": _Experiment(
-        _sensitivity_protocol, _writer("write_sensitivity"), "AML paper Fig. 5: error against alpha and beta",
-        lambda args: [(single_dataset(args), "all")], ("aml_sensitivity.*", "aml_sensitivity_*.png")),
+        _sensitivity_protocol,
+        _writer("write_sensitivity"),
+        "AML paper Fig. 5: error against alpha and beta",
+        lambda args: [(single_dataset(args), "all")],
+        ("aml_sensitivity.*", "aml_sensitivity_*.png"),
+    ),
     "dpp-retrieval": _Experiment(
-        _retrieval_protocol, _writer("write_dpp_retrieval"),
+        _retrieval_protocol,
+        _writer("write_dpp_retrieval"),
         "DPP paper Table 1 and Fig. 1: retrieval mAP with 2-D features",
-        _retrieval_data, ("dpp_retrieval_*.csv", "dpp_retrieval_*.md", "dpp_retrieval_*.png")),
+        _retrieval_data,
+        ("dpp_retrieval_*.csv", "dpp_retrieval_*.md", "dpp_retrieval_*.png"),
+    ),
     "dpp-overhead": _Experiment(
-        _overhead_protocol, _writer("write_dpp_overhead"), "DPP paper Table 6: DPP time vs whole training step",
-        outputs=("dpp_overhead.*",)),
+        _overhead_protocol,
+        _writer("write_dpp_overhead"),
+        "DPP paper Table 6: DPP time vs whole training step",
+        outputs=("dpp_overhead.*",),
+    ),
 }
 
 #: Files of any spectral-ml run in an output directory (what --overwrite replaces).
@@ -237,8 +274,10 @@ def _jobs_and_threads(args):
     if jobs is None:
         jobs = max(1, cores // args.threads) if args.threads else cores
     elif args.threads and jobs * args.threads > cores:
-        raise UsageError(f"--jobs {jobs} with --threads {args.threads} asks for {jobs * args.threads} threads, "
-                         f"more than the {cores} core(s) this process may use; lower --jobs or --threads")
+        raise UsageError(
+            f"--jobs {jobs} with --threads {args.threads} asks for {jobs * args.threads} threads, "
+            f"more than the {cores} core(s) this process may use; lower --jobs or --threads"
+        )
     return jobs, args.threads
 
 
@@ -315,9 +354,16 @@ def _run_experiments(names, args) -> int:
     from spectral_ml.experiments.report import REPORT_TITLE
 
     jobs, threads = _jobs_and_threads(args)
-    run = RunDirectory(args.out, overwrite=args.overwrite, resume=args.resume, command=args.command,
-                       options=_settings(args), patterns=_OUTPUT_PATTERNS, version=__version__,
-                       report_title=REPORT_TITLE)
+    run = RunDirectory(
+        args.out,
+        overwrite=args.overwrite,
+        resume=args.resume,
+        command=args.command,
+        options=_settings(args),
+        patterns=_OUTPUT_PATTERNS,
+        version=__version__,
+        report_title=REPORT_TITLE,
+    )
     for name in names:
         check_data(_EXPERIMENTS[name].data(args), args)
     protocols = {name: _EXPERIMENTS[name].protocol(args) for name in names}
@@ -345,14 +391,22 @@ def _run_experiments(names, args) -> int:
 
     try:
         try:
-            run_protocols(protocols, stores={name: UnitStore(run.checkpoints / name) for name in names},
-                          n_jobs=jobs, threads=threads, progress=_progress(args), on_done=done,
-                          stop_on_error=len(names) == 1 or args.debug)
+            run_protocols(
+                protocols,
+                stores={name: UnitStore(run.checkpoints / name) for name in names},
+                n_jobs=jobs,
+                threads=threads,
+                progress=_progress(args),
+                on_done=done,
+                stop_on_error=len(names) == 1 or args.debug,
+            )
         except CheckpointMismatchError as exc:
             setting, (before, now) = next(iter(exc.differences.items()))
-            raise UsageError(f"--resume: {exc.experiment}'s {setting} was {before!r} in the unfinished run, now "
-                             f"{now!r} (the data directory or its files changed?); restore them, or remove "
-                             f"{str(run.work)!r} to start afresh") from exc
+            raise UsageError(
+                f"--resume: {exc.experiment}'s {setting} was {before!r} in the unfinished run, now "
+                f"{now!r} (the data directory or its files changed?); restore them, or remove "
+                f"{str(run.work)!r} to start afresh"
+            ) from exc
         run.staging.mkdir(exist_ok=True)
         ordered = {name: results[name] for name in names if name in results}
         # Printed once every progress bar is done: text between the bars would tear them.
@@ -363,8 +417,9 @@ def _run_experiments(names, args) -> int:
                 print(f"{name} failed: {type(result).__name__}: {result}", file=sys.stderr, flush=True)
             else:
                 _print_result(result)
-        report = write_report(ordered, run.staging, quick=getattr(args, "quick", False), seed=args.seed,
-                              elapsed=elapsed)
+        report = write_report(
+            ordered, run.staging, quick=getattr(args, "quick", False), seed=args.seed, elapsed=elapsed
+        )
         if failed:
             raise _Unfinished(f"{', '.join(failed)} failed (see above); the report so far is {str(report)!r}")
         run.commit()
@@ -389,8 +444,10 @@ def _kept(exc) -> str:
     where = f"--out {run.shown!r} is untouched"
     if done == 0:
         return f"; no unit of work had finished, nothing was kept, and {where}"
-    return (f"; {done} of {total} units of work are kept in {str(run.work)!r} and {where}: run the same command "
-            f"with --resume to continue")
+    return (
+        f"; {done} of {total} units of work are kept in {str(run.work)!r} and {where}: run the same command "
+        f"with --resume to continue"
+    )
 
 
 def _cmd_reproduce(args) -> int:
@@ -410,60 +467,117 @@ def _single(name):
 def _options(parser, names, *, command):
     """Add the named options (only those the command uses) to a subcommand's parser."""
     if "out" in names:
-        parser.add_argument("--out", default="spectral_ml_results",
-                            help="output directory, new or empty (default: spectral_ml_results)")
-        parser.add_argument("--overwrite", action="store_true",
-                            help="accept a non-empty --out: once this run has completed, its tables, figures and "
-                                 "report.md replace those of an earlier run there (other files are kept)")
-        parser.add_argument("--resume", action="store_true",
-                            help="continue an interrupted or failed run with the same options: only the units of "
-                                 "work it had not finished are computed (they are kept in OUT.partial)")
+        parser.add_argument(
+            "--out", default="spectral_ml_results", help="output directory, new or empty (default: spectral_ml_results)"
+        )
+        parser.add_argument(
+            "--overwrite",
+            action="store_true",
+            help="accept a non-empty --out: once this run has completed, its tables, figures and "
+            "report.md replace those of an earlier run there (other files are kept)",
+        )
+        parser.add_argument(
+            "--resume",
+            action="store_true",
+            help="continue an interrupted or failed run with the same options: only the units of "
+            "work it had not finished are computed (they are kept in OUT.partial)",
+        )
     if "quick" in names:
         parser.add_argument("--quick", action="store_true", help="reduced settings that finish in minutes")
-    parser.add_argument("--seed", type=_int_in("--seed", 0, _MAX_SEED), default=0,
-                        help="random seed, 0 to 2^31-1 (default: 0)")
+    parser.add_argument(
+        "--seed", type=_int_in("--seed", 0, _MAX_SEED), default=0, help="random seed, 0 to 2^31-1 (default: 0)"
+    )
     if "datasets" in names:
-        parser.add_argument("--datasets", nargs="+", metavar="NAME",
-                            help="data sets: embedded (wine, breast_cancer, digits, iris) or NAME.npz in the "
-                                 "data directory" + ("; the first one for the one-dataset experiments"
-                                                     if command == "reproduce" else ""))
+        parser.add_argument(
+            "--datasets",
+            nargs="+",
+            metavar="NAME",
+            help="data sets: embedded (wine, breast_cancer, digits, iris) or NAME.npz in the "
+            "data directory" + ("; the first one for the one-dataset experiments" if command == "reproduce" else ""),
+        )
     if "dataset" in names:
-        parser.add_argument("--dataset", metavar="NAME",
-                            help="data set: embedded (digits, wine, breast_cancer, iris) or NAME.npz in the data "
-                                 "directory (default: mnist when its file is there and not --quick, else digits)")
+        parser.add_argument(
+            "--dataset",
+            metavar="NAME",
+            help="data set: embedded (digits, wine, breast_cancer, iris) or NAME.npz in the data "
+            "directory (default: mnist when its file is there and not --quick, else digits)",
+        )
     if "data-dir" in names:
         parser.add_argument("--data-dir", metavar="DIR", help="data directory (default: $SPECTRAL_ML_DATA)")
     if "network" in names:
-        parser.add_argument("--network", choices=("perceptron", "paper-cnn"), default="perceptron",
-                            help="feature network: the NumPy perceptron 784-200-2 (default), or the paper's "
-                                 "convolutional network in PyTorch (needs the torch extra; MNIST only)"),
-        parser.add_argument("--device", default="cpu", metavar="DEVICE",
-                            help="PyTorch device of --network paper-cnn: cpu (default), cuda or cuda:N")
+        (
+            parser.add_argument(
+                "--network",
+                choices=("perceptron", "paper-cnn"),
+                default="perceptron",
+                help="feature network: the NumPy perceptron 784-200-2 (default), or the paper's "
+                "convolutional network in PyTorch (needs the torch extra; MNIST only)",
+            ),
+        )
+        parser.add_argument(
+            "--device",
+            default="cpu",
+            metavar="DEVICE",
+            help="PyTorch device of --network paper-cnn: cpu (default), cuda or cuda:N",
+        )
     if "table1" in names:
         where = " of aml-table1" if command == "reproduce" else ""
-        parser.add_argument("--splits", type=_int_in("--splits", 1), metavar="N",
-                            help=f"random 80/20 splits{where} (default: 20, quick: 3)")
-        parser.add_argument("--methods", nargs="+", choices=list(_METHOD_NAMES), metavar="METHOD",
-                            help=f"learners{where}, of {', '.join(_METHOD_NAMES)} (default: all available; "
-                                 "itml and lmnn, from metric-learn, not with --quick)")
-        parser.add_argument("--standardize", type=_standardize, default="cv", metavar="{on,off,cv}",
-                            help=f"standardize the features{where} on each training part, or let 3-fold "
-                                 "cross-validation of GMML choose (default: cv)")
-        parser.add_argument("--pca", type=_pca, default="cv", metavar="{N,none,cv}",
-                            help=f"principal components kept{where}, none, or chosen by cross-validation among "
-                                 "none, 50 and 100 (default: cv)")
-    parser.add_argument("--threads", type=_int_in("--threads", 1), metavar="N",
-                        help="BLAS and OpenMP threads" + (" of each job (default: the cores divided among the "
-                                                          "jobs; the DPP experiments use 1)" if "out" in names
-                                                          else " (default: the libraries' own)"))
+        parser.add_argument(
+            "--splits",
+            type=_int_in("--splits", 1),
+            metavar="N",
+            help=f"random 80/20 splits{where} (default: 20, quick: 3)",
+        )
+        parser.add_argument(
+            "--methods",
+            nargs="+",
+            choices=list(_METHOD_NAMES),
+            metavar="METHOD",
+            help=f"learners{where}, of {', '.join(_METHOD_NAMES)} (default: all available; "
+            "itml and lmnn, from metric-learn, not with --quick)",
+        )
+        parser.add_argument(
+            "--standardize",
+            type=_standardize,
+            default="cv",
+            metavar="{on,off,cv}",
+            help=f"standardize the features{where} on each training part, or let 3-fold "
+            "cross-validation of GMML choose (default: cv)",
+        )
+        parser.add_argument(
+            "--pca",
+            type=_pca,
+            default="cv",
+            metavar="{N,none,cv}",
+            help=f"principal components kept{where}, none, or chosen by cross-validation among "
+            "none, 50 and 100 (default: cv)",
+        )
+    parser.add_argument(
+        "--threads",
+        type=_int_in("--threads", 1),
+        metavar="N",
+        help="BLAS and OpenMP threads"
+        + (
+            " of each job (default: the cores divided among the jobs; the DPP experiments use 1)"
+            if "out" in names
+            else " (default: the libraries' own)"
+        ),
+    )
     if "out" in names:
-        parser.add_argument("--jobs", type=_int_in("--jobs", 1), metavar="N",
-                            help="units of work computed at the same time, each in its own process (default: the "
-                                 "cores this process may use, divided by --threads); the results do not depend "
-                                 "on it")
+        parser.add_argument(
+            "--jobs",
+            type=_int_in("--jobs", 1),
+            metavar="N",
+            help="units of work computed at the same time, each in its own process (default: the "
+            "cores this process may use, divided by --threads); the results do not depend "
+            "on it",
+        )
     if "out" in names:
-        parser.add_argument("--no-progress", action="store_true",
-                            help="no progress display on standard error (it is shown only on a terminal)")
+        parser.add_argument(
+            "--no-progress",
+            action="store_true",
+            help="no progress display on standard error (it is shown only on a terminal)",
+        )
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
 
 
@@ -478,9 +592,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"spectral-ml {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    demo = sub.add_parser("demo", help="show the DPP term and its (sub-)gradient on a small batch",
-                          description="Show the DPP diversity term, its gradient and the path taken (exact gradient "
-                                      "or proper sub-gradient) on batches with and without duplicated points.")
+    demo = sub.add_parser(
+        "demo",
+        help="show the DPP term and its (sub-)gradient on a small batch",
+        description="Show the DPP diversity term, its gradient and the path taken (exact gradient "
+        "or proper sub-gradient) on batches with and without duplicated points.",
+    )
     demo.add_argument("--n", type=_int_in("--n", 2, 2000), default=16, help="batch size, 2 to 2000 (default: 16)")
     demo.add_argument("--sigma", type=_positive_float("--sigma"), default=0.2, help="kernel width (default: 0.2)")
     _options(demo, set(), command="demo")
@@ -499,12 +616,14 @@ def build_parser() -> argparse.ArgumentParser:
         _options(p, options[name], command=name)
         p.set_defaults(func=_single(name))
     rep = sub.add_parser(
-        "reproduce", help="run every experiment and write report.md",
+        "reproduce",
+        help="run every experiment and write report.md",
         description="Run every experiment in turn (aml-table1, aml-synthetic, aml-roc, aml-sensitivity, "
-                    "dpp-retrieval, dpp-overhead) into --out and write report.md there: every table, with the "
-                    "papers' figures beside ours, every figure, and the machine, threads and package versions. "
-                    "An experiment that fails does not stop the others; the report says what failed and the "
-                    "exit status is 1.")
+        "dpp-retrieval, dpp-overhead) into --out and write report.md there: every table, with the "
+        "papers' figures beside ours, every figure, and the machine, threads and package versions. "
+        "An experiment that fails does not stop the others; the report says what failed and the "
+        "exit status is 1.",
+    )
     _options(rep, {"out", "quick", "datasets", "data-dir", "table1"}, command="reproduce")
     rep.set_defaults(func=_cmd_reproduce)
     return parser
@@ -587,8 +706,10 @@ def _main(argv):
     except Exception as exc:
         if args.debug:
             raise
-        print(f"spectral-ml: error: {type(exc).__name__}: {exc}{_kept(exc)} (run again with --debug for the "
-              f"traceback)", file=sys.stderr)
+        print(
+            f"spectral-ml: error: {type(exc).__name__}: {exc}{_kept(exc)} (run again with --debug for the traceback)",
+            file=sys.stderr,
+        )
         return 1
     finally:
         signal.signal(signal.SIGTERM, previous_sigterm)

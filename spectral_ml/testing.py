@@ -60,9 +60,7 @@ class TaylorTestResult:
         rows = [f"{'t':>10s} {'|f(x+td)-f(x)|':>16s} {'remainder':>12s} {'order':>6s}"]
         for i, t in enumerate(self.steps):
             lo = self.local_orders[i - 1] if i > 0 else float("nan")
-            rows.append(
-                f"{t:10.3e} {self.first_order_remainders[i]:16.6e} {self.remainders[i]:12.4e} {lo:6.2f}"
-            )
+            rows.append(f"{t:10.3e} {self.first_order_remainders[i]:16.6e} {self.remainders[i]:12.4e} {lo:6.2f}")
         rows.append(f"observed order: {self.order:.3f}")
         return "\n".join(rows)
 
@@ -134,9 +132,7 @@ def taylor_test(
         d *= (xn if xn > 0 else 1.0) / np.linalg.norm(d)
         direction = match_namespace(d.astype(to_numpy(x).dtype, copy=False), x)
     if tuple(direction.shape) != tuple(x.shape):
-        raise ValueError(
-            f"direction must have the shape of x {tuple(x.shape)}, got {tuple(direction.shape)}."
-        )
+        raise ValueError(f"direction must have the shape of x {tuple(x.shape)}, got {tuple(direction.shape)}.")
     if steps is None:
         steps = 1e-2 * 2.0 ** -np.arange(14)
     steps = np.asarray(steps, dtype=float)

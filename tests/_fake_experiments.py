@@ -7,8 +7,13 @@ from spectral_ml.experiments._units import Protocol
 def fake_protocol(name, seed, *, compute=None, n_units=3):
     """A protocol of ``n_units`` units whose result is ``compute(key)`` (default: the seed and key)."""
     compute = compute or (lambda key: {"seed": seed, "key": key[0]})
-    return Protocol(name, {"seed": seed}, [(i,) for i in range(n_units)], compute,
-                    lambda results: Records(name, rows=list(results.values()), settings={"seed": seed}))
+    return Protocol(
+        name,
+        {"seed": seed},
+        [(i,) for i in range(n_units)],
+        compute,
+        lambda results: Records(name, rows=list(results.values()), settings={"seed": seed}),
+    )
 
 
 def fake_experiment(monkeypatch, cli, name="aml-synthetic", fail=None, fail_at=None, calls=None):

@@ -148,8 +148,13 @@ def test_no_private_name_is_imported_from_another_module():
         tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom):
-                for target, alias in zip(_resolve(module, MODULES[module].name == "__init__.py", node), node.names,
-                                         strict=True):
-                    if alias.name.startswith("_") and not alias.name.startswith("__") and target.startswith("spectral_ml"):
+                for target, alias in zip(
+                    _resolve(module, MODULES[module].name == "__init__.py", node), node.names, strict=True
+                ):
+                    if (
+                        alias.name.startswith("_")
+                        and not alias.name.startswith("__")
+                        and target.startswith("spectral_ml")
+                    ):
                         crossings.append(f"{module}: {alias.name} from {target}")
     assert not crossings, "\n".join(crossings)

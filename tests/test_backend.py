@@ -255,7 +255,8 @@ def test_triangle_passes_in_tiles(rng, n):
 
 #: The operations of an entry: every public method of the portable one.
 OPERATIONS = sorted(
-    name for name, value in vars(ArrayLibrary).items()
+    name
+    for name, value in vars(ArrayLibrary).items()
     if not name.startswith("_") and (inspect.isfunction(value) or isinstance(value, (classmethod, staticmethod)))
 )
 
@@ -351,27 +352,39 @@ def test_each_fast_path_gives_the_portable_result(name, entry, portable, asarray
         else:
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
-    same(entry.take_rows(asarray(M), asarray(np.array([3, 0, 3]))),
-         portable.take_rows(asarray(M), asarray(np.array([3, 0, 3]))))
+    same(
+        entry.take_rows(asarray(M), asarray(np.array([3, 0, 3]))),
+        portable.take_rows(asarray(M), asarray(np.array([3, 0, 3]))),
+    )
     mask = asarray(M > 0)
     same(entry.masked(asarray(M), mask), portable.masked(asarray(M), mask))
     same(entry.zero_diagonal(asarray(M.copy())), portable.zero_diagonal(asarray(M.copy())))
-    same(entry.subtract_diagonal(asarray(M.copy()), asarray(v)), portable.subtract_diagonal(asarray(M.copy()), asarray(v)))
+    same(
+        entry.subtract_diagonal(asarray(M.copy()), asarray(v)),
+        portable.subtract_diagonal(asarray(M.copy()), asarray(v)),
+    )
     G = M @ M.T
     r = np.diagonal(G) / 2
-    same(entry.subtract_outer_sum(asarray(G.copy()), asarray(r)), portable.subtract_outer_sum(asarray(G.copy()), asarray(r)))
+    same(
+        entry.subtract_outer_sum(asarray(G.copy()), asarray(r)),
+        portable.subtract_outer_sum(asarray(G.copy()), asarray(r)),
+    )
     for x in (M, np.array([1.0, np.nan]), np.array([np.inf]), np.zeros(0)):
         assert entry.all_finite(asarray(x)) == portable.all_finite(asarray(x))
     same(entry.matmul(asarray(M), asarray(M.T.copy())), portable.matmul(asarray(M), asarray(M.T.copy())))
     assert float(entry.inner_product(asarray(M), asarray(G))) == pytest.approx(
-        float(portable.inner_product(asarray(M), asarray(G))), rel=1e-13)
+        float(portable.inner_product(asarray(M), asarray(G))), rel=1e-13
+    )
     out_a, out_b = asarray(np.zeros((9, 9))), asarray(np.zeros((9, 9)))
     entry.matmul_into(asarray(M[:3]), asarray(M.T.copy()), out_a[2:5, 1:8])
     portable.matmul_into(asarray(M[:3]), asarray(M.T.copy()), out_b[2:5, 1:8])
     same(out_a, out_b, exact=False)
     for n, block in ((7, 7), (7, 3), (10, 4), (1, 1)):
         T = rng.standard_normal((n, n))
-        same(entry.mirror_upper_triangle(asarray(T.copy()), block), portable.mirror_upper_triangle(asarray(T.copy()), block))
+        same(
+            entry.mirror_upper_triangle(asarray(T.copy()), block),
+            portable.mirror_upper_triangle(asarray(T.copy()), block),
+        )
     E = np.concatenate([np.linspace(-800.0, 3.0, 50), [-708.39, -708.4, -1e4, 0.0]])
     floor = float(np.log(2 * np.finfo(np.float64).tiny))
     for upper in (None, 0.0):
@@ -414,8 +427,9 @@ _MAY_NAME_LIBRARIES = {"_backend/libraries.py", "_backend/lapack.py", "_cli_data
 
 def test_only_the_library_entries_know_which_libraries_exist():
     root = Path(B.__file__).resolve().parents[1]
-    pattern = re.compile(r"^\s*(import|from)\s+(torch|cupy|cupyx|cupy_backends)\b|is_(torch|cupy)_(namespace|array)",
-                         re.MULTILINE)
+    pattern = re.compile(
+        r"^\s*(import|from)\s+(torch|cupy|cupyx|cupy_backends)\b|is_(torch|cupy)_(namespace|array)", re.MULTILINE
+    )
     offenders = []
     for path in sorted(root.rglob("*.py")):
         rel = path.relative_to(root).as_posix()

@@ -26,8 +26,11 @@ def test_demo_shows_paths_and_separation(capsys):
 def test_demo_explains_a_zero_dppsg_direction(capsys):
     assert cli.main(["demo"]) == 0
     out = capsys.readouterr().out
-    rows = {(ln[:22].strip(), ln[22:31].strip()): ln for ln in out.splitlines()
-            if ln.startswith(("well spread", "near duplicate pair"))}
+    rows = {
+        (ln[:22].strip(), ln[22:31].strip()): ln
+        for ln in out.splitlines()
+        if ln.startswith(("well spread", "near duplicate pair"))
+    }
     # DPPSG is exactly zero where every eigenvalue of L is above Delta, and the output says why.
     for batch in ("well spread", "near duplicate pair"):
         gnorm, lam_min = (float(v) for v in rows[(batch, "dppsg")].split()[-2:])
@@ -38,7 +41,15 @@ def test_demo_explains_a_zero_dppsg_direction(capsys):
 def test_every_experiment_has_a_subcommand():
     parser = cli.build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
-    for name in ("aml-table1", "aml-synthetic", "aml-roc", "aml-sensitivity", "dpp-retrieval", "dpp-overhead", "reproduce"):
+    for name in (
+        "aml-table1",
+        "aml-synthetic",
+        "aml-roc",
+        "aml-sensitivity",
+        "dpp-retrieval",
+        "dpp-overhead",
+        "reproduce",
+    ):
         assert name in sub.choices
 
 
@@ -164,15 +175,20 @@ def data_dir(tmp_path, monkeypatch):
 )
 def test_bad_data_is_one_line_before_any_work(name, needles, data_dir, tmp_path, capsys):
     out = tmp_path / "out"
-    _assert_one_line_error(["aml-roc", "--datasets", name, "--data-dir", str(data_dir), "--out", str(out)],
-                           capsys, *needles)
+    _assert_one_line_error(
+        ["aml-roc", "--datasets", name, "--data-dir", str(data_dir), "--out", str(out)], capsys, *needles
+    )
     assert not out.exists()
 
 
 def test_mnist_for_retrieval_needs_its_split(data_dir, tmp_path, capsys):
     (data_dir / "no_split.npz").rename(data_dir / "mnist.npz")
-    _assert_one_line_error(["dpp-retrieval", "--dataset", "mnist", "--data-dir", str(data_dir),
-                            "--out", str(tmp_path / "out")], capsys, "split='train'", "mnist.npz")
+    _assert_one_line_error(
+        ["dpp-retrieval", "--dataset", "mnist", "--data-dir", str(data_dir), "--out", str(tmp_path / "out")],
+        capsys,
+        "split='train'",
+        "mnist.npz",
+    )
 
 
 @pytest.mark.parametrize(
@@ -291,7 +307,12 @@ def test_non_empty_out_needs_overwrite_which_replaces_only_earlier_outputs(tmp_p
     assert not (out / "aml_roc_wine.png").exists()
     assert (out / "notes.txt").read_text() == "the user's own file"
     assert sorted(p.name for p in out.iterdir()) == [
-        "aml_synthetic.csv", "aml_synthetic.md", "aml_synthetic.png", "notes.txt", "report.md"]
+        "aml_synthetic.csv",
+        "aml_synthetic.md",
+        "aml_synthetic.png",
+        "notes.txt",
+        "report.md",
+    ]
     assert not (tmp_path / "results.partial").exists()
     # A report.md this program did not write is the user's: --overwrite does not replace it.
     mine = tmp_path / "project"
@@ -301,8 +322,9 @@ def test_non_empty_out_needs_overwrite_which_replaces_only_earlier_outputs(tmp_p
     assert (mine / "report.md").read_text() == "# My own report\n"
 
 
-@pytest.mark.parametrize("error, code, word", [(RuntimeError("boom"), 1, "error"),
-                                               (KeyboardInterrupt(), 130, "interrupted")])
+@pytest.mark.parametrize(
+    "error, code, word", [(RuntimeError("boom"), 1, "error"), (KeyboardInterrupt(), 130, "interrupted")]
+)
 def test_a_run_that_fails_before_any_unit_leaves_nothing_behind(error, code, word, tmp_path, capsys, monkeypatch):
     fake_experiment(monkeypatch, cli, fail=error, fail_at=0)
     fresh = tmp_path / "a" / "b"
@@ -330,8 +352,9 @@ def test_data_errors_found_late_are_one_line_and_clean(tmp_path, capsys, monkeyp
     X[4, 1] = np.inf
     np.savez(tmp_path / "inf.npz", X=X, y=np.arange(30) % 2)
     out = tmp_path / "out"
-    _assert_one_line_error(["aml-roc", "--datasets", "inf", "--data-dir", str(tmp_path), "--out", str(out)],
-                           capsys, "inf.npz", "infinite")
+    _assert_one_line_error(
+        ["aml-roc", "--datasets", "inf", "--data-dir", str(tmp_path), "--out", str(out)], capsys, "inf.npz", "infinite"
+    )
     assert not out.exists()
 
 
@@ -342,10 +365,22 @@ def test_missing_data_directory_is_a_warning_for_embedded_sets(tmp_path, capsys,
     err = capsys.readouterr().err
     assert err.startswith("spectral-ml: warning: the data directory") and "does not exist" in err
     assert seen
-    _assert_one_line_error(["aml-roc", "--datasets", "vehicle", "--out", str(tmp_path / "p")], capsys,
-                           "does not exist", "SPECTRAL_ML_DATA")
-    _assert_one_line_error(["aml-roc", "--datasets", "vehicle", "--data-dir", str(tmp_path / "o" / "report.md"),
-                            "--out", str(tmp_path / "p")], capsys, "not a directory")
+    _assert_one_line_error(
+        ["aml-roc", "--datasets", "vehicle", "--out", str(tmp_path / "p")], capsys, "does not exist", "SPECTRAL_ML_DATA"
+    )
+    _assert_one_line_error(
+        [
+            "aml-roc",
+            "--datasets",
+            "vehicle",
+            "--data-dir",
+            str(tmp_path / "o" / "report.md"),
+            "--out",
+            str(tmp_path / "p"),
+        ],
+        capsys,
+        "not a directory",
+    )
 
 
 def test_threads_option_limits_blas(tmp_path, capsys, monkeypatch):
@@ -357,8 +392,11 @@ def test_threads_option_limits_blas(tmp_path, capsys, monkeypatch):
         seen.extend(p["num_threads"] for p in threadpool_info())
         return {}
 
-    monkeypatch.setattr(cli._EXPERIMENTS["aml-synthetic"], "protocol",
-                        lambda args: fake_protocol("aml-synthetic", args.seed, compute=count))
+    monkeypatch.setattr(
+        cli._EXPERIMENTS["aml-synthetic"],
+        "protocol",
+        lambda args: fake_protocol("aml-synthetic", args.seed, compute=count),
+    )
     monkeypatch.setattr(cli._EXPERIMENTS["aml-synthetic"], "write", lambda records, out: {})
     assert cli.main(["aml-synthetic", "--threads", "1", "--out", str(tmp_path / "o"), "--jobs", "1"]) == 0
     assert seen and set(seen) == {1}
@@ -374,10 +412,14 @@ def _help(argv, capsys):
 def test_each_subcommand_lists_only_the_options_it_uses(capsys):
     expected = {
         "demo": ({"--n", "--sigma", "--seed", "--threads"}, {"--out", "--splits", "--datasets", "--quick"}),
-        "aml-table1": ({"--splits", "--datasets", "--methods", "--pca", "--standardize", "--threads", "--quick"},
-                       {"--dataset "}),
-        "aml-synthetic": ({"--out", "--overwrite", "--threads", "--no-progress"},
-                          {"--splits", "--datasets", "--quick", "--data-dir"}),
+        "aml-table1": (
+            {"--splits", "--datasets", "--methods", "--pca", "--standardize", "--threads", "--quick"},
+            {"--dataset "},
+        ),
+        "aml-synthetic": (
+            {"--out", "--overwrite", "--threads", "--no-progress"},
+            {"--splits", "--datasets", "--quick", "--data-dir"},
+        ),
         "aml-roc": ({"--datasets", "--data-dir", "--quick"}, {"--splits", "--methods"}),
         "aml-sensitivity": ({"--dataset ", "--data-dir"}, {"--splits", "--datasets"}),
         "dpp-retrieval": ({"--dataset ", "--data-dir"}, {"--splits", "--datasets"}),

@@ -1,6 +1,5 @@
 """docs/collect_results.py turns a reproduction run into the docs page of results."""
 
-
 import pytest
 
 from spectral_ml import cli
@@ -49,7 +48,11 @@ def test_runs_made_apart_follow_the_full_run_on_one_page(collect, tmp_path):
         table.add_row("x", "1")
         files = list(table.save(run, f"{name}_table"))
         cli.write_report(
-            {experiment: {"table": table, "files": files, "notes": []}}, run, quick=False, seed=0, elapsed={experiment: 1.0}
+            {experiment: {"table": table, "files": files, "notes": []}},
+            run,
+            quick=False,
+            seed=0,
+            elapsed={experiment: 1.0},
         )
         runs.append(run)
     docs = tmp_path / "docs"

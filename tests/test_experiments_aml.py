@@ -98,8 +98,11 @@ def test_synthetic_figure_and_errors(tmp_path, monkeypatch):
     import spectral_ml.plotting
 
     figures, plot_grid = [], spectral_ml.plotting.plot_feature_grid
-    monkeypatch.setattr(spectral_ml.plotting, "plot_feature_grid",
-                        lambda *args, **kwargs: figures.append(plot_grid(*args, **kwargs)) or figures[-1])
+    monkeypatch.setattr(
+        spectral_ml.plotting,
+        "plot_feature_grid",
+        lambda *args, **kwargs: figures.append(plot_grid(*args, **kwargs)) or figures[-1],
+    )
     res = run_synthetic(tmp_path, seed=0)
     assert res["figure"].stat().st_size > 10_000
     # The panels show the first two principal components, and say so.
@@ -151,8 +154,23 @@ def test_table1_datasets_are_the_embedded_sets_and_the_files(tmp_path, monkeypat
 def test_reproduce_quick_on_a_user_file(tmp_path, capsys):
     name = _write_user_set(tmp_path)
     out = tmp_path / "results"
-    status = cli.main(["reproduce", "--quick", "--no-progress", "--splits", "1", "--datasets", name,
-                       "--data-dir", str(tmp_path), "--out", str(out), "--threads", "1"])
+    status = cli.main(
+        [
+            "reproduce",
+            "--quick",
+            "--no-progress",
+            "--splits",
+            "1",
+            "--datasets",
+            name,
+            "--data-dir",
+            str(tmp_path),
+            "--out",
+            str(out),
+            "--threads",
+            "1",
+        ]
+    )
     assert status == 0
     assert f"Report written to {(out / 'report.md').resolve()}" in capsys.readouterr().out
     report = (out / "report.md").read_text(encoding="utf-8")
@@ -169,12 +187,17 @@ def test_reproduce_quick_on_a_user_file(tmp_path, capsys):
 
 def test_table1_methods_and_records(tmp_path):
     name = _write_user_set(tmp_path)
-    records = table1_records([name], n_splits=2, quick=True, data_dir=tmp_path, methods=["GMML", "Euclidean"],
-                             progress=False)
+    records = table1_records(
+        [name], n_splits=2, quick=True, data_dir=tmp_path, methods=["GMML", "Euclidean"], progress=False
+    )
     assert isinstance(records, Records)
     assert records.settings["methods"] == ["Euclidean", "GMML"]  # table order
     assert [(r["split"], r["method"]) for r in records.rows] == [
-        (0, "Euclidean"), (0, "GMML"), (1, "Euclidean"), (1, "GMML")]
+        (0, "Euclidean"),
+        (0, "GMML"),
+        (1, "Euclidean"),
+        (1, "GMML"),
+    ]
     assert all(r["preprocessing"] == "standardized" for r in records.rows)
     with pytest.raises(ValueError, match="methods"):
         table1_records([name], data_dir=tmp_path, methods=["SVM"], progress=False)
@@ -195,8 +218,9 @@ def test_nca_is_fitted_on_a_capped_subsample(tmp_path, monkeypatch):
         return original(self, X, y)
 
     monkeypatch.setattr(aml.NeighborhoodComponentsAnalysis, "fit", spy)
-    res = run_table1([name], tmp_path / "out", n_splits=1, quick=True, data_dir=tmp_path, methods=["NCA"],
-                     progress=False)
+    res = run_table1(
+        [name], tmp_path / "out", n_splits=1, quick=True, data_dir=tmp_path, methods=["NCA"], progress=False
+    )
     assert fitted == [(60, [20, 20, 20])]  # stratified: 144 training rows of three equal classes
     assert any("NCA fitted on a stratified subsample of 60 of the 144 training rows" in n for n in res["notes"])
     assert 0.0 <= res["errors"][name]["NCA"][0] <= 1.0
@@ -207,21 +231,40 @@ def test_preprocessing_chosen_by_cross_validation_is_reported(tmp_path):
     # Signal in two low-variance columns, 120 loud noise columns: PCA without standardizing
     # keeps the noise; standardizing lets GMML weigh the columns.
     y = np.repeat([0, 1, 2], 60)
-    X = np.hstack([np.eye(3)[y][:, :2] * 0.5 + 0.1 * rng.standard_normal((180, 2)),
-                   3.0 * rng.standard_normal((180, 120))])
+    X = np.hstack(
+        [np.eye(3)[y][:, :2] * 0.5 + 0.1 * rng.standard_normal((180, 2)), 3.0 * rng.standard_normal((180, 120))]
+    )
     choice = choose_preprocessing("any", X, y, seed=0)
     assert choice in [(s, p) for s in (True, False) for p in (None, 50, 100)]
     assert choose_preprocessing("any", X, y, standardize=False, pca=None) == (False, None)
     assert choose_preprocessing("any", X, y, standardize="cv", pca=7)[1] == 7
     np.savez(tmp_path / "wide.npz", X=X, y=y)
-    res = run_table1(["wide"], tmp_path / "out", n_splits=1, quick=True, data_dir=tmp_path,
-                     methods=["Euclidean", "GMML"], standardize="cv", pca="cv", progress=False)
+    res = run_table1(
+        ["wide"],
+        tmp_path / "out",
+        n_splits=1,
+        quick=True,
+        data_dir=tmp_path,
+        methods=["Euclidean", "GMML"],
+        standardize="cv",
+        pca="cv",
+        progress=False,
+    )
     column = res["table"].columns.index("preprocessing")
     used = res["table"].rows[0][column]
     assert used.startswith(("standardized", "raw scale"))
     assert any("chosen on each split's training part by 3-fold cross-validation" in n for n in res["notes"])
-    fixed = run_table1(["wide"], tmp_path / "out2", n_splits=1, quick=True, data_dir=tmp_path,
-                       methods=["Euclidean"], standardize=False, pca=20, progress=False)
+    fixed = run_table1(
+        ["wide"],
+        tmp_path / "out2",
+        n_splits=1,
+        quick=True,
+        data_dir=tmp_path,
+        methods=["Euclidean"],
+        standardize=False,
+        pca=20,
+        progress=False,
+    )
     assert fixed["table"].rows[0][fixed["table"].columns.index("preprocessing")] == "raw scale, PCA 20"
 
 
@@ -248,8 +291,12 @@ def test_cli_says_what_it_imputed_in_the_output_and_the_report(tmp_path, capsys)
     data["X"][7, 0] = np.nan
     np.savez(tmp_path / "gaps.npz", **data)
     out = tmp_path / "results"
-    assert cli.main(["aml-roc", "--quick", "--datasets", name, "--data-dir", str(tmp_path), "--out", str(out),
-                     "--no-progress"]) == 0
+    assert (
+        cli.main(
+            ["aml-roc", "--quick", "--datasets", name, "--data-dir", str(tmp_path), "--out", str(out), "--no-progress"]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "note: file" in printed and "1 missing value(s) (NaN) in 1 row(s) replaced by the median" in printed
     assert "replaced by the median" in (out / "report.md").read_text()
@@ -297,12 +344,20 @@ def test_a_learner_failing_on_every_split_is_na_in_every_table(tmp_path, monkeyp
         "        pass\n"
         "    def fit(self, X, y):\n"
         "        raise TypeError(\"check_X_y() got an unexpected keyword argument 'force_all_finite'\")\n"
-        "ITML_Supervised = LMNN = _Failing\n")
+        "ITML_Supervised = LMNN = _Failing\n"
+    )
     monkeypatch.syspath_prepend(str(site))
     monkeypatch.delitem(__import__("sys").modules, "metric_learn", raising=False)
     name = _write_user_set(tmp_path)
-    res = run_table1([name], tmp_path / "out", n_splits=2, quick=True, data_dir=tmp_path,
-                     methods=["Euclidean", "ITML"], progress=False)
+    res = run_table1(
+        [name],
+        tmp_path / "out",
+        n_splits=2,
+        quick=True,
+        data_dir=tmp_path,
+        methods=["Euclidean", "ITML"],
+        progress=False,
+    )
     table = list(csv.reader(open(tmp_path / "out" / "aml_table1.csv")))
     timing = list(csv.reader(open(tmp_path / "out" / "aml_table1_time.csv")))
     assert table[0][1:3] == ["Euclidean", "ITML"] and table[1][2] == "n/a" and table[1][1] != "n/a"
@@ -334,23 +389,27 @@ def test_a_learner_failing_on_some_splits_is_marked(tmp_path, monkeypatch):
 
     monkeypatch.setattr(aml, "_learners", flaky)
     name = _write_user_set(tmp_path)
-    res = run_table1([name], tmp_path / "out", n_splits=2, quick=True, data_dir=tmp_path, methods=["GMML"],
-                     progress=False)
+    res = run_table1(
+        [name], tmp_path / "out", n_splits=2, quick=True, data_dir=tmp_path, methods=["GMML"], progress=False
+    )
     rows = res["records"].rows
     assert np.isnan(rows[0]["error"]) and np.isnan(rows[0]["time"]) and not np.isnan(rows[1]["time"])
     table = list(csv.reader(open(tmp_path / "out" / "aml_table1.csv")))
     timing = list(csv.reader(open(tmp_path / "out" / "aml_table1_time.csv")))
     assert table[1][1].endswith("(1/2 splits)") and "±" not in table[1][1]
     assert timing[1][1].endswith("(1/2 splits)")
-    assert any(n.startswith("GMML failed on 1 of 2 splits") and "split 0): RuntimeError: no luck" in n
-               for n in res["notes"])
+    assert any(
+        n.startswith("GMML failed on 1 of 2 splits") and "split 0): RuntimeError: no luck" in n for n in res["notes"]
+    )
 
 
 def test_single_split_and_single_seed_tables_do_not_promise_a_spread(tmp_path):
     name = _write_user_set(tmp_path)
-    res = run_table1([name], tmp_path / "out", n_splits=1, quick=True, data_dir=tmp_path, methods=["Euclidean"],
-                     progress=False)
+    res = run_table1(
+        [name], tmp_path / "out", n_splits=1, quick=True, data_dir=tmp_path, methods=["Euclidean"], progress=False
+    )
     assert res["table"].title == "5-NN error, 1 random 80/20 split"
-    res = run_table1([name], tmp_path / "out2", n_splits=2, quick=True, data_dir=tmp_path, methods=["Euclidean"],
-                     progress=False)
+    res = run_table1(
+        [name], tmp_path / "out2", n_splits=2, quick=True, data_dir=tmp_path, methods=["Euclidean"], progress=False
+    )
     assert res["table"].title == "5-NN error, 2 random 80/20 splits (mean ± std)"

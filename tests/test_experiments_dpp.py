@@ -19,8 +19,11 @@ def test_quick_retrieval_writes_the_table_and_the_figures(tmp_path, monkeypatch)
     import spectral_ml.plotting
 
     figures, plot_loss = [], spectral_ml.plotting.plot_loss_curves
-    monkeypatch.setattr(spectral_ml.plotting, "plot_loss_curves",
-                        lambda *args, **kwargs: figures.append(plot_loss(*args, **kwargs)) or figures[-1])
+    monkeypatch.setattr(
+        spectral_ml.plotting,
+        "plot_loss_curves",
+        lambda *args, **kwargs: figures.append(plot_loss(*args, **kwargs)) or figures[-1],
+    )
     out = run_dpp_retrieval("digits", tmp_path, seeds=(0,), quick=True, epochs=3, progress=False)
     # The loss axis names L_C in mathtext, rendered as a subscript rather than shown raw.
     assert figures[0].axes[0].get_ylabel() == "contrastive loss $L_C$"
@@ -30,8 +33,13 @@ def test_quick_retrieval_writes_the_table_and_the_figures(tmp_path, monkeypatch)
     for path in out["files"]:
         assert path.exists() and path.stat().st_size > 0
     names = {p.name for p in out["files"]}
-    assert {"dpp_retrieval_digits.csv", "dpp_retrieval_digits.md", "dpp_retrieval_digits_runs.csv",
-            "dpp_retrieval_digits_features.png", "dpp_retrieval_digits_loss.png"} <= names
+    assert {
+        "dpp_retrieval_digits.csv",
+        "dpp_retrieval_digits.md",
+        "dpp_retrieval_digits_runs.csv",
+        "dpp_retrieval_digits_features.png",
+        "dpp_retrieval_digits_loss.png",
+    } <= names
     assert out["figure"].name == "dpp_retrieval_digits_features.png"
     with open(tmp_path / "dpp_retrieval_digits.csv", newline="") as fh:
         rows = list(csv.reader(fh))
@@ -48,8 +56,9 @@ def test_quick_retrieval_writes_the_table_and_the_figures(tmp_path, monkeypatch)
 
 
 def test_retrieval_seeds_give_mean_and_std(tmp_path):
-    out = run_dpp_retrieval("digits", tmp_path, seeds=(0, 1), quick=True, epochs=2,
-                            variants=("baseline", "WGAN"), progress=False)
+    out = run_dpp_retrieval(
+        "digits", tmp_path, seeds=(0, 1), quick=True, epochs=2, variants=("baseline", "WGAN"), progress=False
+    )
     assert [row[0] for row in out["table"].rows] == ["baseline", "WGAN"]
     assert "±" in out["table"].rows[0][1]
     assert len(out["results"]["baseline"]["map"]) == 2

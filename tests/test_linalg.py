@@ -121,7 +121,9 @@ def test_geometric_mean_properties(xp, rng):
     np.testing.assert_allclose(G @ np.linalg.solve(A, G), B, rtol=1e-8, atol=1e-8 * np.abs(B).max())
     np.testing.assert_allclose(to_numpy(linalg.geometric_mean(_as(xp, B), _as(xp, A))), G, rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(to_numpy(linalg.geometric_mean(_as(xp, A), _as(xp, B), 0.0)), A, atol=1e-9)
-    np.testing.assert_allclose(to_numpy(linalg.geometric_mean(_as(xp, A), _as(xp, B), 1.0)), B, atol=1e-7 * np.abs(B).max())
+    np.testing.assert_allclose(
+        to_numpy(linalg.geometric_mean(_as(xp, A), _as(xp, B), 1.0)), B, atol=1e-7 * np.abs(B).max()
+    )
     # Commuting case: scalar geometric mean of the eigenvalues.
     D = to_numpy(linalg.geometric_mean(_as(xp, np.diag([1.0, 4.0])), _as(xp, np.diag([9.0, 1.0])), 0.25))
     np.testing.assert_allclose(np.diag(D), [9.0**0.25, 4.0**0.75], rtol=1e-12)
@@ -322,10 +324,26 @@ def test_inverse_sharp_deferred_returns_the_warning_instead_of_giving_it(xp):
 def test_the_package_keeps_the_public_names_of_the_module():
     # linalg became a package of private modules; what users import stays where it was.
     expected = {
-        "sym", "eigh", "spectral_function", "loewner_matrix", "spectral_function_grad", "from_eigh",
-        "spd_eigh", "numerical_rank", "project_spd", "project_spd_eigh", "psd_sqrt", "psd_factor",
-        "spd_power", "spd_inv", "spd_sqrt", "spd_inv_sqrt", "geometric_mean", "inverse_sharp",
-        "cholesky_logdet", "logdet_spd",
+        "sym",
+        "eigh",
+        "spectral_function",
+        "loewner_matrix",
+        "spectral_function_grad",
+        "from_eigh",
+        "spd_eigh",
+        "numerical_rank",
+        "project_spd",
+        "project_spd_eigh",
+        "psd_sqrt",
+        "psd_factor",
+        "spd_power",
+        "spd_inv",
+        "spd_sqrt",
+        "spd_inv_sqrt",
+        "geometric_mean",
+        "inverse_sharp",
+        "cholesky_logdet",
+        "logdet_spd",
     }
     assert set(linalg.__all__) == expected
     assert all(callable(getattr(linalg, name)) for name in expected)

@@ -52,8 +52,12 @@ def _render(fig):
 
 
 def _inside(inner, outer, tol=1.0):
-    return (inner.x0 >= outer.x0 - tol and inner.y0 >= outer.y0 - tol
-            and inner.x1 <= outer.x1 + tol and inner.y1 <= outer.y1 + tol)
+    return (
+        inner.x0 >= outer.x0 - tol
+        and inner.y0 >= outer.y0 - tol
+        and inner.x1 <= outer.x1 + tol
+        and inner.y1 <= outer.y1 + tol
+    )
 
 
 def assert_readable(fig):
@@ -108,8 +112,9 @@ def test_module_does_not_touch_pyplot():
 
 def test_feature_scatter(tmp_path, xp):
     X, y = _panel(0)
-    fig = plot_feature_scatter(xp.asarray(X), xp.asarray(y), title="MNIST", limits=1.5,
-                               reference_box=True, class_names=["zero", "one", "two"])
+    fig = plot_feature_scatter(
+        xp.asarray(X), xp.asarray(y), title="MNIST", limits=1.5, reference_box=True, class_names=["zero", "one", "two"]
+    )
     assert isinstance(fig, Figure) and len(fig.axes) == 1
     ax = fig.axes[0]
     assert len(_scatters(ax)) == 3
@@ -159,8 +164,9 @@ def test_feature_scatter_bad_input(features, labels, kwargs, match):
 
 
 def test_feature_grid_flat_and_nested(tmp_path):
-    flat = plot_feature_grid({f"m{i}": _panel(i) for i in range(5)}, ncols=3, limits=1.2,
-                             reference_box=True, title="Fig. 1")
+    flat = plot_feature_grid(
+        {f"m{i}": _panel(i) for i in range(5)}, ncols=3, limits=1.2, reference_box=True, title="Fig. 1"
+    )
     assert len(flat.axes) == 5
     assert [ax.get_title() for ax in flat.axes] == [f"m{i}" for i in range(5)]
     assert len(flat.legends) == 1
@@ -171,16 +177,22 @@ def test_feature_grid_flat_and_nested(tmp_path):
     assert legend.get_window_extent(renderer).y1 <= lowest_panel
     _png_ok(flat, tmp_path / "flat.png")
     # Long class names: the key wraps into more rows instead of running off the figure.
-    long_names = plot_feature_grid({"a": _panel(0, n_classes=10), "b": _panel(1, n_classes=10)},
-                                   reference_box=True, class_names=[f"handwritten digit {k}" for k in range(10)])
+    long_names = plot_feature_grid(
+        {"a": _panel(0, n_classes=10), "b": _panel(1, n_classes=10)},
+        reference_box=True,
+        class_names=[f"handwritten digit {k}" for k in range(10)],
+    )
     assert len(long_names.legends[0].texts) == 11
     assert_readable(long_names)
 
-    nested = plot_feature_grid({
-        "DPPSG": {"train": _panel(0), "test": _panel(1)},
-        "plain": {"train": _panel(2), "test": _panel(3)},
-        "WGAN": {"test": _panel(4)},
-    }, legend=False)
+    nested = plot_feature_grid(
+        {
+            "DPPSG": {"train": _panel(0), "test": _panel(1)},
+            "plain": {"train": _panel(2), "test": _panel(3)},
+            "WGAN": {"test": _panel(4)},
+        },
+        legend=False,
+    )
     assert len(nested.axes) == 5 and not nested.legends
     assert_readable(nested)
     assert nested.axes[-1].get_title() == "WGAN (test)"
@@ -209,7 +221,7 @@ def test_feature_grid_bad_input(panels, kwargs, match):
 def test_roc(tmp_path):
     fpr = np.array([0.0, 0.1, 0.4, 1.0])
     tpr = np.array([0.0, 0.6, 0.9, 1.0])
-    fig = plot_roc({"AML": (fpr, tpr), "GMML": (fpr, tpr ** 2, 0.75)}, title="LFW")
+    fig = plot_roc({"AML": (fpr, tpr), "GMML": (fpr, tpr**2, 0.75)}, title="LFW")
     ax = fig.axes[0]
     area = 0.1 * 0.3 + 0.3 * 0.75 + 0.6 * 0.95
     assert _legend_texts(ax) == [f"AML (AUC = {area:.3f})", "GMML (AUC = 0.750)"]
@@ -241,8 +253,7 @@ def test_roc_bad_input(curves, match):
 
 def test_sensitivity(tmp_path):
     grid = 10.0 ** np.arange(-3, 4)
-    fig = plot_sensitivity(grid, np.linspace(0.1, 0.2, 7), np.linspace(0.3, 0.1, 7),
-                           param_name="alpha", title="MNIST")
+    fig = plot_sensitivity(grid, np.linspace(0.1, 0.2, 7), np.linspace(0.3, 0.1, 7), param_name="alpha", title="MNIST")
     ax = fig.axes[0]
     assert ax.get_xscale() == "log" and ax.get_xlabel() == "alpha"
     assert _legend_texts(ax) == ["train", "test"] and len(ax.get_lines()) == 2
@@ -348,8 +359,13 @@ def test_loss_curves_that_coincide_all_show(n_points):
     # The DPP retrieval figure: a DPP term that barely acts leaves its curve on the
     # baseline's. Five series, three of them equal: all five must be seen, and told apart.
     curve = np.exp(-np.arange(n_points) / (n_points / 4)) + 0.1
-    history = {"baseline": curve, "DPPSG": curve, "DPPSG*": curve, "DPPSG+WGAN": curve + 0.05,
-               "DPPSG*+WGAN": curve + 0.1}
+    history = {
+        "baseline": curve,
+        "DPPSG": curve,
+        "DPPSG*": curve,
+        "DPPSG+WGAN": curve + 0.05,
+        "DPPSG*+WGAN": curve + 0.1,
+    }
     fig = plot_loss_curves(history, xlabel="epoch", ylabel="contrastive loss")
     ax = fig.axes[0]
     assert _legend_texts(ax) == list(history)
@@ -363,8 +379,7 @@ def test_eigenvalue_spectrum(tmp_path):
     rng = np.random.default_rng(0)
     Q, _ = np.linalg.qr(rng.normal(size=(4, 4)))
     M = Q @ np.diag([8.0, 2.0, 1.0, 0.5]) @ Q.T
-    fig = plot_eigenvalue_spectrum({"GMML": M, "AML": [0.5, 8.0, 2.0, 1.0], "prior": np.ones(4)},
-                                   title="spectrum")
+    fig = plot_eigenvalue_spectrum({"GMML": M, "AML": [0.5, 8.0, 2.0, 1.0], "prior": np.ones(4)}, title="spectrum")
     ax = fig.axes[0]
     assert _legend_texts(ax) == ["GMML", "AML", "prior"]
     gmml, aml, _ = ax.get_lines()
@@ -399,9 +414,14 @@ def test_the_package_keeps_the_public_names_of_the_module():
     import spectral_ml.plotting as plotting
 
     assert set(plotting.__all__) == {
-        "plot_feature_scatter", "plot_feature_grid", "plot_roc", "plot_sensitivity", "plot_overhead",
-        "plot_loss_curves", "plot_embedding_2d", "plot_eigenvalue_spectrum",
+        "plot_feature_scatter",
+        "plot_feature_grid",
+        "plot_roc",
+        "plot_sensitivity",
+        "plot_overhead",
+        "plot_loss_curves",
+        "plot_embedding_2d",
+        "plot_eigenvalue_spectrum",
     }
     assert all(callable(getattr(plotting, name)) for name in plotting.__all__)
     assert plotting.REFERENCE_BOX_LABEL == "support of the uniform\nreference law, [-1, 1]²"
-

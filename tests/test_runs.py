@@ -18,8 +18,20 @@ from spectral_ml.experiments._units import CheckpointMismatchError, UnitStore, r
 from ._fake_experiments import fake_experiment, fake_protocol
 
 # A Table 1 run on embedded data whose units take about a second each on one core.
-TABLE1 = ["aml-table1", "--quick", "--datasets", "wine", "digits", "--splits", "3", "--methods", "euclidean",
-          "gmml", "aml", "--no-progress"]
+TABLE1 = [
+    "aml-table1",
+    "--quick",
+    "--datasets",
+    "wine",
+    "digits",
+    "--splits",
+    "3",
+    "--methods",
+    "euclidean",
+    "gmml",
+    "aml",
+    "--no-progress",
+]
 
 
 def _hashes(directory: Path) -> dict:
@@ -28,9 +40,14 @@ def _hashes(directory: Path) -> dict:
 
 def _tables(directory: Path) -> dict:
     """The CSV and Markdown tables of a run, timing tables left out (their numbers are times)."""
-    return {name: digest for name, digest in _hashes(directory).items()
-            if name.endswith((".csv", ".md")) and name != "report.md" and "_time." not in name
-            and not name.startswith("dpp_overhead")}
+    return {
+        name: digest
+        for name, digest in _hashes(directory).items()
+        if name.endswith((".csv", ".md"))
+        and name != "report.md"
+        and "_time." not in name
+        and not name.startswith("dpp_overhead")
+    }
 
 
 def _answer(argv, capsys):
@@ -161,8 +178,24 @@ def test_resume_with_other_options_is_refused(tmp_path, capsys, monkeypatch):
     assert code == 2 and "no unfinished run" in err
     # --jobs, --threads and --no-progress do not change the results: they may differ.
     fake_experiment(monkeypatch, cli)
-    assert cli.main(["aml-synthetic", "--out", str(out), "--seed", "5", "--resume", "--jobs", "2",
-                     "--threads", "1", "--no-progress"]) == 0
+    assert (
+        cli.main(
+            [
+                "aml-synthetic",
+                "--out",
+                str(out),
+                "--seed",
+                "5",
+                "--resume",
+                "--jobs",
+                "2",
+                "--threads",
+                "1",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
 
 
 def test_jobs_and_threads_beyond_the_cores_are_refused(capsys, monkeypatch, tmp_path):
@@ -174,8 +207,9 @@ def test_jobs_and_threads_beyond_the_cores_are_refused(capsys, monkeypatch, tmp_
 def test_reproduce_with_a_failed_experiment_keeps_its_report_and_units(tmp_path, capsys, monkeypatch):
     out = tmp_path / "results"
     for name in cli._EXPERIMENTS:
-        fake_experiment(monkeypatch, cli, name=name, fail=RuntimeError("boom") if name == "aml-roc" else None,
-                        fail_at=0)
+        fake_experiment(
+            monkeypatch, cli, name=name, fail=RuntimeError("boom") if name == "aml-roc" else None, fail_at=0
+        )
     code, err = _answer(["reproduce", "--out", str(out), "--jobs", "1"], capsys)
     assert code == 1 and not out.exists()
     assert "aml-roc failed" in err and "--resume" in err and "17 of 18 units" in err
@@ -192,8 +226,15 @@ def test_reproduce_with_a_failed_experiment_keeps_its_report_and_units(tmp_path,
 
 def _run(argv, tmp_path, **kwargs):
     env = dict(os.environ, MPLBACKEND="Agg")
-    return subprocess.Popen([sys.executable, "-m", "spectral_ml", *argv], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path, **kwargs)
+    return subprocess.Popen(
+        [sys.executable, "-m", "spectral_ml", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        **kwargs,
+    )
 
 
 def _wait_for_units(work: Path, n: int, proc, timeout=120):
@@ -240,14 +281,17 @@ def test_jobs_do_not_change_the_tables(tmp_path):
     assert len(_tables(tmp_path / "1")) >= 10
 
 
-@pytest.mark.parametrize("command", ["aml-table1", "aml-synthetic", "aml-roc", "aml-sensitivity", "dpp-retrieval",
-                                     "dpp-overhead"])
+@pytest.mark.parametrize(
+    "command", ["aml-table1", "aml-synthetic", "aml-roc", "aml-sensitivity", "dpp-retrieval", "dpp-overhead"]
+)
 def test_each_experiment_resumes_to_the_tables_of_an_uninterrupted_run(command, tmp_path, capsys, monkeypatch):
-    options = {"aml-table1": ["--quick", "--datasets", "wine", "--splits", "2", "--methods", "euclidean", "gmml",
-                              "aml"],
-               "aml-roc": ["--quick", "--datasets", "wine", "digits"], "aml-sensitivity": ["--quick", "--dataset",
-                                                                                            "wine"],
-               "dpp-retrieval": ["--quick", "--dataset", "wine"], "dpp-overhead": ["--quick"]}.get(command, [])
+    options = {
+        "aml-table1": ["--quick", "--datasets", "wine", "--splits", "2", "--methods", "euclidean", "gmml", "aml"],
+        "aml-roc": ["--quick", "--datasets", "wine", "digits"],
+        "aml-sensitivity": ["--quick", "--dataset", "wine"],
+        "dpp-retrieval": ["--quick", "--dataset", "wine"],
+        "dpp-overhead": ["--quick"],
+    }.get(command, [])
     argv = [command, *options, "--jobs", "1", "--no-progress"]
     assert cli.main([*argv, "--out", str(tmp_path / "straight")]) == 0
     compute = _units._compute_limited

@@ -63,7 +63,9 @@ class SavedFigures:
             seen.add(id(fig))
             figures.append((fig, kwargs))
         paths = []
-        for (fig, kwargs), path in zip(figures, block_vars["image_path_iterator"], strict=False):  # an endless supply of paths
+        for (fig, kwargs), path in zip(
+            figures, block_vars["image_path_iterator"], strict=False
+        ):  # an endless supply of paths
             self._original(fig, path, **kwargs)
             paths.append(PurePosixPath(path))
         return figure_rst(paths, gallery_conf["src_dir"]) if paths else ""
@@ -103,7 +105,7 @@ class UndoFalseMailto(SphinxTransform):
     def apply(self, **kwargs):
         for ref in list(self.document.findall(nodes.reference)):
             uri = ref.get("refuri", "")
-            if uri.startswith("mailto:") and not _ADDRESS.match(uri[len("mailto:"):]):
+            if uri.startswith("mailto:") and not _ADDRESS.match(uri[len("mailto:") :]):
                 ref.replace_self(nodes.Text(ref.astext()))
 
 
@@ -190,17 +192,17 @@ def split_table(header: list[str], rows: list[list[str]], max_columns: int = MAX
     ours = [j for j in range(n_key, len(header)) if not header[j].lower().startswith("paper")]
     paper = [j for j in range(n_key, len(header)) if header[j].lower().startswith("paper")]
     names = {header[j]: j for j in ours}
-    if paper and all(header[j][len("paper "):] in names for j in paper):
+    if paper and all(header[j][len("paper ") :] in names for j in paper):
         for j in paper:
-            mine = names[header[j][len("paper "):]]
-            header = [*header[:mine], f"{header[mine]} (paper)", *header[mine + 1:]]
+            mine = names[header[j][len("paper ") :]]
+            header = [*header[:mine], f"{header[mine]} (paper)", *header[mine + 1 :]]
             for row in rows:
                 if row[j] not in _MISSING:
                     row[mine] = f"{row[mine]} ({row[j]})"
         paper = []
     parts = []
     for start in range(0, len(ours), max_columns):
-        cols = key + ours[start:start + max_columns]
+        cols = key + ours[start : start + max_columns]
         parts.append(([header[j] for j in cols], [[row[j] for j in cols] for row in rows], False))
     if paper:
         cols = key + paper
@@ -298,8 +300,8 @@ def _summary_with_whole_parentheses():
         text, depth = " ".join(stanza), 0
         for i, char in enumerate(text):
             depth += {"(": 1, ")": -1}.get(char, 0)
-            if char == "." and depth == 0 and i >= len(summary) - 1 and text[i + 1:i + 2] in ("", " "):
-                return text[:i + 1]
+            if char == "." and depth == 0 and i >= len(summary) - 1 and text[i + 1 : i + 2] in ("", " "):
+                return text[: i + 1]
         return summary
 
     extract_summary._spectral_docs = True

@@ -207,7 +207,7 @@ def mirror_lower_triangle(A: np.ndarray) -> np.ndarray:
     for i0 in range(0, n, TILE):
         i1 = min(i0 + TILE, n)
         for j0 in range(0, i0, TILE):
-            A[j0:j0 + TILE, i0:i1] = A[i0:i1, j0:j0 + TILE].T
+            A[j0 : j0 + TILE, i0:i1] = A[i0:i1, j0 : j0 + TILE].T
         D = A[i0:i1, i0:i1]
         m = i1 - i0
         np.copyto(D, D.T.copy(), where=np.tri(m, m, -1, dtype=bool).T)
@@ -227,8 +227,8 @@ def multiply_triangles(A: np.ndarray) -> np.ndarray:
     for i0 in range(0, n, TILE):
         i1 = min(i0 + TILE, n)
         for j0 in range(0, i0, TILE):
-            lower = A[i0:i1, j0:j0 + TILE]
-            upper = A[j0:j0 + TILE, i0:i1]
+            lower = A[i0:i1, j0 : j0 + TILE]
+            upper = A[j0 : j0 + TILE, i0:i1]
             lower *= upper.T
             upper[...] = lower.T
         D = A[i0:i1, i0:i1]

@@ -265,7 +265,7 @@ class NumPyLibrary(ArrayLibrary):
         # rounded once from the same two terms.
         step = max(1, self.OUTER_CHUNK // G.shape[0])
         for i in range(0, G.shape[0], step):
-            G[i:i + step] -= np.add.outer(r[i:i + step], r)
+            G[i : i + step] -= np.add.outer(r[i : i + step], r)
         return G
 
     def all_finite(self, x) -> bool:
@@ -407,8 +407,11 @@ class TorchLibrary(ArrayLibrary):
         # Strips write into views of one tensor, which autograd cannot follow; half precision
         # has no CPU product to write with (see matmul).
         torch = self.torch
-        return (Y.device.type == "cpu" and Y.dtype in (torch.float32, torch.float64)
-                and not (Y.requires_grad and torch.is_grad_enabled()))
+        return (
+            Y.device.type == "cpu"
+            and Y.dtype in (torch.float32, torch.float64)
+            and not (Y.requires_grad and torch.is_grad_enabled())
+        )
 
     def mirror_upper_triangle(self, A, block):
         torch = self.torch

@@ -54,10 +54,10 @@ def get_namespace(*arrays: Any):
     TypeError
         If the arrays come from different libraries.
     """
-    arrays = [a for a in arrays if a is not None and not isinstance(a, (int, float, complex, bool))]
-    if not arrays:
+    present = [a for a in arrays if a is not None and not isinstance(a, (int, float, complex, bool))]
+    if not present:
         return array_api_compat.array_namespace(np.empty(0))
-    return array_api_compat.array_namespace(*arrays)
+    return array_api_compat.array_namespace(*present)
 
 
 def device_of(x: Any):

@@ -165,7 +165,7 @@ def merge_neighbours(k, *parts):
     index = np.concatenate([p[1] for p in parts], axis=1)
     codes = np.concatenate([p[2] for p in parts], axis=1)
     order = np.lexsort((index, dist), axis=-1)[:, :k]
-    take = lambda a: np.take_along_axis(a, order, axis=1)  # noqa: E731
+    take = lambda a: np.take_along_axis(a, order, axis=1)
     return take(dist), take(index), take(codes)
 
 
@@ -185,8 +185,9 @@ def as_dask_rows(X, name, *, chunk_like=None):
     return check_dask_rows(X, name)
 
 
-def neighbour_graph(q_blocks, q_off, d_blocks, d_off, d_codes, k, transform, names, leave_one_out, with_norm,
-                     split_every=8):
+def neighbour_graph(
+    q_blocks, q_off, d_blocks, d_off, d_codes, k, transform, names, leave_one_out, with_norm, split_every=8
+):
     """One delayed (dist, index, code) neighbour list per query block.
 
     Parameters
@@ -291,8 +292,9 @@ def prediction_graph(X_train, y_train, X_test, transform, k, *, returned=False):
         q_blocks, d_blocks = [own(b) for b in q_blocks], [own(b) for b in d_blocks]
         d_labels = [own(lab) if isinstance(lab, Delayed) else lab for lab in d_labels]
     d_codes = [dask.delayed(encode_labels_block, pure=True)(lab, classes) for lab in d_labels]
-    neighbours = neighbour_graph(q_blocks, q_off, d_blocks, d_off, d_codes, k, transform, ("X_test", "X_train"),
-                                  False, False)
+    neighbours = neighbour_graph(
+        q_blocks, q_off, d_blocks, d_off, d_codes, k, transform, ("X_test", "X_train"), False, False
+    )
     vote = dask.delayed(majority_vote, pure=True)
     return [vote(k, classes.shape[0], nb) for nb in neighbours], q_off, classes
 
@@ -302,9 +304,7 @@ def knn_predict(X_train, y_train, X_test, transform, k):
     import dask.array as da
 
     votes, q_off, classes = prediction_graph(X_train, y_train, X_test, transform, k, returned=True)
-    blocks = [
-        da.from_delayed(v, shape=(int(q_off[i + 1] - q_off[i]),), dtype=np.int64) for i, v in enumerate(votes)
-    ]
+    blocks = [da.from_delayed(v, shape=(int(q_off[i + 1] - q_off[i]),), dtype=np.int64) for i, v in enumerate(votes)]
     return da.concatenate(blocks).map_blocks(lambda c: classes[c], dtype=classes.dtype)
 
 
@@ -382,9 +382,8 @@ class RetrievalGraph:
 
         names = ("queries", "queries" if self.loo else "database")
         (q_blocks, q_off), (d_blocks, d_off) = row_blocks(self.Q), row_blocks(self.D)
-        neighbours = neighbour_graph(q_blocks, q_off, d_blocks, d_off, self.d_codes, depth, Transform(None), names,
-                                      self.loo, True)
+        neighbours = neighbour_graph(
+            q_blocks, q_off, d_blocks, d_off, self.d_codes, depth, Transform(None), names, self.loo, True
+        )
         task = dask.delayed(summarize, pure=True)
         return compute_in_turn([task(nb, self.q_codes[i], *args) for i, nb in enumerate(neighbours)])
-
-

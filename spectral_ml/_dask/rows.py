@@ -36,8 +36,7 @@ def check_dask_rows(X, name="X"):
         raise ValueError(f"{name} must be a 2-D array, got an array of shape {X.shape}.")
     if any(np.isnan(c) for c in X.chunks[0]) or any(np.isnan(c) for c in X.chunks[1]):
         raise ValueError(
-            f"{name} has chunks of unknown size (e.g. after boolean indexing); call "
-            f"{name}.compute_chunk_sizes() first."
+            f"{name} has chunks of unknown size (e.g. after boolean indexing); call {name}.compute_chunk_sizes() first."
         )
     if X.dtype.kind not in "biuf":
         raise ValueError(f"{name} must be numeric, got dtype {X.dtype}.")
@@ -127,8 +126,6 @@ def compute_in_turn(parts):
     import dask
 
     return [dask.compute(part)[0] for part in parts]
-
-
 
 
 def reduce_row_blocks(X, task, merge, *, labels=None, row_arrays=(), split_every=8):

@@ -111,10 +111,7 @@ def _resolve_data_dir(data_dir) -> tuple[Path | None, str]:
 
 def _not_found(name: str, directory: Path | None, origin: str) -> DatasetNotFoundError:
     filename = f"{name}.npz"
-    how = (
-        f"pass data_dir=<directory> to load_dataset or set the environment variable "
-        f"{DATA_ENV_VAR}=<directory>"
-    )
+    how = f"pass data_dir=<directory> to load_dataset or set the environment variable {DATA_ENV_VAR}=<directory>"
     builtin = ", ".join(EMBEDDED_DATASETS)
     if directory is None:
         message = (
@@ -142,9 +139,7 @@ def _check_name(name: Any) -> str:
     if name.endswith(".npz"):
         name = name[: -len(".npz")]
     if not _NAME_PATTERN.match(name) or ".." in name:
-        raise ValueError(
-            f"name must be a data set name (letters, digits, '_', '-', '.'; no path), got {name!r}."
-        )
+        raise ValueError(f"name must be a data set name (letters, digits, '_', '-', '.'; no path), got {name!r}.")
     return name
 
 
@@ -174,9 +169,7 @@ def _stratified_subset(y: np.ndarray, n_samples: int, random_state) -> np.ndarra
         # Stable sort keeps the lower label first among equal fractional parts.
         quota[np.argsort(-(exact - quota), kind="stable")[:remainder]] += 1
     chosen = [
-        rng.choice(np.flatnonzero(inverse == c), size=int(q), replace=False)
-        for c, q in enumerate(quota)
-        if q > 0
+        rng.choice(np.flatnonzero(inverse == c), size=int(q), replace=False) for c, q in enumerate(quota) if q > 0
     ]
     return np.sort(np.concatenate(chosen))
 
@@ -268,12 +261,14 @@ def _npz_headers(path: Path, source: str) -> dict:
             try:
                 with archive.open(info) as fh:
                     version = np.lib.format.read_magic(fh)
-                    read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                    read = (
+                        np.lib.format.read_array_header_1_0
+                        if version == (1, 0)
+                        else np.lib.format.read_array_header_2_0
+                    )
                     shape, _, dtype = read(fh)
             except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-                raise DatasetFileError(
-                    f"array {key!r} of {source} is corrupt ({exc}); {_HOW_TO_WRITE}."
-                ) from exc
+                raise DatasetFileError(f"array {key!r} of {source} is corrupt ({exc}); {_HOW_TO_WRITE}.") from exc
             headers[key] = (tuple(shape), np.dtype(dtype))
     return headers
 
@@ -289,15 +284,11 @@ def _check_headers(headers: dict, split: str, source: str) -> tuple[tuple[str, .
         elif {"X_train", "y_train", "X_test", "y_test"} <= keys:
             x_keys, y_keys = ("X_train", "X_test"), ("y_train", "y_test")
         else:
-            raise DatasetFileError(
-                f"{source} must contain arrays 'X' and 'y'; it has {sorted(keys)}; {_HOW_TO_WRITE}."
-            )
+            raise DatasetFileError(f"{source} must contain arrays 'X' and 'y'; it has {sorted(keys)}; {_HOW_TO_WRITE}.")
     else:
         wanted = {f"X_{split}", f"y_{split}"}
         if not wanted <= keys:
-            raise DatasetFileError(
-                f"split={split!r} needs arrays {sorted(wanted)} in {source}; it has {sorted(keys)}."
-            )
+            raise DatasetFileError(f"split={split!r} needs arrays {sorted(wanted)} in {source}; it has {sorted(keys)}.")
         x_keys, y_keys = (f"X_{split}",), (f"y_{split}",)
     for key in (*x_keys, *y_keys, "feature_names", "class_names"):
         if key in headers and headers[key][1].hasobject:
@@ -544,9 +535,7 @@ def list_datasets(data_dir=None) -> list[str]:
     names = list(EMBEDDED_DATASETS)
     directory, _ = _resolve_data_dir(data_dir)
     if directory is not None and directory.is_dir():
-        stems = sorted(
-            p.stem for p in directory.glob("*.npz") if p.is_file() and _NAME_PATTERN.match(p.stem)
-        )
+        stems = sorted(p.stem for p in directory.glob("*.npz") if p.is_file() and _NAME_PATTERN.match(p.stem))
         names.extend(s for s in stems if s not in EMBEDDED_DATASETS)
     return names
 
@@ -596,8 +585,14 @@ def check_dataset(name: str, *, data_dir=None, split: str = "all") -> Bunch:
     if name in EMBEDDED_DATASETS:
         X, y = load_dataset(name, return_X_y=True)
         counts = np.bincount(y)
-        return Bunch(name=name, n_samples=X.shape[0], n_features=X.shape[1], n_classes=counts.size,
-                     min_class_count=int(counts.min()), path=None)
+        return Bunch(
+            name=name,
+            n_samples=X.shape[0],
+            n_features=X.shape[1],
+            n_classes=counts.size,
+            min_class_count=int(counts.min()),
+            path=None,
+        )
     directory, origin = _resolve_data_dir(data_dir)
     path = None if directory is None else directory / f"{name}.npz"
     if path is None or not path.is_file():
@@ -612,5 +607,11 @@ def check_dataset(name: str, *, data_dir=None, split: str = "all") -> Bunch:
         raise DatasetFileError(f"{source} is corrupt: {exc}; {_HOW_TO_WRITE}.") from exc
     counts = np.bincount(_encode_labels(y, source)[0])
     counts = counts[counts > 0]
-    return Bunch(name=name, n_samples=sum(headers[k][0][0] for k in x_keys), n_features=headers[x_keys[0]][0][1],
-                 n_classes=counts.size, min_class_count=int(counts.min()), path=path)
+    return Bunch(
+        name=name,
+        n_samples=sum(headers[k][0][0] for k in x_keys),
+        n_features=headers[x_keys[0]][0][1],
+        n_classes=counts.size,
+        min_class_count=int(counts.min()),
+        path=path,
+    )

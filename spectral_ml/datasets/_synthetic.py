@@ -109,9 +109,7 @@ def make_aml_synthetic(
     test_std = _check_positive(test_std, "test_std")
     margin = _check_positive(margin, "margin", allow_zero=True)
     if margin >= separation / 2:
-        raise ValueError(
-            f"margin must be smaller than separation / 2 = {separation / 2}, got {margin}."
-        )
+        raise ValueError(f"margin must be smaller than separation / 2 = {separation / 2}, got {margin}.")
     rng = np.random.default_rng(random_state)
 
     means = np.zeros((2, n_features))

@@ -139,10 +139,7 @@ class DPPResult:
             val = "not computed yet"
         else:
             val = f"{self.value:.6g}"
-        return (
-            f"DPPResult(objective={self.objective!r}, method={self.method!r}, "
-            f"value={val}, grad shape={shape})"
-        )
+        return f"DPPResult(objective={self.objective!r}, method={self.method!r}, value={val}, grad shape={shape})"
 
 
 def dpp_diversity(
@@ -293,9 +290,17 @@ def dpp_diversity(
     >>> dpp_diversity(X, settings=DPPSettings(sigma=0.2, method="dppsg")).method
     'dppsg'
     """
-    s = DPPSettings.from_keywords(settings, sigma=sigma, objective=objective, method=method,
-                                  subgradient=subgradient, beta=beta, delta=delta, theta=theta,
-                                  underflow=underflow)
+    s = DPPSettings.from_keywords(
+        settings,
+        sigma=sigma,
+        objective=objective,
+        method=method,
+        subgradient=subgradient,
+        beta=beta,
+        delta=delta,
+        theta=theta,
+        underflow=underflow,
+    )
     objective, method, subgradient, sigma = s.objective, s.method, s.subgradient, s.sigma
     beta, delta, theta = s.beta, s.delta, s.theta
     allow_identity = s.underflow == "allow"
@@ -307,7 +312,7 @@ def dpp_diversity(
         # W = θ(I − L) ∘ L = −θ L∘L off the diagonal, and L∘L is the kernel at σ/√2.
         E = centred_kernel(Xc, sigma, xp, power=2.0, allow_identity=allow_identity, X=X)
         grad = centred_backward(E, Xc, sigma, xp, coef=-theta)
-        lazy = _LazyLogdet(xp, Xc, sigma, delta)
+        lazy: _LazyLogdet | None = _LazyLogdet(xp, Xc, sigma, delta)
         return DPPResult(grad, "dppsg*", objective, lazy=lazy)
 
     L = centred_kernel(Xc, sigma, xp, allow_identity=allow_identity, X=X)

@@ -222,8 +222,9 @@ def centre_batch(X, xp):
         return X - xp.mean(X, axis=0)[None, :]
 
 
-def centred_kernel(Xc, sigma: float, xp, *, power: float = 1.0, allow_identity: bool = False, X=None,
-                   checked: bool = False):
+def centred_kernel(
+    Xc, sigma: float, xp, *, power: float = 1.0, allow_identity: bool = False, X=None, checked: bool = False
+):
     """exp(−power·‖x_i − x_j‖²/σ²) for a centred batch, with an exactly unit diagonal.
 
     This is :func:`gaussian_affinity` of Y = Xc·√(2·power/σ²): one product Y Yᵀ (symmetric,

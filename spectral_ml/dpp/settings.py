@@ -298,7 +298,7 @@ class DPPSettings:
         if not isinstance(dpp, str) or dpp not in TRAINING_METHODS:
             raise ValueError(f"dpp must be None or one of {TRAINING_METHODS} or a DPPSettings, got {dpp!r}.")
         # The automatic switch is the paper's rule; "exact" never leaves the gradient.
-        fields = {"method": "exact"} if dpp == "exact" else {"method": "auto", "subgradient": dpp}
+        fields: dict[str, Any] = {"method": "exact"} if dpp == "exact" else {"method": "auto", "subgradient": dpp}
         if flat.get("dpp_weight") is None:
             flat["dpp_weight"] = default_weight[dpp] if isinstance(default_weight, Mapping) else default_weight
         for field, key in FLAT_NAMES.items():

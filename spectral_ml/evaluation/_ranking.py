@@ -38,10 +38,7 @@ def check_ks(k: Any, n_database: int) -> tuple[list[int], bool]:
     for value in values:
         value = check_int(value, "k", low=1)
         if value > n_database:
-            raise ValueError(
-                f"k={value} exceeds the number of database items a query can retrieve "
-                f"({n_database})."
-            )
+            raise ValueError(f"k={value} exceeds the number of database items a query can retrieve ({n_database}).")
         ks.append(value)
     return ks, single
 

@@ -84,9 +84,7 @@ def _check_inputs(X_train, y_train, X_test, k):
     X_train = as_float_array(X_train, "X_train", ndim=2)
     X_test = as_float_array(match_namespace(X_test, X_train), "X_test", ndim=2)
     if X_test.shape[1] != X_train.shape[1]:
-        raise ValueError(
-            f"X_test has {X_test.shape[1]} features, X_train has {X_train.shape[1]}."
-        )
+        raise ValueError(f"X_test has {X_test.shape[1]} features, X_train has {X_train.shape[1]}.")
     if tuple(y_train.shape) != (X_train.shape[0],):
         raise ValueError(
             f"y_train must be 1-D with one label per row of X_train ({X_train.shape[0]}), "
@@ -119,9 +117,7 @@ def _brute_force_predict(Z_train, y_train, Z_test, k, xp):
     return xp.take(classes, pred_codes, axis=0)
 
 
-def knn_predict(
-    X_train, y_train, X_test, *, metric=None, k: int = 5, method: str = "auto", algorithm: str = "auto"
-):
+def knn_predict(X_train, y_train, X_test, *, metric=None, k: int = 5, method: str = "auto", algorithm: str = "auto"):
     """Predict labels with a k-NN classifier under a (learned) metric.
 
     Parameters
@@ -174,7 +170,9 @@ def knn_predict(
     check_choice(method, "method", ("auto", "sklearn", "brute"))
     check_choice(algorithm, "algorithm", ("auto", "ball_tree", "kd_tree", "brute"))
     if any_dask_array(X_train, y_train, X_test):
-        return dask_knn_predict(X_train, y_train, X_test, _transform_for_dask(metric, X_train), check_int(k, "k", low=1))
+        return dask_knn_predict(
+            X_train, y_train, X_test, _transform_for_dask(metric, X_train), check_int(k, "k", low=1)
+        )
     if isinstance(y_train, (list, tuple)):
         y_train = np.asarray(y_train)
     X_train, X_test, k = _check_inputs(X_train, y_train, X_test, k)
@@ -258,15 +256,15 @@ def knn_error(
         raise ValueError(f"normalize must be True or False, got {normalize!r}.")
     if any_dask_array(X_train, y_train, X_test, y_test):
         check_choice(method, "method", ("auto", "sklearn", "brute"))
-        return dask_knn_error(X_train, y_train, X_test, y_test, _transform_for_dask(metric, X_train),
-                              check_int(k, "k", low=1), normalize)
+        return dask_knn_error(
+            X_train, y_train, X_test, y_test, _transform_for_dask(metric, X_train), check_int(k, "k", low=1), normalize
+        )
     if isinstance(y_test, (list, tuple)):
         y_test = np.asarray(y_test)
     pred = knn_predict(X_train, y_train, X_test, metric=metric, k=k, method=method, algorithm=algorithm)
     if tuple(y_test.shape) != (pred.shape[0],):
         raise ValueError(
-            f"y_test must be 1-D with one label per row of X_test ({pred.shape[0]}), "
-            f"got shape {tuple(y_test.shape)}."
+            f"y_test must be 1-D with one label per row of X_test ({pred.shape[0]}), got shape {tuple(y_test.shape)}."
         )
     xp = get_namespace(pred)
     if pred.shape[0] == 0:

@@ -96,9 +96,7 @@ def _check_inputs(queries, query_labels, database, database_labels):
     if D.shape[0] < 1:
         raise ValueError("database must contain at least one row.")
     if D.shape[1] != Q.shape[1]:
-        raise ValueError(
-            f"database has {D.shape[1]} features but queries have {Q.shape[1]}."
-        )
+        raise ValueError(f"database has {D.shape[1]} features but queries have {Q.shape[1]}.")
     if Q.dtype != D.dtype:
         # Promote both to the wider floating type instead of failing on mixed precision.
         Q = xp.astype(Q, xp.float64)
@@ -252,7 +250,6 @@ def mean_average_precision_at_k(
     if divisor not in _DIVISORS:
         raise ValueError(f"divisor must be one of {_DIVISORS}, got {divisor!r}.")
     if any_dask_array(queries, query_labels, database, database_labels):
-
         return dask_mean_average_precision(queries, query_labels, k, database, database_labels, divisor)
     xp, Q, q_labels, D, d_labels, loo = _check_inputs(queries, query_labels, database, database_labels)
     n, m = Q.shape[0], D.shape[0]
@@ -321,7 +318,6 @@ def precision_at_k(
     {1: 1.0, 2: 0.5}
     """
     if any_dask_array(queries, query_labels, database, database_labels):
-
         return dask_precision_at_k(queries, query_labels, k, database, database_labels)
     xp, Q, q_labels, D, d_labels, loo = _check_inputs(queries, query_labels, database, database_labels)
     n, m = Q.shape[0], D.shape[0]
@@ -398,7 +394,6 @@ def map_at_r(queries, query_labels, database=None, database_labels=None, *, batc
     1.0
     """
     if any_dask_array(queries, query_labels, database, database_labels):
-
         return dask_map_at_r(queries, query_labels, database, database_labels)
     xp, Q, q_labels, D, d_labels, loo = _check_inputs(queries, query_labels, database, database_labels)
     n, m = Q.shape[0], D.shape[0]

@@ -244,8 +244,7 @@ def gap_to_reference(
         reference = np.asarray(to_numpy(sampler(m, d, rng)), dtype=np.float64)
         if reference.shape != (m, d) or not np.all(np.isfinite(reference)):
             raise ValueError(
-                f"sampler must return {m} finite points of dimension {d}, got an array of "
-                f"shape {reference.shape}."
+                f"sampler must return {m} finite points of dimension {d}, got an array of shape {reference.shape}."
             )
         subset = x if m == n else x[rng.choice(n, size=m, replace=False)]
         distances[r] = _assignment_distance(subset, reference, p)

@@ -26,8 +26,13 @@ DPP_PAPER_TABLE1 = {
 
 #: The paper's Table 6 (CIFAR-10 hashing network on a GTX 1080 GPU): seconds per batch,
 #: (overhead-all, overhead-DPP), per batch size.
-DPP_PAPER_TABLE6 = {100: (0.175, 0.011), 200: (0.263, 0.029), 250: (0.308, 0.033), 400: (0.411, 0.042),
-                500: (0.493, 0.056)}
+DPP_PAPER_TABLE6 = {
+    100: (0.175, 0.011),
+    200: (0.263, 0.029),
+    250: (0.308, 0.033),
+    400: (0.411, 0.042),
+    500: (0.493, 0.056),
+}
 
 #: Cut-offs K of mAP@K.
 RETRIEVAL_KS = (10, 20, 50, 100)

@@ -19,8 +19,16 @@ def progress_bar(total: int, desc: str, *, enabled: bool = True, unit: str = "st
 
     stream = sys.stderr
     show = enabled and bool(getattr(stream, "isatty", lambda: False)())
-    return tqdm(total=total, desc=desc, unit=unit, file=stream, disable=not show, dynamic_ncols=True,
-                leave=True, position=position)
+    return tqdm(
+        total=total,
+        desc=desc,
+        unit=unit,
+        file=stream,
+        disable=not show,
+        dynamic_ncols=True,
+        leave=True,
+        position=position,
+    )
 
 
 @contextlib.contextmanager

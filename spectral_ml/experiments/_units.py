@@ -257,10 +257,16 @@ class ProtocolRun:
     seconds: float = 0.0
 
 
-def run_protocols(protocols: Mapping[str, Protocol], *, stores: Mapping[str, UnitStore] | None = None,
-                  n_jobs: int = 1, threads: int | None = None, progress: bool = True,
-                  on_done: Callable[[str, ProtocolRun], None] | None = None,
-                  stop_on_error: bool = False) -> dict[str, ProtocolRun]:
+def run_protocols(
+    protocols: Mapping[str, Protocol],
+    *,
+    stores: Mapping[str, UnitStore] | None = None,
+    n_jobs: int = 1,
+    threads: int | None = None,
+    progress: bool = True,
+    on_done: Callable[[str, ProtocolRun], None] | None = None,
+    stop_on_error: bool = False,
+) -> dict[str, ProtocolRun]:
     """Run several protocols' units in one pool of jobs, so that they overlap.
 
     The units of every parallel protocol go to the same ``n_jobs`` processes (the longest
@@ -303,8 +309,10 @@ def run_protocols(protocols: Mapping[str, Protocol], *, stores: Mapping[str, Uni
                 runs[name].seconds += seconds
             else:
                 todo[name].append(key)
-    bars = {name: progress_bar(len(p.units), name, enabled=progress, unit=p.unit_name, position=i)
-            for i, (name, p) in enumerate(protocols.items())}
+    bars = {
+        name: progress_bar(len(p.units), name, enabled=progress, unit=p.unit_name, position=i)
+        for i, (name, p) in enumerate(protocols.items())
+    }
     for name, bar in bars.items():
         bar.update(len(results[name]))
 
@@ -365,19 +373,32 @@ def run_protocols(protocols: Mapping[str, Protocol], *, stores: Mapping[str, Uni
             # Results come back as they finish, so each is kept at once; the order of the
             # tables is the order of protocol.units, whatever the order of completion.
             pool = Parallel(n_jobs=jobs, return_as="generator_unordered")
-            for outcome in pool(delayed(_compute_limited)(name, protocols[name].compute, key, threads_of(name))
-                                for name, key in tasks):
+            for outcome in pool(
+                delayed(_compute_limited)(name, protocols[name].compute, key, threads_of(name)) for name, key in tasks
+            ):
                 finished(*outcome)
         for name in serial:
             protocol = protocols[name]
             for key in todo[name]:
-                finished(*_compute_limited(name, protocol.compute, key,
-                                           threads if threads is not None else protocol.threads or available_cores()))
+                finished(
+                    *_compute_limited(
+                        name,
+                        protocol.compute,
+                        key,
+                        threads if threads is not None else protocol.threads or available_cores(),
+                    )
+                )
     return runs
 
 
-def run_protocol(protocol: Protocol, *, store: UnitStore | None = None, n_jobs: int = 1,
-                 threads: int | None = None, progress: bool = True) -> Records:
+def run_protocol(
+    protocol: Protocol,
+    *,
+    store: UnitStore | None = None,
+    n_jobs: int = 1,
+    threads: int | None = None,
+    progress: bool = True,
+) -> Records:
     """Compute the units of ``protocol`` that ``store`` lacks, keep each as it finishes, assemble.
 
     Parameters
@@ -407,8 +428,14 @@ def run_protocol(protocol: Protocol, *, store: UnitStore | None = None, n_jobs: 
         The first exception raised by a unit (the units finished before it are kept).
     """
     name = protocol.experiment
-    runs = run_protocols({name: protocol}, stores=None if store is None else {name: store}, n_jobs=n_jobs,
-                         threads=threads, progress=progress, stop_on_error=True)
+    runs = run_protocols(
+        {name: protocol},
+        stores=None if store is None else {name: store},
+        n_jobs=n_jobs,
+        threads=threads,
+        progress=progress,
+        stop_on_error=True,
+    )
     records = runs[name].records
     assert records is not None  # stop_on_error raised the unit's exception otherwise
     return records

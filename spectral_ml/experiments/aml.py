@@ -84,6 +84,7 @@ _QUICK_NCA_MAX_ROWS = 2000
 #: The AML paper evaluates on this many MNIST images (a stratified subset).
 MNIST_SUBSET = 4000
 
+
 def _load(name, *, data_dir, seed):
     """A data set as float64 features without constant columns, labels, and the load's notes."""
     from spectral_ml.datasets import load_dataset
@@ -123,7 +124,7 @@ def metric_learn_learners():
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            import metric_learn  # noqa: F401
+            import metric_learn  # noqa: F401 - to learn whether the installed metric-learn imports
             from metric_learn import LMNN, ITML_Supervised
 
         return {"ITML": ITML_Supervised, "LMNN": LMNN}, None
@@ -173,8 +174,7 @@ def _learners(quick, seed, n_jobs=None):
 
     def aml_riemannian(X, y):
         cv_model = aml_tuned(X, y)
-        return AMLMetric(alpha=cv_model.alpha_, beta=cv_model.beta_, solver="riemannian",
-                         random_state=seed).fit(X, y)
+        return AMLMetric(alpha=cv_model.alpha_, beta=cv_model.beta_, solver="riemannian", random_state=seed).fit(X, y)
 
     def nca(X, y):
         return NeighborhoodComponentsAnalysis(random_state=seed, max_iter=50 if quick else 200).fit(X, y)
@@ -211,8 +211,10 @@ def _check_methods(methods, quick, reason):
 def _check_preprocessing(standardize, pca):
     if standardize not in (True, False, "cv"):
         raise ValueError(f"standardize must be True, False or 'cv', got {standardize!r}.")
-    if not (pca in (None, "default", "cv") or (isinstance(pca, (int, np.integer)) and not isinstance(pca, bool)
-                                               and pca >= 1)):
+    if not (
+        pca in (None, "default", "cv")
+        or (isinstance(pca, (int, np.integer)) and not isinstance(pca, bool) and pca >= 1)
+    ):
         raise ValueError(f"pca must be a positive int, None, 'default' or 'cv', got {pca!r}.")
 
 
@@ -256,7 +258,7 @@ def _table1_unit(key, *, quick, seed, data_dir, methods, standardize, pca):
         # A fresh worker process would otherwise time pymanopt's import (about a second) as
         # part of its first Riemannian fit.
         with contextlib.suppress(ImportError):
-            import pymanopt  # noqa: F401
+            import pymanopt  # noqa: F401 - imported outside the timed fit
     rows, failures, subsampled = [], [], False
     for method in methods:
         start = time.perf_counter()
@@ -272,10 +274,23 @@ def _table1_unit(key, *, quick, seed, data_dir, methods, standardize, pca):
             except Exception as exc:  # a baseline failing must not sink the table
                 failures.append((method, _failure(method, exc)))
                 err = elapsed = float("nan")
-        rows.append({"dataset": name, "split": split, "method": method, "error": err, "time": elapsed,
-                     "preprocessing": describe_preprocessing(*choice)})
-    return {"rows": rows, "notes": list(load_notes), "failures": failures, "subsampled": subsampled,
-            "n_train": int(X_tr.shape[0])}
+        rows.append(
+            {
+                "dataset": name,
+                "split": split,
+                "method": method,
+                "error": err,
+                "time": elapsed,
+                "preprocessing": describe_preprocessing(*choice),
+            }
+        )
+    return {
+        "rows": rows,
+        "notes": list(load_notes),
+        "failures": failures,
+        "subsampled": subsampled,
+        "n_train": int(X_tr.shape[0]),
+    }
 
 
 def _assemble_table1(results, *, datasets, n_splits, quick, methods, standardize, pca, settings, notes):
@@ -310,8 +325,9 @@ def _assemble_table1(results, *, datasets, n_splits, quick, methods, standardize
     return Records("aml-table1", rows=rows, settings=settings, notes=notes)
 
 
-def table1_protocol(datasets, *, n_splits=20, quick=False, seed=0, data_dir=None, methods=None,
-                    standardize=True, pca="default") -> Protocol:
+def table1_protocol(
+    datasets, *, n_splits=20, quick=False, seed=0, data_dir=None, methods=None, standardize=True, pca="default"
+) -> Protocol:
     """The Table 1 protocol (see :func:`run_table1`) as units: one per data set and split."""
     _check_table1(n_splits, standardize, pca)
     _, reason = _learners(quick, seed)
@@ -323,18 +339,47 @@ def table1_protocol(datasets, *, n_splits=20, quick=False, seed=0, data_dir=None
     elif not {"ITML", "LMNN"} & set(methods) and quick:
         notes.append("ITML / LMNN skipped in --quick mode.")
     data_dir = None if data_dir is None else str(data_dir)
-    settings = {"datasets": datasets, "methods": methods, "n_splits": int(n_splits), "quick": quick,
-                "seed": seed, "standardize": standardize, "pca": pca}
+    settings = {
+        "datasets": datasets,
+        "methods": methods,
+        "n_splits": int(n_splits),
+        "quick": quick,
+        "seed": seed,
+        "standardize": standardize,
+        "pca": pca,
+    }
     units = [(name, split) for name in datasets for split in range(int(n_splits))]
-    compute = functools.partial(_table1_unit, quick=quick, seed=seed, data_dir=data_dir, methods=methods,
-                                standardize=standardize, pca=pca)
-    assemble = functools.partial(_assemble_table1, datasets=datasets, n_splits=int(n_splits), quick=quick,
-                                 methods=methods, standardize=standardize, pca=pca, settings=settings, notes=notes)
+    compute = functools.partial(
+        _table1_unit, quick=quick, seed=seed, data_dir=data_dir, methods=methods, standardize=standardize, pca=pca
+    )
+    assemble = functools.partial(
+        _assemble_table1,
+        datasets=datasets,
+        n_splits=int(n_splits),
+        quick=quick,
+        methods=methods,
+        standardize=standardize,
+        pca=pca,
+        settings=settings,
+        notes=notes,
+    )
     return Protocol("aml-table1", {**settings, "data_dir": data_dir}, units, compute, assemble, unit_name="split")
 
 
-def table1_records(datasets, *, n_splits=20, quick=False, seed=0, data_dir=None, methods=None,
-                   standardize=True, pca="default", progress=True, n_jobs=1, checkpoints=None) -> Records:
+def table1_records(
+    datasets,
+    *,
+    n_splits=20,
+    quick=False,
+    seed=0,
+    data_dir=None,
+    methods=None,
+    standardize=True,
+    pca="default",
+    progress=True,
+    n_jobs=1,
+    checkpoints=None,
+) -> Records:
     """Measure the Table 1 protocol (see :func:`run_table1`); return its records.
 
     Returns
@@ -344,8 +389,16 @@ def table1_records(datasets, *, n_splits=20, quick=False, seed=0, data_dir=None,
         ``error`` (5-NN test error; NaN if the learner failed), ``time`` (fit and tuning,
         s; NaN if the learner failed) and ``preprocessing`` (what the split used).
     """
-    protocol = table1_protocol(datasets, n_splits=n_splits, quick=quick, seed=seed, data_dir=data_dir,
-                               methods=methods, standardize=standardize, pca=pca)
+    protocol = table1_protocol(
+        datasets,
+        n_splits=n_splits,
+        quick=quick,
+        seed=seed,
+        data_dir=data_dir,
+        methods=methods,
+        standardize=standardize,
+        pca=pca,
+    )
     return run_protocol(protocol, store=unit_store(checkpoints, "aml-table1"), n_jobs=n_jobs, progress=progress)
 
 
@@ -414,9 +467,19 @@ def run_table1(
         ``{"table": Table, "timing": Table, "files": [...], "errors": {dataset: {method:
         [errors]}}, "notes": [...], "records": Records}``.
     """
-    records = table1_records(datasets, n_splits=n_splits, quick=quick, seed=seed, data_dir=data_dir,
-                             methods=methods, standardize=standardize, pca=pca, progress=progress, n_jobs=n_jobs,
-                             checkpoints=checkpoints)
+    records = table1_records(
+        datasets,
+        n_splits=n_splits,
+        quick=quick,
+        seed=seed,
+        data_dir=data_dir,
+        methods=methods,
+        standardize=standardize,
+        pca=pca,
+        progress=progress,
+        n_jobs=n_jobs,
+        checkpoints=checkpoints,
+    )
     return report.write_table1(records, out_dir)
 
 
@@ -427,8 +490,9 @@ def _synthetic_unit(key, *, seed, alpha, beta):
 
     (name,) = key
     data = make_aml_synthetic(random_state=seed)
-    model = (GMMLMetric(random_state=seed) if name == "GMML"
-             else AMLMetric(alpha=alpha, beta=beta, random_state=seed)).fit(data.X_train, data.y_train)
+    model = (
+        GMMLMetric(random_state=seed) if name == "GMML" else AMLMetric(alpha=alpha, beta=beta, random_state=seed)
+    ).fit(data.X_train, data.y_train)
     Z_tr, Z_te = model.transform(data.X_train), model.transform(data.X_test)
     p2 = PCA(2).fit(Z_tr)
     panel = {"train": (p2.transform(Z_tr), data.y_train), "test": (p2.transform(Z_te), data.y_test)}
@@ -445,8 +509,12 @@ def _assemble_synthetic(results, *, settings):
 
     data = make_aml_synthetic(random_state=settings["seed"])
     pca = PCA(2).fit(data.X_train)
-    panels = {"input": {"train": (pca.transform(data.X_train), data.y_train),
-                        "test": (pca.transform(data.X_test), data.y_test)}}
+    panels = {
+        "input": {
+            "train": (pca.transform(data.X_train), data.y_train),
+            "test": (pca.transform(data.X_test), data.y_test),
+        }
+    }
     rows = []
     for (name,), unit in results.items():
         panels[name] = unit["panel"]
@@ -457,15 +525,24 @@ def _assemble_synthetic(results, *, settings):
 def synthetic_protocol(*, seed=0, alpha=1.0, beta=1.0) -> Protocol:
     """Fig. 3 (see :func:`run_synthetic`) as units: one per learner."""
     settings = {"seed": seed, "alpha": alpha, "beta": beta}
-    return Protocol("aml-synthetic", settings, [("GMML",), ("AML",)],
-                    functools.partial(_synthetic_unit, seed=seed, alpha=alpha, beta=beta),
-                    functools.partial(_assemble_synthetic, settings=settings), unit_name="fit")
+    return Protocol(
+        "aml-synthetic",
+        settings,
+        [("GMML",), ("AML",)],
+        functools.partial(_synthetic_unit, seed=seed, alpha=alpha, beta=beta),
+        functools.partial(_assemble_synthetic, settings=settings),
+        unit_name="fit",
+    )
 
 
 def synthetic_records(*, seed=0, alpha=1.0, beta=1.0, progress=True, n_jobs=1, checkpoints=None) -> Records:
     """Measure Fig. 3 (see :func:`run_synthetic`); return its records."""
-    return run_protocol(synthetic_protocol(seed=seed, alpha=alpha, beta=beta),
-                        store=unit_store(checkpoints, "aml-synthetic"), n_jobs=n_jobs, progress=progress)
+    return run_protocol(
+        synthetic_protocol(seed=seed, alpha=alpha, beta=beta),
+        store=unit_store(checkpoints, "aml-synthetic"),
+        n_jobs=n_jobs,
+        progress=progress,
+    )
 
 
 def run_synthetic(out_dir, *, seed=0, alpha=1.0, beta=1.0, progress=True, n_jobs=1, checkpoints=None):
@@ -477,8 +554,9 @@ def run_synthetic(out_dir, *, seed=0, alpha=1.0, beta=1.0, progress=True, n_jobs
         ``{"figure": path, "table": Table, "files": [...], "notes": [], "records": Records}``
         with the 5-NN errors.
     """
-    records = synthetic_records(seed=seed, alpha=alpha, beta=beta, progress=progress, n_jobs=n_jobs,
-                                checkpoints=checkpoints)
+    records = synthetic_records(
+        seed=seed, alpha=alpha, beta=beta, progress=progress, n_jobs=n_jobs, checkpoints=checkpoints
+    )
     return report.write_synthetic(records, out_dir)
 
 
@@ -510,9 +588,17 @@ def _roc_unit(key, *, seed, quick, data_dir, alpha, beta):
         Z = X_te if model is None else model.transform(X_te)
         dist = np.sqrt(np.sum((Z[idx[:, 0]] - Z[idx[:, 1]]) ** 2, axis=1))
         rep = pair_verification_report(dist, labels)
-        rows.append({"dataset": name, "method": method, "auc": float(rep.auc),
-                     "fpr_at_tpr": float(rep.fpr_at_tpr), "eer": float(rep.eer),
-                     "fpr": np.asarray(rep.fpr), "tpr": np.asarray(rep.tpr)})
+        rows.append(
+            {
+                "dataset": name,
+                "method": method,
+                "auc": float(rep.auc),
+                "fpr_at_tpr": float(rep.fpr_at_tpr),
+                "eer": float(rep.eer),
+                "fpr": np.asarray(rep.fpr),
+                "tpr": np.asarray(rep.tpr),
+            }
+        )
     return {"rows": rows, "notes": notes}
 
 
@@ -530,13 +616,19 @@ def roc_protocol(datasets, *, seed=0, quick=False, data_dir=None, alpha=1.0, bet
     datasets = list(datasets)
     data_dir = None if data_dir is None else str(data_dir)
     settings = {"datasets": datasets, "seed": seed, "quick": quick, "alpha": alpha, "beta": beta}
-    return Protocol("aml-roc", {**settings, "data_dir": data_dir}, [(name,) for name in datasets],
-                    functools.partial(_roc_unit, seed=seed, quick=quick, data_dir=data_dir, alpha=alpha, beta=beta),
-                    functools.partial(_assemble_units, "aml-roc", settings=settings), unit_name="dataset")
+    return Protocol(
+        "aml-roc",
+        {**settings, "data_dir": data_dir},
+        [(name,) for name in datasets],
+        functools.partial(_roc_unit, seed=seed, quick=quick, data_dir=data_dir, alpha=alpha, beta=beta),
+        functools.partial(_assemble_units, "aml-roc", settings=settings),
+        unit_name="dataset",
+    )
 
 
-def roc_records(datasets, *, seed=0, quick=False, data_dir=None, alpha=1.0, beta=1.0, progress=True, n_jobs=1,
-                checkpoints=None) -> Records:
+def roc_records(
+    datasets, *, seed=0, quick=False, data_dir=None, alpha=1.0, beta=1.0, progress=True, n_jobs=1, checkpoints=None
+) -> Records:
     """Measure pair verification (see :func:`run_roc`); return its records.
 
     One row per data set and method: ``dataset``, ``method``, ``auc``, ``fpr_at_tpr`` (at
@@ -546,8 +638,19 @@ def roc_records(datasets, *, seed=0, quick=False, data_dir=None, alpha=1.0, beta
     return run_protocol(protocol, store=unit_store(checkpoints, "aml-roc"), n_jobs=n_jobs, progress=progress)
 
 
-def run_roc(datasets, out_dir, *, seed=0, quick=False, data_dir=None, alpha=1.0, beta=1.0, progress=True, n_jobs=1,
-            checkpoints=None):
+def run_roc(
+    datasets,
+    out_dir,
+    *,
+    seed=0,
+    quick=False,
+    data_dir=None,
+    alpha=1.0,
+    beta=1.0,
+    progress=True,
+    n_jobs=1,
+    checkpoints=None,
+):
     """ROC curves and AUC of pair verification on held-out pairs (AML paper Fig. 4's kind).
 
     The paper uses face and patch-matching pairs that are not distributed with this
@@ -559,8 +662,17 @@ def run_roc(datasets, out_dir, *, seed=0, quick=False, data_dir=None, alpha=1.0,
     dict
         ``{"figures": [...], "table": Table, "files": [...], "notes": [...], "records": Records}``.
     """
-    records = roc_records(datasets, seed=seed, quick=quick, data_dir=data_dir, alpha=alpha, beta=beta,
-                          progress=progress, n_jobs=n_jobs, checkpoints=checkpoints)
+    records = roc_records(
+        datasets,
+        seed=seed,
+        quick=quick,
+        data_dir=data_dir,
+        alpha=alpha,
+        beta=beta,
+        progress=progress,
+        n_jobs=n_jobs,
+        checkpoints=checkpoints,
+    )
     return report.write_roc(records, out_dir)
 
 
@@ -578,8 +690,12 @@ def _sensitivity_unit(key, *, dataset, seed, data_dir, n_splits):
             model = AMLMetric(**params, random_state=seed).fit(X_tr, y_tr)
         tr_errs.append(knn_error(X_tr, y_tr, X_tr, y_tr, metric=model))
         te_errs.append(knn_error(X_tr, y_tr, X_te, y_te, metric=model))
-    return {"parameter": param, "value": value, "train error": float(np.mean(tr_errs)),
-            "test error": float(np.mean(te_errs))}
+    return {
+        "parameter": param,
+        "value": value,
+        "train error": float(np.mean(tr_errs)),
+        "test error": float(np.mean(te_errs)),
+    }
 
 
 def _assemble_sensitivity(results, *, settings, notes):
@@ -594,26 +710,31 @@ def sensitivity_protocol(dataset, *, seed=0, quick=False, data_dir=None, n_split
     n_splits = n_splits or (1 if quick else 5)
     settings = {"dataset": dataset, "grid": grid, "n_splits": n_splits, "seed": seed}
     units = [(param, value) for param in ("alpha", "beta") for value in grid]
-    return Protocol("aml-sensitivity", {**settings, "data_dir": data_dir}, units,
-                    functools.partial(_sensitivity_unit, dataset=dataset, seed=seed, data_dir=data_dir,
-                                      n_splits=n_splits),
-                    functools.partial(_assemble_sensitivity, settings=settings, notes=notes), unit_name="value")
+    return Protocol(
+        "aml-sensitivity",
+        {**settings, "data_dir": data_dir},
+        units,
+        functools.partial(_sensitivity_unit, dataset=dataset, seed=seed, data_dir=data_dir, n_splits=n_splits),
+        functools.partial(_assemble_sensitivity, settings=settings, notes=notes),
+        unit_name="value",
+    )
 
 
-def sensitivity_records(dataset, *, seed=0, quick=False, data_dir=None, n_splits=None, progress=True, n_jobs=1,
-                        checkpoints=None) -> Records:
+def sensitivity_records(
+    dataset, *, seed=0, quick=False, data_dir=None, n_splits=None, progress=True, n_jobs=1, checkpoints=None
+) -> Records:
     """Measure Fig. 5 (see :func:`run_sensitivity`); return its records.
 
     One row per parameter and value: ``parameter``, ``value``, ``train error`` and ``test
     error`` (means over the splits).
     """
     protocol = sensitivity_protocol(dataset, seed=seed, quick=quick, data_dir=data_dir, n_splits=n_splits)
-    return run_protocol(protocol, store=unit_store(checkpoints, "aml-sensitivity"), n_jobs=n_jobs,
-                        progress=progress)
+    return run_protocol(protocol, store=unit_store(checkpoints, "aml-sensitivity"), n_jobs=n_jobs, progress=progress)
 
 
-def run_sensitivity(dataset, out_dir, *, seed=0, quick=False, data_dir=None, n_splits=None, progress=True, n_jobs=1,
-                    checkpoints=None):
+def run_sensitivity(
+    dataset, out_dir, *, seed=0, quick=False, data_dir=None, n_splits=None, progress=True, n_jobs=1, checkpoints=None
+):
     """Train / test 5-NN error against α (β = 1) and against β (α = 1): AML paper Fig. 5.
 
     Returns
@@ -621,6 +742,14 @@ def run_sensitivity(dataset, out_dir, *, seed=0, quick=False, data_dir=None, n_s
     dict
         ``{"figures": [...], "table": Table, "files": [...], "notes": [...], "records": Records}``.
     """
-    records = sensitivity_records(dataset, seed=seed, quick=quick, data_dir=data_dir, n_splits=n_splits,
-                                  progress=progress, n_jobs=n_jobs, checkpoints=checkpoints)
+    records = sensitivity_records(
+        dataset,
+        seed=seed,
+        quick=quick,
+        data_dir=data_dir,
+        n_splits=n_splits,
+        progress=progress,
+        n_jobs=n_jobs,
+        checkpoints=checkpoints,
+    )
     return report.write_sensitivity(records, out_dir)

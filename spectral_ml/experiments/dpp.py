@@ -173,10 +173,10 @@ def _load_retrieval(dataset, *, data_dir, quick, seed, quick_train=10000):
 
     if dataset == "mnist":
         n_tr, n_te = (quick_train, 2000) if quick else (None, None)
-        tr = load_dataset("mnist", data_dir=data_dir, split="train", n_samples=n_tr, random_state=seed,
-                          dtype=np.float32)
-        te = load_dataset("mnist", data_dir=data_dir, split="test", n_samples=n_te, random_state=seed,
-                          dtype=np.float32)
+        tr = load_dataset(
+            "mnist", data_dir=data_dir, split="train", n_samples=n_tr, random_state=seed, dtype=np.float32
+        )
+        te = load_dataset("mnist", data_dir=data_dir, split="test", n_samples=n_te, random_state=seed, dtype=np.float32)
         return tr.X, tr.y, te.X, te.y, tr.class_names, tr.notes + te.notes
     data = load_dataset(dataset, data_dir=data_dir, dtype=np.float32)
     X, y = data.X, data.y
@@ -189,8 +189,9 @@ def _load_retrieval(dataset, *, data_dir, quick, seed, quick_train=10000):
 
 
 def _check_blas_threads(blas_threads):
-    if blas_threads is not None and (isinstance(blas_threads, bool) or not isinstance(blas_threads, int)
-                                     or blas_threads < 1):
+    if blas_threads is not None and (
+        isinstance(blas_threads, bool) or not isinstance(blas_threads, int) or blas_threads < 1
+    ):
         raise ValueError(f"blas_threads must be a positive int or None, got {blas_threads!r}.")
     return blas_threads
 
@@ -330,15 +331,38 @@ def run_dpp_retrieval(
     >>> [row[0] for row in out["table"].rows]  # doctest: +SKIP
     ['baseline', 'DPPSG*']
     """
-    records = retrieval_records(dataset, seeds=seeds, quick=quick, data_dir=data_dir, epochs=epochs,
-                                variants=variants, blas_threads=blas_threads, progress=progress,
-                                network=network, device=device, n_jobs=n_jobs, checkpoints=checkpoints)
+    records = retrieval_records(
+        dataset,
+        seeds=seeds,
+        quick=quick,
+        data_dir=data_dir,
+        epochs=epochs,
+        variants=variants,
+        blas_threads=blas_threads,
+        progress=progress,
+        network=network,
+        device=device,
+        n_jobs=n_jobs,
+        checkpoints=checkpoints,
+    )
     return report.write_dpp_retrieval(records, out_dir)
 
 
-def retrieval_records(dataset, *, seeds=(0, 1, 2), quick=False, data_dir=None, epochs=None, variants=VARIANTS,
-                      blas_threads=1, progress=True, network="perceptron", device="cpu", n_jobs=1,
-                      checkpoints=None) -> Records:
+def retrieval_records(
+    dataset,
+    *,
+    seeds=(0, 1, 2),
+    quick=False,
+    data_dir=None,
+    epochs=None,
+    variants=VARIANTS,
+    blas_threads=1,
+    progress=True,
+    network="perceptron",
+    device="cpu",
+    n_jobs=1,
+    checkpoints=None,
+) -> Records:
     """Measure DPP Table 1 (see :func:`run_dpp_retrieval`); return its records.
 
     One row per variant and seed: ``variant``, ``seed``, ``map`` (dict K → mAP@K in %),
@@ -347,8 +371,17 @@ def retrieval_records(dataset, *, seeds=(0, 1, 2), quick=False, data_dir=None, e
     figures' data (features of the first seed, loss curves, class names) are in
     ``figures``; the learner settings of each variant in ``settings["learner"]``.
     """
-    protocol = retrieval_protocol(dataset, seeds=seeds, quick=quick, data_dir=data_dir, epochs=epochs,
-                                  variants=variants, blas_threads=blas_threads, network=network, device=device)
+    protocol = retrieval_protocol(
+        dataset,
+        seeds=seeds,
+        quick=quick,
+        data_dir=data_dir,
+        epochs=epochs,
+        variants=variants,
+        blas_threads=blas_threads,
+        network=network,
+        device=device,
+    )
     return run_protocol(protocol, store=unit_store(checkpoints, "dpp-retrieval"), n_jobs=n_jobs, progress=progress)
 
 
@@ -358,13 +391,15 @@ def _load_retrieval_cached(dataset, data_dir, quick, seed, quick_train):
 
     The arrays are shared between units: the learners copy what they change.
     """
-    *arrays, class_names, notes = _load_retrieval(dataset, data_dir=data_dir, quick=quick, seed=seed,
-                                                  quick_train=quick_train)
+    *arrays, class_names, notes = _load_retrieval(
+        dataset, data_dir=data_dir, quick=quick, seed=seed, quick_train=quick_train
+    )
     return (*arrays, class_names, tuple(notes))
 
 
-def _retrieval_unit(key, *, dataset, data_dir, quick, network, settings, quick_train, gap_points, gap_repeats,
-                    first_seed):
+def _retrieval_unit(
+    key, *, dataset, data_dir, quick, network, settings, quick_train, gap_points, gap_repeats, first_seed
+):
     """One variant trained with one seed: mAP@K, gap to P, training time; the first seed's panels."""
     from ..evaluation import gap_to_reference, mean_average_precision_at_k
 
@@ -387,8 +422,15 @@ def _retrieval_unit(key, *, dataset, data_dir, quick, network, settings, quick_t
     gap = gap_to_reference(Z_te, n_samples=gap_points, n_repeats=gap_repeats, random_state=seed)
     hist = model.history_
     sub = float(np.mean(np.add(hist["path_dppsg"], hist["path_dppsg*"]))) if "path_dppsg" in hist else math.nan
-    row = {"variant": variant, "seed": seed, "map": maps, "gap": float(gap), "time": float(model.train_time_),
-           "subgradient": sub, "history": {k: list(v) for k, v in hist.items()}}
+    row = {
+        "variant": variant,
+        "seed": seed,
+        "map": maps,
+        "gap": float(gap),
+        "time": float(model.train_time_),
+        "subgradient": sub,
+        "history": {k: list(v) for k, v in hist.items()},
+    }
     panel = None
     if seed == first_seed:
         rng = np.random.default_rng(seed)
@@ -407,12 +449,27 @@ def _assemble_retrieval(results, *, dataset, data_dir, quick, quick_train, setti
             curves[variant] = unit["row"]["history"]["contrastive"]
     data_seed = settings["seeds"][0] if dataset != "mnist" or quick else 0
     class_names = _load_retrieval_cached(dataset, data_dir, quick, data_seed, quick_train)[4]
-    return Records("dpp-retrieval", rows=rows, settings=settings, notes=load_notes + list(notes),
-                   figures={"panels": panels, "curves": curves, "class_names": class_names})
+    return Records(
+        "dpp-retrieval",
+        rows=rows,
+        settings=settings,
+        notes=load_notes + list(notes),
+        figures={"panels": panels, "curves": curves, "class_names": class_names},
+    )
 
 
-def retrieval_protocol(dataset, *, seeds=(0, 1, 2), quick=False, data_dir=None, epochs=None, variants=VARIANTS,
-                       blas_threads=1, network="perceptron", device="cpu") -> Protocol:
+def retrieval_protocol(
+    dataset,
+    *,
+    seeds=(0, 1, 2),
+    quick=False,
+    data_dir=None,
+    epochs=None,
+    variants=VARIANTS,
+    blas_threads=1,
+    network="perceptron",
+    device="cpu",
+) -> Protocol:
     """DPP Table 1 (see :func:`run_dpp_retrieval`) as units: one per seed and variant."""
     seeds = _check_seeds(seeds)
     variants = list(variants)
@@ -427,14 +484,14 @@ def retrieval_protocol(dataset, *, seeds=(0, 1, 2), quick=False, data_dir=None, 
     quick_train, gap_points = 10000, 2000
     if network == "paper-cnn":
         if dataset != "mnist":
-            raise ValueError(f"network='paper-cnn' trains on 28 x 28 MNIST images: dataset must be 'mnist', "
-                             f"got {dataset!r}.")
+            raise ValueError(
+                f"network='paper-cnn' trains on 28 x 28 MNIST images: dataset must be 'mnist', got {dataset!r}."
+            )
         from ..torch import paper_cnn_variant_params
         from ..torch._device import check_device
 
         device = str(check_device(device))
-        settings = {v: dict(paper_cnn_variant_params(v, quick=quick, epochs=epochs), device=device)
-                    for v in variants}
+        settings = {v: dict(paper_cnn_variant_params(v, quick=quick, epochs=epochs), device=device) for v in variants}
         quick_train = _CNN_QUICK_TRAIN
         if quick:
             # The exact distance between 2000-point clouds costs seconds per draw, the bulk of a
@@ -442,8 +499,10 @@ def retrieval_protocol(dataset, *, seeds=(0, 1, 2), quick=False, data_dir=None, 
             gap_points = 1000
     else:
         if device != "cpu":
-            raise ValueError(f"device={device!r} places the paper's network (network='paper-cnn'); the "
-                             "perceptron runs in NumPy on the CPU.")
+            raise ValueError(
+                f"device={device!r} places the paper's network (network='paper-cnn'); the "
+                "perceptron runs in NumPy on the CPU."
+            )
         settings = {v: dpp_variant_params(v, dataset=dataset, quick=quick, epochs=epochs) for v in variants}
     notes = [
         "Protocol: every test image queries the training set (the database) by Euclidean distance "
@@ -471,18 +530,47 @@ def retrieval_protocol(dataset, *, seeds=(0, 1, 2), quick=False, data_dir=None, 
             "network and training, so compare the differences between the rows.",
         ]
     data_dir = None if data_dir is None else str(data_dir)
-    record_settings = {"dataset": dataset, "seeds": seeds, "variants": variants, "quick": quick,
-                       "learner": settings, "network": network}
+    record_settings = {
+        "dataset": dataset,
+        "seeds": seeds,
+        "variants": variants,
+        "quick": quick,
+        "learner": settings,
+        "network": network,
+    }
     units = [(seed, variant) for seed in seeds for variant in variants]
-    compute = functools.partial(_retrieval_unit, dataset=dataset, data_dir=data_dir, quick=quick, network=network,
-                                settings=settings, quick_train=quick_train, gap_points=gap_points,
-                                gap_repeats=gap_repeats, first_seed=seeds[0])
-    assemble = functools.partial(_assemble_retrieval, dataset=dataset, data_dir=data_dir, quick=quick,
-                                 quick_train=quick_train, settings=record_settings, notes=notes)
+    compute = functools.partial(
+        _retrieval_unit,
+        dataset=dataset,
+        data_dir=data_dir,
+        quick=quick,
+        network=network,
+        settings=settings,
+        quick_train=quick_train,
+        gap_points=gap_points,
+        gap_repeats=gap_repeats,
+        first_seed=seeds[0],
+    )
+    assemble = functools.partial(
+        _assemble_retrieval,
+        dataset=dataset,
+        data_dir=data_dir,
+        quick=quick,
+        quick_train=quick_train,
+        settings=record_settings,
+        notes=notes,
+    )
     # The products of a batch of 200 are too small to gain from BLAS threads: blas_threads
     # (default 1) holds whatever the number of jobs.
-    return Protocol("dpp-retrieval", {**record_settings, "data_dir": data_dir}, units, compute, assemble,
-                    unit_name="run", threads=blas_threads)
+    return Protocol(
+        "dpp-retrieval",
+        {**record_settings, "data_dir": data_dir},
+        units,
+        compute,
+        assemble,
+        unit_name="run",
+        threads=blas_threads,
+    )
 
 
 def run_dpp_overhead(out_dir, **settings):
@@ -580,9 +668,18 @@ def overhead_records(
         (training steps), ``dpp`` (the DPP term in them), ``dpp_no_value``, ``alone`` (dict
         path → times) and ``paths`` (dict path → number of steps that took it).
     """
-    protocol = overhead_protocol(batch_sizes=batch_sizes, quick=quick, n_repeats=n_repeats, n_features=n_features,
-                                 hidden=hidden, n_components=n_components, method=method, dtype=dtype,
-                                 random_state=random_state, blas_threads=blas_threads)
+    protocol = overhead_protocol(
+        batch_sizes=batch_sizes,
+        quick=quick,
+        n_repeats=n_repeats,
+        n_features=n_features,
+        hidden=hidden,
+        n_components=n_components,
+        method=method,
+        dtype=dtype,
+        random_state=random_state,
+        blas_threads=blas_threads,
+    )
     return run_protocol(protocol, store=unit_store(checkpoints, "dpp-overhead"), progress=progress)
 
 
@@ -625,8 +722,7 @@ def _overhead_unit(key, *, sizes, n_repeats, n_features, hidden, n_components, m
     grid = np.stack(np.meshgrid(np.arange(side), np.arange(side)), -1).reshape(-1, 2)[:n]
     spread = (0.6 * grid + 0.01 * rng.standard_normal((n, 2))).astype(np_dtype)
     alone = {}
-    for name, kw in (("dppsg*", {"method": "dppsg*"}), ("dppsg", {"method": "dppsg"}),
-                     ("exact", {"method": "exact"})):
+    for name, kw in (("dppsg*", {"method": "dppsg*"}), ("dppsg", {"method": "dppsg"}), ("exact", {"method": "exact"})):
         times = []
         for rep in range(max(3, n_repeats // 2) + 1):
             t0 = time.perf_counter()
@@ -642,9 +738,19 @@ def _assemble_overhead(results, *, settings, notes):
     return Records("dpp-overhead", rows=list(results.values()), settings=settings, notes=list(notes))
 
 
-def overhead_protocol(*, batch_sizes=(100, 200, 250, 400, 500), quick=False, n_repeats=None, n_features=784,
-                      hidden=(200,), n_components=2, method="dppsg*", dtype="float32", random_state=0,
-                      blas_threads=1) -> Protocol:
+def overhead_protocol(
+    *,
+    batch_sizes=(100, 200, 250, 400, 500),
+    quick=False,
+    n_repeats=None,
+    n_features=784,
+    hidden=(200,),
+    n_components=2,
+    method="dppsg*",
+    dtype="float32",
+    random_state=0,
+    blas_threads=1,
+) -> Protocol:
     """DPP Table 6 (see :func:`overhead_records`) as units: one per batch size, timed in turn."""
     default_sizes = tuple(batch_sizes) == (100, 200, 250, 400, 500)
     sizes = [int(b) for b in batch_sizes]
@@ -666,11 +772,32 @@ def overhead_protocol(*, batch_sizes=(100, 200, 250, 400, 500), quick=False, n_r
         "det, an eigendecomposition); 'DPP without value' is the direction alone.",
     ]
     network = f"{n_features}-{'-'.join(map(str, hidden))}-{n_components}"
-    settings = {"batch_sizes": sizes, "n_repeats": n_repeats, "network": network, "method": method,
-                "dtype": dtype, "random_state": random_state}
-    compute = functools.partial(_overhead_unit, sizes=sizes, n_repeats=n_repeats, n_features=n_features,
-                                hidden=tuple(hidden), n_components=n_components, method=method, dtype=dtype,
-                                random_state=random_state)
-    return Protocol("dpp-overhead", {**settings, "blas_threads": blas_threads}, [(n,) for n in sizes], compute,
-                    functools.partial(_assemble_overhead, settings=settings, notes=notes), parallel=False,
-                    unit_name="batch size", threads=blas_threads)
+    settings = {
+        "batch_sizes": sizes,
+        "n_repeats": n_repeats,
+        "network": network,
+        "method": method,
+        "dtype": dtype,
+        "random_state": random_state,
+    }
+    compute = functools.partial(
+        _overhead_unit,
+        sizes=sizes,
+        n_repeats=n_repeats,
+        n_features=n_features,
+        hidden=tuple(hidden),
+        n_components=n_components,
+        method=method,
+        dtype=dtype,
+        random_state=random_state,
+    )
+    return Protocol(
+        "dpp-overhead",
+        {**settings, "blas_threads": blas_threads},
+        [(n,) for n in sizes],
+        compute,
+        functools.partial(_assemble_overhead, settings=settings, notes=notes),
+        parallel=False,
+        unit_name="batch size",
+        threads=blas_threads,
+    )

@@ -172,11 +172,18 @@ def write_table1(records: Records, out_dir) -> dict:
             *(f"{paper[k]:.3f}" if k in paper else "—" for k in paper_keys),
         )
         times = {m: [r["time"] for r in _rows_where(records, dataset=name, method=m)] for m in methods}
-        timing.add_row(name, *(_partial(sum(_finite(times[m])) if _finite(times[m]) else float("nan"), times[m])
-                               for m in methods))
+        timing.add_row(
+            name, *(_partial(sum(_finite(times[m])) if _finite(times[m]) else float("nan"), times[m]) for m in methods)
+        )
     files = [*table.save(out_dir, "aml_table1"), *timing.save(out_dir, "aml_table1_time")]
-    return {"table": table, "timing": timing, "files": files, "errors": errors,
-            "notes": list(records.notes), "records": records}
+    return {
+        "table": table,
+        "timing": timing,
+        "files": files,
+        "errors": errors,
+        "notes": list(records.notes),
+        "records": records,
+    }
 
 
 def _repeats(n: int, what: str) -> str:
@@ -213,8 +220,9 @@ def write_synthetic(records: Records, out_dir) -> dict:
     table = Table(["method", "train 5-NN error", "test 5-NN error"], title="Synthetic set (Fig. 3)")
     for r in records.rows:
         table.add_row(r["method"], r["train error"], r["test error"])
-    fig = plot_feature_grid(records.figures["panels"], title="Synthetic data, first two principal components",
-                            axis_labels=("PC 1", "PC 2"))
+    fig = plot_feature_grid(
+        records.figures["panels"], title="Synthetic data, first two principal components", axis_labels=("PC 1", "PC 2")
+    )
     fig_path = save_figure(fig, out_dir, "aml_synthetic")
     files = [fig_path, *table.save(out_dir, "aml_synthetic")]
     return {"figure": fig_path, "table": table, "files": files, "notes": list(records.notes), "records": records}
@@ -247,9 +255,13 @@ def write_sensitivity(records: Records, out_dir) -> dict:
     figures = []
     for param, symbol in (("alpha", "α (β = 1)"), ("beta", "β (α = 1)")):
         rows = _rows_where(records, parameter=param)
-        fig = plot_sensitivity([r["value"] for r in rows], [r["train error"] for r in rows],
-                               [r["test error"] for r in rows], param_name=symbol,
-                               title=f"{dataset}: error against {symbol}")
+        fig = plot_sensitivity(
+            [r["value"] for r in rows],
+            [r["train error"] for r in rows],
+            [r["test error"] for r in rows],
+            param_name=symbol,
+            title=f"{dataset}: error against {symbol}",
+        )
         figures.append(save_figure(fig, out_dir, f"aml_sensitivity_{param}"))
     files = [*figures, *table.save(out_dir, "aml_sensitivity")]
     return {"figures": figures, "table": table, "files": files, "notes": list(records.notes), "records": records}
@@ -261,24 +273,33 @@ def write_sensitivity(records: Records, out_dir) -> dict:
 def write_dpp_retrieval(records: Records, out_dir) -> dict:
     """DPP Table 1 and Fig. 1: the summary table, the per-run table and the two figures."""
     from ..plotting import plot_feature_grid, plot_loss_curves
+
     s = records.settings
     dataset, seeds, variants = s["dataset"], s["seeds"], s["variants"]
     cnn = s.get("network", "perceptron") == "paper-cnn"
     stem = f"dpp_retrieval_{dataset}" + ("_paper_cnn" if cnn else "")
     label = f"{dataset}, paper CNN" if cnn else dataset
-    runs = Table(["method", "seed"] + [f"mAP@{k}" for k in RETRIEVAL_KS] + ["gap to P", "sub-gradient batches"],
-                 title=f"DPP retrieval on {label}: every run")
+    runs = Table(
+        ["method", "seed"] + [f"mAP@{k}" for k in RETRIEVAL_KS] + ["gap to P", "sub-gradient batches"],
+        title=f"DPP retrieval on {label}: every run",
+    )
     for r in records.rows:
         sub = r["subgradient"]
-        runs.add_row(r["variant"], r["seed"], *(round(r["map"][k], 2) for k in RETRIEVAL_KS), r["gap"],
-                     "n/a" if math.isnan(sub) else f"{sub:.0%}")
-    table = Table(["method"] + [f"mAP@{k}" for k in RETRIEVAL_KS]
-                  + ["gap to P", "sub-gradient batches", "paper mAP@10"],
-                  title=f"DPP retrieval on {label} (test queries, training database; "
-                        f"{_repeats(len(seeds), 'seed')}; mAP in %)")
+        runs.add_row(
+            r["variant"],
+            r["seed"],
+            *(round(r["map"][k], 2) for k in RETRIEVAL_KS),
+            r["gap"],
+            "n/a" if math.isnan(sub) else f"{sub:.0%}",
+        )
+    table = Table(
+        ["method"] + [f"mAP@{k}" for k in RETRIEVAL_KS] + ["gap to P", "sub-gradient batches", "paper mAP@10"],
+        title=f"DPP retrieval on {label} (test queries, training database; {_repeats(len(seeds), 'seed')}; mAP in %)",
+    )
     per_seed = seeds if len(seeds) > 1 else []
-    timing = Table(["method", "train time (s)", *(f"seed {seed} (s)" for seed in per_seed)],
-                   title=f"Training time on {label} (s)")
+    timing = Table(
+        ["method", "train time (s)", *(f"seed {seed} (s)" for seed in per_seed)], title=f"Training time on {label} (s)"
+    )
     for variant in variants:
         rows = _rows_where(records, variant=variant)
         cells = [format_mean_std([r["map"][k] for r in rows], 2) for k in RETRIEVAL_KS]
@@ -286,23 +307,42 @@ def write_dpp_retrieval(records: Records, out_dir) -> dict:
         sub_cell = f"{float(np.mean(sub)):.0%}" if sub else "n/a"
         paper = f"{DPP_PAPER_TABLE1[variant][0]:.2f}" if dataset == "mnist" and variant in DPP_PAPER_TABLE1 else "–"
         table.add_row(variant, *cells, format_mean_std([r["gap"] for r in rows], 3), sub_cell, paper)
-        timing.add_row(variant, format_mean_std([r["time"] for r in rows], 1),
-                       *(round(r["time"], 2) for r in rows if per_seed))
+        timing.add_row(
+            variant, format_mean_std([r["time"] for r in rows], 1), *(round(r["time"], 2) for r in rows if per_seed)
+        )
     files = [*table.save(out_dir, stem), *runs.save(out_dir, f"{stem}_runs"), *timing.save(out_dir, f"{stem}_time")]
-    fig = plot_feature_grid(records.figures["panels"], reference_box=True, class_names=records.figures["class_names"],
-                            title=f"2-D features on {label} (seed {seeds[0]})", panel_size=2.6)
+    fig = plot_feature_grid(
+        records.figures["panels"],
+        reference_box=True,
+        class_names=records.figures["class_names"],
+        title=f"2-D features on {label} (seed {seeds[0]})",
+        panel_size=2.6,
+    )
     figure = save_figure(fig, out_dir, f"{stem}_features")
     files.append(figure)
-    fig = plot_loss_curves(records.figures["curves"], xlabel="epoch", ylabel="contrastive loss $L_C$",
-                           title=f"Training on {label} (seed {seeds[0]})")
+    fig = plot_loss_curves(
+        records.figures["curves"],
+        xlabel="epoch",
+        ylabel="contrastive loss $L_C$",
+        title=f"Training on {label} (seed {seeds[0]})",
+    )
     files.append(save_figure(fig, out_dir, f"{stem}_loss"))
-    results: dict[str, dict[str, list]] = {v: {"map": [], "gap": [], "time": [], "subgradient": [], "history": []}
-                                           for v in variants}
+    results: dict[str, dict[str, list]] = {
+        v: {"map": [], "gap": [], "time": [], "subgradient": [], "history": []} for v in variants
+    }
     for r in records.rows:
         for key in results[r["variant"]]:
             results[r["variant"]][key].append(r[key])
-    return {"table": table, "timing": timing, "files": files, "figure": figure, "results": results,
-            "settings": s["learner"], "notes": list(records.notes), "records": records}
+    return {
+        "table": table,
+        "timing": timing,
+        "files": files,
+        "figure": figure,
+        "results": results,
+        "settings": s["learner"],
+        "notes": list(records.notes),
+        "records": records,
+    }
 
 
 def _median_ms(values) -> float:
@@ -312,32 +352,62 @@ def _median_ms(values) -> float:
 def write_dpp_overhead(records: Records, out_dir) -> dict:
     """DPP Table 6: per batch size, the step and DPP times (medians, ms) and the bar figure."""
     from ..plotting import plot_overhead
+
     s = records.settings
     table = Table(
-        ["batch size", "overhead-all (ms)", "overhead-DPP (ms)", "DPP share", "DPP path",
-         "DPP without value (ms)", "DPPSG* alone (ms)", "DPPSG alone (ms)", "exact alone (ms)",
-         "paper DPP share (GPU)"],
+        [
+            "batch size",
+            "overhead-all (ms)",
+            "overhead-DPP (ms)",
+            "DPP share",
+            "DPP path",
+            "DPP without value (ms)",
+            "DPPSG* alone (ms)",
+            "DPPSG alone (ms)",
+            "exact alone (ms)",
+            "paper DPP share (GPU)",
+        ],
         title=f"Time per training step, {s['network']} perceptron, contrastive + DPP ({s['method']}), "
-              f"{s['dtype']}, median of {s['n_repeats']}",
+        f"{s['dtype']}, median of {s['n_repeats']}",
     )
     for r in records.rows:
         a, d = _median_ms(r["all"]), _median_ms(r["dpp"])
         path = ", ".join(f"{k} {v / sum(r['paths'].values()):.0%}" for k, v in sorted(r["paths"].items()))
         paper = DPP_PAPER_TABLE6.get(r["batch size"])
-        table.add_row(r["batch size"], a, d, f"{d / a:.0%}", path, _median_ms(r["dpp_no_value"]),
-                      _median_ms(r["alone"]["dppsg*"]), _median_ms(r["alone"]["dppsg"]),
-                      _median_ms(r["alone"]["exact"]), "–" if paper is None else f"{paper[1] / paper[0]:.0%}")
+        table.add_row(
+            r["batch size"],
+            a,
+            d,
+            f"{d / a:.0%}",
+            path,
+            _median_ms(r["dpp_no_value"]),
+            _median_ms(r["alone"]["dppsg*"]),
+            _median_ms(r["alone"]["dppsg"]),
+            _median_ms(r["alone"]["exact"]),
+            "–" if paper is None else f"{paper[1] / paper[0]:.0%}",
+        )
     files = list(table.save(out_dir, "dpp_overhead"))
     sizes = [r["batch size"] for r in records.rows]
-    fig = plot_overhead(sizes, [_median_ms(r["dpp"]) for r in records.rows],
-                        [_median_ms(r["all"]) for r in records.rows], unit="ms",
-                        title="Time per training step: all vs DPP term")
+    fig = plot_overhead(
+        sizes,
+        [_median_ms(r["dpp"]) for r in records.rows],
+        [_median_ms(r["all"]) for r in records.rows],
+        unit="ms",
+        title="Time per training step: all vs DPP term",
+    )
     figure = save_figure(fig, out_dir, "dpp_overhead")
     files.append(figure)
-    results = {r["batch size"]: {k: r[k] for k in ("all", "dpp", "dpp_no_value", "paths", "alone")}
-               for r in records.rows}
-    return {"table": table, "files": files, "figure": figure, "results": results, "notes": list(records.notes),
-            "records": records}
+    results = {
+        r["batch size"]: {k: r[k] for k in ("all", "dpp", "dpp_no_value", "paths", "alone")} for r in records.rows
+    }
+    return {
+        "table": table,
+        "files": files,
+        "figure": figure,
+        "results": results,
+        "notes": list(records.notes),
+        "records": records,
+    }
 
 
 # --------------------------------------------------------------------------- report.md
@@ -351,8 +421,18 @@ def _version(package: str) -> str | None:
 
 
 #: Packages whose versions a report states (those installed).
-_REPORTED_PACKAGES = ("spectral_ml", "numpy", "scipy", "scikit-learn", "matplotlib", "threadpoolctl", "tqdm",
-                      "pymanopt", "metric-learn", "torch")
+_REPORTED_PACKAGES = (
+    "spectral_ml",
+    "numpy",
+    "scipy",
+    "scikit-learn",
+    "matplotlib",
+    "threadpoolctl",
+    "tqdm",
+    "pymanopt",
+    "metric-learn",
+    "torch",
+)
 
 
 def environment_notes() -> list[str]:
@@ -360,11 +440,14 @@ def environment_notes() -> list[str]:
     from threadpoolctl import threadpool_info
 
     pools = threadpool_info()
-    threads = "; ".join(
-        f"{p.get('internal_api')} {p.get('version') or ''} ({p.get('user_api')})".replace("  ", " ")
-        + f": {p.get('num_threads')} thread(s)"
-        for p in pools
-    ) or "no BLAS or OpenMP library found by threadpoolctl"
+    threads = (
+        "; ".join(
+            f"{p.get('internal_api')} {p.get('version') or ''} ({p.get('user_api')})".replace("  ", " ")
+            + f": {p.get('num_threads')} thread(s)"
+            for p in pools
+        )
+        or "no BLAS or OpenMP library found by threadpoolctl"
+    )
     versions = ", ".join(f"{name} {v}" for name in _REPORTED_PACKAGES if (v := _version(name)))
     return [
         f"Machine: {platform.platform()}, {platform.machine()}, {os.cpu_count()} logical CPU(s).",
@@ -380,8 +463,16 @@ def _relative(path, out: Path) -> str:
         return str(path)
 
 
-def write_report(results: Mapping, out: Path, *, quick: bool, seed: int, elapsed: Mapping,
-                 descriptions: Mapping | None = None, environment: Sequence[str] | None = None) -> Path:
+def write_report(
+    results: Mapping,
+    out: Path,
+    *,
+    quick: bool,
+    seed: int,
+    elapsed: Mapping,
+    descriptions: Mapping | None = None,
+    environment: Sequence[str] | None = None,
+) -> Path:
     """Write ``report.md`` in ``out`` with every table inline and every figure linked.
 
     Parameters

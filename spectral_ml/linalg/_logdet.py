@@ -62,7 +62,7 @@ def cholesky_logdet(M, *, pivot_rtol: float | None = None, overwrite: bool = Fal
     d = xp.linalg.diagonal(C)
     with np.errstate(invalid="ignore", divide="ignore"):  # a failed factor's pivots: ok says so
         logdet = 2.0 * xp.sum(xp.log(d))
-    if pivot_rtol != 0:
+    if pivot_rtol != 0 and scale is not None:
         ok = ok & ~xp.any(d * d <= pivot_rtol * scale)
     # The success flag, the pivot test and the log-determinant come back to the host in one
     # read (on a GPU each read waits for the device).

@@ -236,4 +236,3 @@ def inverse_sharp_deferred(A, B, t: float = 0.5):
     return _cross_checked(
         factorization(*first), lambda: factorization(*second), xp=xp, what="A⁻¹ #ₜ B", conds=(cond_a, cond_b)
     )
-

@@ -330,8 +330,7 @@ def spd_eigh(M, *, name: str = "M"):
     w, U = eigh(M, check=False)
     if not bool(xp.all(w > 0)):
         raise ValueError(
-            f"{name} must be symmetric positive definite; its smallest eigenvalue is "
-            f"{float(xp.min(w)):.3e}."
+            f"{name} must be symmetric positive definite; its smallest eigenvalue is {float(xp.min(w)):.3e}."
         )
     return w, U
 
@@ -419,9 +418,7 @@ def psd_factor(M, *, name: str = "M", rtol: float = 1e-8):
     w, U = eigh(M, check=False)
     top = float(xp.max(xp.abs(w))) if w.shape[0] else 0.0
     if w.shape[0] and float(xp.min(w)) < -rtol * max(top, 1e-300):
-        raise ValueError(
-            f"{name} must be positive semi-definite; its smallest eigenvalue is {float(xp.min(w)):.3e}."
-        )
+        raise ValueError(f"{name} must be positive semi-definite; its smallest eigenvalue is {float(xp.min(w)):.3e}.")
     return U * xp.sqrt(xp.clip(w, min=0.0))[None, :]
 
 
@@ -462,5 +459,3 @@ def spd_sqrt(M):
 def spd_inv_sqrt(M):
     """Inverse principal square root (√M)⁻¹ of a symmetric positive definite matrix."""
     return spd_power(M, -0.5)
-
-

@@ -466,7 +466,9 @@ class AMLMetricCV(BasePairMetric):
                 )
         splitter = check_cv(self.cv, y, classifier=True)
         X_split = np.zeros((X.shape[0], 1)) if is_foreign_array(X) else X
-        splits = [(np.asarray(tr, dtype=np.int64), np.asarray(va, dtype=np.int64)) for tr, va in splitter.split(X_split, y)]
+        splits = [
+            (np.asarray(tr, dtype=np.int64), np.asarray(va, dtype=np.int64)) for tr, va in splitter.split(X_split, y)
+        ]
         if len(splits) < 2:
             raise ValueError(f"cv must give at least 2 splits, got {len(splits)}.")
         n_classes = classes.shape[0]
@@ -492,7 +494,7 @@ class AMLMetricCV(BasePairMetric):
     def _results(folds, alphas, betas):
         n_a, n_b = alphas.shape[0], betas.shape[0]
         # α-major flattening, the order of GridSearchCV's ParameterGrid.
-        flat = lambda a: np.stack([f[a].reshape(-1) for f in folds])  # noqa: E731
+        flat = lambda a: np.stack([f[a].reshape(-1) for f in folds])
         errors = np.stack([f["mistakes"].reshape(-1) / f["n_val"] for f in folds])
         n_iter, converged = flat("n_iter"), flat("converged")
         fit_time, score_time = flat("fit_time"), flat("score_time")

@@ -187,9 +187,7 @@ def _block_moments(X, codes, groups, plan, *, name="X", first_row=0):
     xp = get_namespace(X)
     device = device_of(X)
     if not all_finite(X, xp=xp):
-        raise ValueError(
-            f"{name} contains NaN or infinity (in rows {first_row} to {first_row + X.shape[0] - 1})."
-        )
+        raise ValueError(f"{name} contains NaN or infinity (in rows {first_row} to {first_row + X.shape[0] - 1}).")
     if X.dtype != xp.float64:
         X = xp.astype(X, xp.float64)
     d = X.shape[1]
@@ -291,17 +289,21 @@ def dask_class_moments(X, plan, *, codes=None, labels=None, classes=None, groups
         Group of every row (for several subsets), in memory.
     """
     task = functools.partial(_dask_block_task, classes=classes, plan=plan, name=name)
-    return reduce_row_blocks(X, task, _dask_merge_task, labels=None if codes is not None else labels,
-                             row_arrays=(codes, groups), split_every=split_every)
+    return reduce_row_blocks(
+        X,
+        task,
+        _dask_merge_task,
+        labels=None if codes is not None else labels,
+        row_arrays=(codes, groups),
+        split_every=split_every,
+    )
 
 
 def _pair_block_scatter(P, labels, first_pair):
     """(A, B) of one block of explicit pairs, in float64."""
     P = np.asarray(to_numpy(P))
     if not np.isfinite(P).all():
-        raise ValueError(
-            f"pairs contains NaN or infinity (in pairs {first_pair} to {first_pair + P.shape[0] - 1})."
-        )
+        raise ValueError(f"pairs contains NaN or infinity (in pairs {first_pair} to {first_pair + P.shape[0] - 1}).")
     diff = P[:, 0, :].astype(np.float64) - P[:, 1, :]
     similar, dissimilar = diff[labels == 1], diff[labels == -1]
     return similar.T @ similar, dissimilar.T @ dissimilar
@@ -433,7 +435,9 @@ def _labelled_moments(X, y, *, chunk_size=None, train_parts=None):
         for j in range(len(train_parts)):
             check_class_counts(classes, plan.counts[j], name=f"the training part of fold {j}")
     if dask_input:
-        return dask_class_moments(X, plan, codes=codes, labels=None if codes is not None else y, classes=classes, groups=groups)
+        return dask_class_moments(
+            X, plan, codes=codes, labels=None if codes is not None else y, classes=classes, groups=groups
+        )
     return class_moments(X, codes, plan, groups=groups, chunk_size=chunk_size)
 
 

@@ -208,18 +208,14 @@ def check_pair_labels(y, n_pairs: int, *, name: str = "y") -> np.ndarray:
     """
     y = check_labels(y, name)
     if y.shape[0] != n_pairs:
-        raise ValueError(
-            f"{name} must be a 1-D array with one label per pair ({n_pairs}), got shape {y.shape}."
-        )
+        raise ValueError(f"{name} must be a 1-D array with one label per pair ({n_pairs}), got shape {y.shape}.")
     if y.dtype.kind not in "biuf":
         raise ValueError(f"{name} must hold the numbers +1 and -1, got dtype {y.dtype}.")
     if y.dtype.kind == "b":
         raise ValueError(f"{name} must hold +1 (similar) and -1 (dissimilar), got booleans.")
     if not np.all((y == 1) | (y == -1)):
         bad = np.unique(y[(y != 1) & (y != -1)])[:5]
-        raise ValueError(
-            f"{name} must hold +1 (similar) and -1 (dissimilar) only, found {bad.tolist()}."
-        )
+        raise ValueError(f"{name} must hold +1 (similar) and -1 (dissimilar) only, found {bad.tolist()}.")
     if not np.any(y == 1) or not np.any(y == -1):
         kind = "similar (+1)" if not np.any(y == 1) else "dissimilar (-1)"
         raise ValueError(f"{name} has no {kind} pair; both kinds are needed.")

@@ -135,9 +135,7 @@ def solve_aml(
     if solver == "lbfgs":
         return solve_lbfgs(problem, M0, max_iter=max_iter, tol=tol, verbose=verbose)
     if solver == "pgd":
-        return solve_pgd(
-            problem, M0, max_iter=max_iter, tol=tol, step_size=step_size, floor=floor, verbose=verbose
-        )
+        return solve_pgd(problem, M0, max_iter=max_iter, tol=tol, step_size=step_size, floor=floor, verbose=verbose)
     return solve_riemannian(problem, M0, max_iter=max_iter, tol=tol, verbose=verbose)
 
 
@@ -517,9 +515,7 @@ def solve_riemannian(
         c = evaluate(X)
         return _lyapunov_preconditioner(prob, c["w"], c["U"], np.asarray(tangent)) * state["scale"]
 
-    problem_pm = pymanopt.Problem(
-        manifold, cost, euclidean_gradient=euclidean_gradient, preconditioner=preconditioner
-    )
+    problem_pm = pymanopt.Problem(manifold, cost, euclidean_gradient=euclidean_gradient, preconditioner=preconditioner)
     total_iter = 0
     curve_all: list[float] = []
     converged = False

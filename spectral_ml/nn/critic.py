@@ -179,9 +179,7 @@ class WassersteinCritic(Module):
         Z = self.sampler(int(n), self.n_features, self._rng)
         Z = match_namespace(Z, like)
         if tuple(Z.shape) != (int(n), self.n_features):
-            raise ValueError(
-                f"sampler returned shape {tuple(Z.shape)}, expected {(int(n), self.n_features)}."
-            )
+            raise ValueError(f"sampler returned shape {tuple(Z.shape)}, expected {(int(n), self.n_features)}.")
         return cast(Z, self._param_dtype())
 
     def wasserstein_estimate(self, features: Any, reference_samples: Any = None) -> float:

@@ -130,9 +130,18 @@ def dpp_loss(
     >>> dpp_loss(F, settings=DPPSettings(weight=10.0, method="dppsg"))[2]["method"]
     'dppsg'
     """
-    settings = DPPSettings.from_keywords(settings, sigma=sigma, weight=weight, objective=objective, method=method,
-                                         subgradient=subgradient, beta=beta, delta=delta, theta=theta,
-                                         underflow=underflow)
+    settings = DPPSettings.from_keywords(
+        settings,
+        sigma=sigma,
+        weight=weight,
+        objective=objective,
+        method=method,
+        subgradient=subgradient,
+        beta=beta,
+        delta=delta,
+        theta=theta,
+        underflow=underflow,
+    )
     if not isinstance(compute_value, bool):
         raise ValueError(f"compute_value must be a bool, got {compute_value!r}.")
     res = dpp_diversity(F, settings=settings)

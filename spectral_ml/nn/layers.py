@@ -42,8 +42,10 @@ def check_widths(widths: Any, name: str, *, min_length: int = 0) -> tuple:
         sizes = tuple(widths)
     except TypeError:
         sizes = None
-    if sizes is None or len(sizes) < min_length or any(
-        isinstance(h, bool) or not isinstance(h, Integral) or h < 1 for h in sizes
+    if (
+        sizes is None
+        or len(sizes) < min_length
+        or any(isinstance(h, bool) or not isinstance(h, Integral) or h < 1 for h in sizes)
     ):
         least = f"at least {min_length} " if min_length else ""
         raise ValueError(f"{name} must be a sequence of {least}positive integers, got {widths!r}.")
@@ -145,7 +147,7 @@ class Linear(Module):
             self.bias = Parameter(from_numpy(np.zeros(self.out_features, dtype=dt), xp, device))
             self._param_names = ("weight", "bias")
         else:
-            self.bias = None
+            self.bias = None  # type: ignore[assignment]  # no bias: the attribute says so
             self._param_names = ("weight",)
         self._X = None
 
@@ -362,8 +364,8 @@ class BatchNorm1d(Module):
             self.bias = Parameter(from_numpy(np.zeros(d, dtype=dt), xp, device))
             self._param_names = ("weight", "bias")
         else:
-            self.weight = None
-            self.bias = None
+            self.weight = None  # type: ignore[assignment]  # not affine: no parameters
+            self.bias = None  # type: ignore[assignment]  # not affine: no parameters
             self._param_names = ()
         self.running_mean = from_numpy(np.zeros(d, dtype=dt), xp, device)
         self.running_var = from_numpy(np.ones(d, dtype=dt), xp, device)
@@ -518,7 +520,9 @@ def _make_activation(activation: Any, name: str) -> Module:
         layer = activation()
         if isinstance(layer, Module):
             return layer
-    raise ValueError(f"{name} must be one of {sorted(ACTIVATIONS)} or a callable returning a Module, got {activation!r}.")
+    raise ValueError(
+        f"{name} must be one of {sorted(ACTIVATIONS)} or a callable returning a Module, got {activation!r}."
+    )
 
 
 class MLP(Sequential):
@@ -579,7 +583,9 @@ class MLP(Sequential):
         layers: list[Module] = []
         for i in range(len(sizes) - 1):
             layers.append(
-                Linear(sizes[i], sizes[i + 1], init=init, bias=bias, random_state=rng, xp=xp, device=device, dtype=dtype)
+                Linear(
+                    sizes[i], sizes[i + 1], init=init, bias=bias, random_state=rng, xp=xp, device=device, dtype=dtype
+                )
             )
             if i < len(sizes) - 2:
                 if batch_norm:

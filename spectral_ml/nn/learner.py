@@ -418,9 +418,7 @@ class DPPFeatureLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         check_classification_targets(y_np)
         classes, codes = encode_labels(y_np)
         if classes.shape[0] < 2:
-            raise ValueError(
-                f"y must contain at least 2 classes for the contrastive loss, got {classes.shape[0]}."
-            )
+            raise ValueError(f"y must contain at least 2 classes for the contrastive loss, got {classes.shape[0]}.")
         return classes, codes
 
     def _to_net(self, X):
@@ -493,13 +491,15 @@ class DPPFeatureLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         )
         self.critic_ = self._critic(critic_hidden, int(seeds[1]), xp, device, dtype)
         self._objective_ = objective
-        step = TrainingStep(self.net_, make_optimizer(self.optimizer, self.net_, self.learning_rate),
-                            objective, self.critic_)
+        step = TrainingStep(
+            self.net_, make_optimizer(self.optimizer, self.net_, self.learning_rate), objective, self.critic_
+        )
         start = time.perf_counter()
         # The labels go to the data's device once; every batch takes its rows there.
         labels = to_namespace(codes, xp, device)
-        self.history_, self.n_steps_ = train_epochs(step, X, labels, sampler, self.epochs, verbose=self.verbose,
-                                                    name=type(self).__name__)
+        self.history_, self.n_steps_ = train_epochs(
+            step, X, labels, sampler, self.epochs, verbose=self.verbose, name=type(self).__name__
+        )
         self.net_.eval()
         self.train_time_ = time.perf_counter() - start
         self.n_iter_ = self.epochs
@@ -544,8 +544,9 @@ class DPPFeatureLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         if n < 2:
             raise ValueError(f"X must have at least 2 samples (pairs), got {n}.")
         labels = check_labels(y, n_samples=n)
-        terms, grad = evaluate_batch(self.net_, self._objective_, self._to_net(X), labels, self.critic_,
-                                     return_gradient=return_gradient)
+        terms, grad = evaluate_batch(
+            self.net_, self._objective_, self._to_net(X), labels, self.critic_, return_gradient=return_gradient
+        )
         loss = terms.pop("loss")
         return (loss, terms, grad) if return_gradient else (loss, terms)
 

@@ -145,4 +145,3 @@ def contrastive_loss(F: Any, y: Any, *, margin: float = 0.8, alpha: float = 5.0,
     dF -= WF1[:, :d]
     dF *= 2.0 * scale
     return total * scale, dF
-

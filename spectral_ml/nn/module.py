@@ -284,16 +284,13 @@ class Module:
             unexpected = sorted(set(state_dict) - set(params) - set(buffers))
             if missing or unexpected:
                 raise ValueError(
-                    f"state_dict does not match the module: missing keys {missing}, "
-                    f"unexpected keys {unexpected}."
+                    f"state_dict does not match the module: missing keys {missing}, unexpected keys {unexpected}."
                 )
 
         def convert(key, value, like):
             value = match_namespace(value, like)
             if tuple(value.shape) != tuple(like.shape):
-                raise ValueError(
-                    f"state_dict[{key!r}] has shape {tuple(value.shape)}, expected {tuple(like.shape)}."
-                )
+                raise ValueError(f"state_dict[{key!r}] has shape {tuple(value.shape)}, expected {tuple(like.shape)}.")
             # A copy: the module must not share memory with the caller's dict.
             return get_namespace(like).astype(value, like.dtype, copy=True)
 

@@ -122,8 +122,9 @@ class SGD(Optimizer):
     array([ 0.95, -2.05])
     """
 
-    def __init__(self, params: Any, lr: float, momentum: float = 0.0, weight_decay: float = 0.0,
-                 nesterov: bool = False):
+    def __init__(
+        self, params: Any, lr: float, momentum: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False
+    ):
         super().__init__(params, lr)
         self.momentum = check_real(momentum, "momentum", low=0.0, high=1.0, high_open=True)
         self.weight_decay = check_real(weight_decay, "weight_decay", low=0.0)
@@ -181,8 +182,9 @@ class RMSprop(Optimizer):
     array([0.9])
     """
 
-    def __init__(self, params: Any, lr: float = 1e-4, alpha: float = 0.99, eps: float = 1e-8,
-                 weight_decay: float = 0.0):
+    def __init__(
+        self, params: Any, lr: float = 1e-4, alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0.0
+    ):
         super().__init__(params, lr)
         self.alpha = check_real(alpha, "alpha", low=0.0, high=1.0, high_open=True)
         self.eps = check_real(eps, "eps", low=0.0, low_open=True)
@@ -257,8 +259,9 @@ class Adam(Optimizer):
     array([0.9, 1.1])
     """
 
-    def __init__(self, params: Any, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0):
+    def __init__(
+        self, params: Any, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0
+    ):
         super().__init__(params, lr)
         try:
             b1, b2 = betas

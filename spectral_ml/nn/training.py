@@ -117,10 +117,21 @@ class FeatureObjective:
         dpp_theta: float = DEFAULT_THETA,
         wgan_weight: float | None = None,
     ):
-        self.contrastive_args = {"margin": margin, "alpha": contrastive_alpha, "reduction": contrastive_reduction}
+        self.contrastive_args: dict[str, Any] = {
+            "margin": margin,
+            "alpha": contrastive_alpha,
+            "reduction": contrastive_reduction,
+        }
         self.dpp_settings = DPPSettings.from_params(
-            {"dpp": dpp, "dpp_weight": dpp_weight, "dpp_sigma": dpp_sigma, "dpp_objective": dpp_objective,
-             "dpp_beta": dpp_beta, "dpp_delta": dpp_delta, "dpp_theta": dpp_theta},
+            {
+                "dpp": dpp,
+                "dpp_weight": dpp_weight,
+                "dpp_sigma": dpp_sigma,
+                "dpp_objective": dpp_objective,
+                "dpp_beta": dpp_beta,
+                "dpp_delta": dpp_delta,
+                "dpp_theta": dpp_theta,
+            },
             default_weight=DEFAULT_DPP_WEIGHT,
         )
         self.wgan_weight = None if wgan_weight is None else check_real(wgan_weight, "wgan_weight", low=0.0)
@@ -130,8 +141,7 @@ class FeatureObjective:
         """:attr:`dpp_settings` as keyword arguments of :func:`~spectral_ml.nn.dpp_loss` (None without the term)."""
         return None if self.dpp_settings is None else dataclasses.asdict(self.dpp_settings)
 
-    def __call__(self, F: Any, labels: Any, critic: WassersteinCritic | None = None, *,
-                 times: dict | None = None):
+    def __call__(self, F: Any, labels: Any, critic: WassersteinCritic | None = None, *, times: dict | None = None):
         """Terms of ``L`` on the feature batch ``F`` and the gradient of ``L`` wrt ``F``.
 
         Parameters
@@ -220,8 +230,9 @@ class TrainingStep:
     ('dppsg*', ['backward', 'contrastive', 'dpp', 'forward'])
     """
 
-    def __init__(self, net: Module, optimizer: Optimizer, objective: FeatureObjective,
-                 critic: WassersteinCritic | None = None):
+    def __init__(
+        self, net: Module, optimizer: Optimizer, objective: FeatureObjective, critic: WassersteinCritic | None = None
+    ):
         if objective.wgan_weight is not None and critic is None:
             raise ValueError("critic is required: the objective has a generator term (wgan_weight).")
         self.net = net
@@ -235,7 +246,7 @@ class TrainingStep:
 
         ``"path"`` stands for the fractions of batches on each DPP path.
         """
-        keys = ("loss", "contrastive")
+        keys: tuple[str, ...] = ("loss", "contrastive")
         if self.objective.dpp_settings is not None:
             keys += ("diversity", "path")
         if self.critic is not None:
@@ -288,8 +299,15 @@ class TrainingStep:
         return terms
 
 
-def evaluate_batch(net: Module, objective: FeatureObjective, X: Any, labels: Any,
-                   critic: WassersteinCritic | None = None, *, return_gradient: bool = False):
+def evaluate_batch(
+    net: Module,
+    objective: FeatureObjective,
+    X: Any,
+    labels: Any,
+    critic: WassersteinCritic | None = None,
+    *,
+    return_gradient: bool = False,
+):
     """The objective on a batch as a training step would see it, without updating anything.
 
     The network runs in training mode (batch statistics for batch normalization); its mode
@@ -318,8 +336,9 @@ def evaluate_batch(net: Module, objective: FeatureObjective, X: Any, labels: Any
         With ``return_gradient``, the flattened gradient of ``L`` wrt the network
         parameters (order of :func:`~spectral_ml.nn.parameters_to_vector`).
     """
-    buffers = [(module, name, getattr(module, name))
-               for _, module in net.named_modules() for name in module._buffer_names]
+    buffers = [
+        (module, name, getattr(module, name)) for _, module in net.named_modules() for name in module._buffer_names
+    ]
     training = net.training
     net.train()
     try:
@@ -345,8 +364,16 @@ def _features(net: Module, X: Any):
     return F
 
 
-def train_epochs(step: TrainingStep, X: Any, labels: Any, sampler: BalancedBatchSampler, epochs: int, *,
-                 verbose: int = 0, name: str = "train_epochs") -> tuple[dict, int]:
+def train_epochs(
+    step: TrainingStep,
+    X: Any,
+    labels: Any,
+    sampler: BalancedBatchSampler,
+    epochs: int,
+    *,
+    verbose: int = 0,
+    name: str = "train_epochs",
+) -> tuple[dict, int]:
     """Run ``epochs`` epochs of ``step`` over the batches of ``sampler``.
 
     Parameters
@@ -390,7 +417,7 @@ def train_epochs(step: TrainingStep, X: Any, labels: Any, sampler: BalancedBatch
     """
     with_dpp = "path" in step.history_keys
     keys = [key for key in step.history_keys if key != "path"]
-    history = {}
+    history: dict[str, list] = {}
     for key in step.history_keys:
         history.update({f"path_{p}": [] for p in _PATHS} if key == "path" else {key: []})
     history["time"] = []
@@ -444,8 +471,7 @@ def train_epochs(step: TrainingStep, X: Any, labels: Any, sampler: BalancedBatch
 
 
 def _print_epoch(name: str, epoch: int, epochs: int, history: dict) -> None:
-    parts = [f"epoch {epoch + 1}/{epochs}", f"loss {history['loss'][-1]:.5g}",
-             f"L_C {history['contrastive'][-1]:.5g}"]
+    parts = [f"epoch {epoch + 1}/{epochs}", f"loss {history['loss'][-1]:.5g}", f"L_C {history['contrastive'][-1]:.5g}"]
     if "diversity" in history:
         parts.append(f"L_D {history['diversity'][-1]:.5g}")
     if "path_exact" in history:

@@ -27,14 +27,19 @@ def _line_styles(n: int) -> list[dict]:
     """
     import matplotlib
 
-    colors = matplotlib.colormaps["tab10"].colors
+    colors = matplotlib.colormaps["tab10"].colors  # type: ignore[attr-defined]  # a ListedColormap
     dashes = ["-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1))]
     markers = ["o", "s", "^", "D", "v", "P", "X", "*"]
     widths = np.linspace(2.8, 1.2, n) if n > 1 else np.array([1.8])
     return [
-        {"color": colors[i % len(colors)], "linestyle": dashes[i % len(dashes)],
-         "marker": markers[i % len(markers)], "linewidth": float(widths[i]),
-         "markersize": 4.0 + 2.0 * float(widths[i]) / 2.8, "zorder": 2.0 + i / max(n, 1)}
+        {
+            "color": colors[i % len(colors)],
+            "linestyle": dashes[i % len(dashes)],
+            "marker": markers[i % len(markers)],
+            "linewidth": float(widths[i]),
+            "markersize": 4.0 + 2.0 * float(widths[i]) / 2.8,
+            "zorder": 2.0 + i / max(n, 1),
+        }
         for i in range(n)
     ]
 
@@ -51,8 +56,8 @@ def _stagger_markers(i: int, n_series: int, n_points: int):
     if n_points <= 40:
         step = max(n_series, n_points // 10, 1)
         return (i % max(n_points, 1), step)
-    step = 0.1
-    return (i * step / max(n_series, 1), step)
+    fraction = 0.1
+    return (i * fraction / max(n_series, 1), fraction)
 
 
 def plot_roc(curves: Mapping[str, Sequence], *, ax=None, title: str | None = None, chance: bool = True):
@@ -112,8 +117,13 @@ def plot_roc(curves: Mapping[str, Sequence], *, ax=None, title: str | None = Non
             auc = float(trapezoidal_auc(fpr, tpr))
         else:
             raise ValueError(f"curves[{name!r}]: fpr must be monotonic to compute the area; pass (fpr, tpr, auc).")
-        ax.plot(fpr, tpr, label=f"{name} (AUC = {auc:.3f})", **styles[i],
-                markevery=_stagger_markers(i, len(curves), fpr.size))
+        ax.plot(
+            fpr,
+            tpr,
+            label=f"{name} (AUC = {auc:.3f})",
+            **styles[i],
+            markevery=_stagger_markers(i, len(curves), fpr.size),
+        )
     if chance:
         ax.plot([0, 1], [0, 1], linestyle=":", color="0.5", label="_nolegend_")
     ax.set_xlim(0, 1)
@@ -316,8 +326,7 @@ def plot_loss_curves(
         v = numeric_array(values, f"history[{name!r}]", ndim=1, allow_nan=True)
         if log_y and np.any(v[~np.isnan(v)] <= 0):
             raise ValueError(f"history[{name!r}] must be positive with log_y=True.")
-        ax.plot(np.arange(v.size), v, label=str(name), **styles[i],
-                markevery=_stagger_markers(i, len(history), v.size))
+        ax.plot(np.arange(v.size), v, label=str(name), **styles[i], markevery=_stagger_markers(i, len(history), v.size))
     ax.xaxis.get_major_locator().set_params(integer=True)  # epochs or iterations
     if log_y:
         ax.set_yscale("log")

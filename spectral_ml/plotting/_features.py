@@ -53,24 +53,23 @@ def _parse_limits(limits):
     try:
         arr = np.asarray(limits, dtype=np.float64)
     except (TypeError, ValueError):
-        raise ValueError(
-            f"limits must be a number, (lo, hi) or ((x0, x1), (y0, y1)), got {limits!r}."
-        ) from None
+        raise ValueError(f"limits must be a number, (lo, hi) or ((x0, x1), (y0, y1)), got {limits!r}.") from None
     if arr.shape == (2,):
         arr = np.stack([arr, arr])
     if arr.shape != (2, 2) or not np.all(np.isfinite(arr)) or np.any(arr[:, 0] >= arr[:, 1]):
-        raise ValueError(
-            f"limits must be a number, (lo, hi) or ((x0, x1), (y0, y1)) with lo < hi, got {limits!r}."
-        )
+        raise ValueError(f"limits must be a number, (lo, hi) or ((x0, x1), (y0, y1)) with lo < hi, got {limits!r}.")
     return tuple(map(tuple, arr))
 
 
 def _check_axis_labels(axis_labels) -> tuple[str, str]:
-    if (isinstance(axis_labels, str) or not isinstance(axis_labels, Sequence) or len(axis_labels) != 2
-            or not all(isinstance(a, str) for a in axis_labels)):
+    if (
+        isinstance(axis_labels, str)
+        or not isinstance(axis_labels, Sequence)
+        or len(axis_labels) != 2
+        or not all(isinstance(a, str) for a in axis_labels)
+    ):
         raise ValueError(f"axis_labels must be a pair of strings (x label, y label), got {axis_labels!r}.")
     return axis_labels[0], axis_labels[1]
-
 
 
 def _scatter_classes(ax, Z, y, *, class_names=None, size=8.0, alpha=0.8, marker="o"):
@@ -82,8 +81,7 @@ def _scatter_classes(ax, Z, y, *, class_names=None, size=8.0, alpha=0.8, marker=
         else:
             label = str(c)
         mask = y == c
-        ax.scatter(Z[mask, 0], Z[mask, 1], s=size, alpha=alpha, color=color, marker=marker,
-                   label=label, linewidths=0)
+        ax.scatter(Z[mask, 0], Z[mask, 1], s=size, alpha=alpha, color=color, marker=marker, label=label, linewidths=0)
     return classes
 
 
@@ -91,8 +89,18 @@ def _decorate_2d(ax, *, limits, reference_box, title, legend, axis_labels):
     from matplotlib.patches import Rectangle
 
     if reference_box:
-        ax.add_patch(Rectangle((-1.0, -1.0), 2.0, 2.0, fill=False, linestyle="--",
-                               linewidth=1.0, edgecolor="0.3", label=REFERENCE_BOX_LABEL))
+        ax.add_patch(
+            Rectangle(
+                (-1.0, -1.0),
+                2.0,
+                2.0,
+                fill=False,
+                linestyle="--",
+                linewidth=1.0,
+                edgecolor="0.3",
+                label=REFERENCE_BOX_LABEL,
+            )
+        )
     lims = _parse_limits(limits)
     if lims is not None:
         ax.set_xlim(*lims[0])
@@ -178,8 +186,14 @@ def plot_feature_scatter(
     axis_labels = _check_axis_labels(axis_labels)
     fig, ax = figure_and_axes(ax, (4.5, 4.5))
     _scatter_classes(ax, Z, y, class_names=class_names, size=point_size)
-    _decorate_2d(ax, limits=limits, reference_box=reference_box, title=title,
-                 legend=legend and (labels is not None or reference_box), axis_labels=axis_labels)
+    _decorate_2d(
+        ax,
+        limits=limits,
+        reference_box=reference_box,
+        title=title,
+        legend=legend and (labels is not None or reference_box),
+        axis_labels=axis_labels,
+    )
     return fig
 
 
@@ -253,9 +267,7 @@ def plot_feature_grid(
         raise ValueError("panels must be a non-empty mapping name -> (features, labels).")
     nested = all(isinstance(v, Mapping) for v in panels.values())
     if not nested and any(isinstance(v, Mapping) for v in panels.values()):
-        raise ValueError(
-            "panels must map every name to (features, labels), or every name to a mapping of splits."
-        )
+        raise ValueError("panels must map every name to (features, labels), or every name to a mapping of splits.")
     cells = []  # (row, col, title, panel)
     if nested:
         splits: list = []
@@ -276,23 +288,30 @@ def plot_feature_grid(
             raise ValueError(f"ncols must be a positive int, got {ncols!r}.")
         n_cols = int(ncols)
         nrows = -(-len(panels) // n_cols)
-        cells = [
-            (i // n_cols, i % n_cols, str(name), panel) for i, (name, panel) in enumerate(panels.items())
-        ]
+        cells = [(i // n_cols, i % n_cols, str(name), panel) for i, (name, panel) in enumerate(panels.items())]
 
     axis_labels = _check_axis_labels(axis_labels)
     # Room for the axis labels of every panel and for the legend under the grid.
-    fig = Figure(figsize=(panel_size * n_cols + 0.4, panel_size * nrows + (0.7 if legend else 0.2)),
-                 layout="constrained")
+    fig = Figure(
+        figsize=(panel_size * n_cols + 0.4, panel_size * nrows + (0.7 if legend else 0.2)), layout="constrained"
+    )
     grid = fig.add_gridspec(nrows, n_cols)
     first = None
     for r, c, name, panel in cells:
         if not isinstance(panel, (tuple, list)) or len(panel) != 2:
             raise ValueError(f"panels[{name!r}] must be a pair (features, labels).")
         ax = fig.add_subplot(grid[r, c])
-        plot_feature_scatter(panel[0], panel[1], ax=ax, title=name, limits=limits,
-                             reference_box=reference_box, class_names=class_names, legend=False,
-                             axis_labels=axis_labels)
+        plot_feature_scatter(
+            panel[0],
+            panel[1],
+            ax=ax,
+            title=name,
+            limits=limits,
+            reference_box=reference_box,
+            class_names=class_names,
+            legend=False,
+            axis_labels=axis_labels,
+        )
         first = ax if first is None else first
     if title is not None:
         fig.suptitle(title)
@@ -301,8 +320,16 @@ def plot_feature_grid(
         # Under the panels: one key for all of them, in as many columns as the figure's
         # width holds (long class names get fewer), so that it never sticks out of it.
         for n_legend_cols in range(len(names), 0, -1):
-            key = fig.legend(handles, names, loc="outside lower center", ncols=n_legend_cols,
-                             fontsize="small", markerscale=2.0, title="class", title_fontsize="small")
+            key = fig.legend(
+                handles,
+                names,
+                loc="outside lower center",
+                ncols=n_legend_cols,
+                fontsize="small",
+                markerscale=2.0,
+                title="class",
+                title_fontsize="small",
+            )
             if n_legend_cols == 1 or key.get_window_extent().width <= 0.95 * fig.bbox.width:
                 break
             key.remove()

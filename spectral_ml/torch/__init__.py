@@ -13,7 +13,7 @@ spectral_ml imports PyTorch.
 """
 
 try:
-    import torch as _torch  # noqa: F401
+    import torch as _torch  # noqa: F401 - fails early, with the extra to install, without PyTorch
 except ImportError as exc:  # pragma: no cover - exercised only without torch
     raise ImportError(
         "spectral_ml.torch needs PyTorch: install the 'torch' extra (pip install 'spectral-ml[torch]')."

@@ -33,8 +33,10 @@ def check_device(device, name: str = "device") -> torch.device:
     if dev.type != "cuda":
         raise ValueError(f"{name} must be the CPU or a CUDA GPU ('cpu', 'cuda' or 'cuda:N'), got {device!r}.")
     if not torch.cuda.is_available():
-        raise ValueError(f"{name}={device!r} but PyTorch sees no CUDA GPU (torch.cuda.is_available() is False): "
-                         "install a CUDA build of PyTorch on a machine with a GPU, or use 'cpu'.")
+        raise ValueError(
+            f"{name}={device!r} but PyTorch sees no CUDA GPU (torch.cuda.is_available() is False): "
+            "install a CUDA build of PyTorch on a machine with a GPU, or use 'cpu'."
+        )
     count = torch.cuda.device_count()
     if dev.index is not None and dev.index >= count:
         raise ValueError(f"{name}={device!r} but PyTorch sees {count} CUDA GPU(s), numbered from 0.")

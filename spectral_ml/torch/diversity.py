@@ -192,9 +192,17 @@ def dpp_diversity_loss(
         raise ValueError(f"compute_value must be a bool, got {compute_value!r}.")
     if info is not None and not isinstance(info, dict):
         raise ValueError(f"info must be a dict or None, got {type(info).__name__}.")
-    settings = DPPSettings.from_keywords(settings, sigma=sigma, objective=objective, method=method,
-                                         subgradient=subgradient, beta=beta, delta=delta, theta=theta,
-                                         underflow=underflow)
+    settings = DPPSettings.from_keywords(
+        settings,
+        sigma=sigma,
+        objective=objective,
+        method=method,
+        subgradient=subgradient,
+        beta=beta,
+        delta=delta,
+        theta=theta,
+        underflow=underflow,
+    )
     return _DPPDiversityFunction.apply(X, settings, compute_value, info)
 
 
@@ -254,9 +262,17 @@ class DPPDiversity(torch.nn.Module):
         if not isinstance(compute_value, bool):
             raise ValueError(f"compute_value must be a bool, got {compute_value!r}.")
         self.compute_value = compute_value
-        self.settings = DPPSettings.from_keywords(settings, sigma=sigma, objective=objective, method=method,
-                                                  subgradient=subgradient, beta=beta, delta=delta, theta=theta,
-                                                  underflow=underflow)
+        self.settings = DPPSettings.from_keywords(
+            settings,
+            sigma=sigma,
+            objective=objective,
+            method=method,
+            subgradient=subgradient,
+            beta=beta,
+            delta=delta,
+            theta=theta,
+            underflow=underflow,
+        )
         self.last_info: dict = {}
 
     @property

@@ -194,8 +194,9 @@ def paper_cnn_variant_params(variant: str, *, quick: bool = False, epochs: int |
     """
     dpp, wgan = PAPER_VARIANTS[check_choice(variant, "variant", tuple(PAPER_VARIANTS))]
     s = PAPER_CNN_SETTINGS
-    params = {key: s[key] for key in ("margin", "contrastive_alpha", "contrastive_reduction", "batch_size",
-                                      "learning_rate")}
+    params = {
+        key: s[key] for key in ("margin", "contrastive_alpha", "contrastive_reduction", "batch_size", "learning_rate")
+    }
     params["epochs"] = (1 if quick else 5) if epochs is None else epochs
     params["dpp"] = dpp
     if dpp is not None:
@@ -228,13 +229,16 @@ class _PaperCNNStep:
 
     @property
     def history_keys(self) -> tuple[str, ...]:
-        return ("loss", "contrastive") + (("path",) if self.dpp is not None else ()) + (
-            ("critic",) if self.critic is not None else ())
+        return (
+            ("loss", "contrastive")
+            + (("path",) if self.dpp is not None else ())
+            + (("critic",) if self.critic is not None else ())
+        )
 
     def __call__(self, images, labels) -> dict:
         t0 = time.perf_counter()
         F = self.net(images)
-        terms = {}
+        terms: dict[str, object] = {}
         if self.critic is not None:
             terms["critic"] = self._critic_steps(F.detach())
         l_c = contrastive_loss(F, labels, **self.contrastive_args)
@@ -243,15 +247,16 @@ class _PaperCNNStep:
             loss = loss - self.wgan["weight"] * self.critic(F).mean()
         outputs, weights = [loss], [torch.ones((), dtype=F.dtype, device=F.device)]
         if self.dpp is not None:
-            info = {}
+            info: dict[str, object] = {}
             outputs.append(dpp_diversity_loss(F, info=info, compute_value=False, settings=self.dpp))
             # −λ₁ L_D is minimized; its value is NaN on the DPPSG* path, so it enters through
             # its gradient alone, weighted by −λ₁.
             weights.append(torch.full((), -self.dpp.weight, dtype=F.dtype, device=F.device))
             terms["path"] = info["method"]
-        terms["loss"] = float(loss.detach())
+        loss_value = float(loss.detach())
+        terms["loss"] = loss_value
         terms["contrastive"] = float(l_c.detach())
-        if not math.isfinite(terms["loss"]):
+        if not math.isfinite(loss_value):
             raise FloatingPointError(f"the training loss is not finite ({terms})")
         self.optimizer.zero_grad(set_to_none=True)
         torch.autograd.backward(outputs, grad_tensors=weights)
@@ -516,8 +521,7 @@ class PaperCNNLearner(TransformerMixin, BaseEstimator):
         elif X.ndim in (3, 4) and X.shape[-2:] == (28, 28):
             X = X.reshape(X.shape[0], 784)
         else:
-            raise ValueError(f"{name} must hold 28 x 28 images, shape (n, 784) or (n, 28, 28); "
-                             f"got shape {X.shape}.")
+            raise ValueError(f"{name} must hold 28 x 28 images, shape (n, 784) or (n, 28, 28); got shape {X.shape}.")
         if not np.all(np.isfinite(X)):
             raise ValueError(f"{name} contains NaN or infinity.")
         return torch.from_numpy(X).to(device)
@@ -579,13 +583,29 @@ class PaperCNNLearner(TransformerMixin, BaseEstimator):
             critic_lr = lr if params["wgan_learning_rate"] is None else float(params["wgan_learning_rate"])
             critic_optimizer = torch.optim.RMSprop(critic.parameters(), lr=critic_lr)
         step = _PaperCNNStep(
-            net, optimizer, dpp=dpp, critic=critic, critic_optimizer=critic_optimizer, wgan=wgan, rng=rng,
-            contrastive_args={"margin": float(self.margin), "alpha": float(self.contrastive_alpha),
-                              "reduction": self.contrastive_reduction},
+            net,
+            optimizer,
+            dpp=dpp,
+            critic=critic,
+            critic_optimizer=critic_optimizer,
+            wgan=wgan,
+            rng=rng,
+            contrastive_args={
+                "margin": float(self.margin),
+                "alpha": float(self.contrastive_alpha),
+                "reduction": self.contrastive_reduction,
+            },
         )
         start = time.perf_counter()
-        self.history_, self.n_steps_ = train_epochs(step, images, torch.from_numpy(codes).to(device), sampler,
-                                                    int(self.epochs), verbose=self.verbose, name=type(self).__name__)
+        self.history_, self.n_steps_ = train_epochs(
+            step,
+            images,
+            torch.from_numpy(codes).to(device),
+            sampler,
+            int(self.epochs),
+            verbose=self.verbose,
+            name=type(self).__name__,
+        )
         self.train_time_ = time.perf_counter() - start
         self.net_ = net.eval()
         self.critic_ = critic
@@ -617,7 +637,7 @@ class PaperCNNLearner(TransformerMixin, BaseEstimator):
         out = []
         with torch.no_grad():
             for i in range(0, images.shape[0], _TRANSFORM_CHUNK):
-                out.append(self.net_(images[i:i + _TRANSFORM_CHUNK]).cpu().numpy())
+                out.append(self.net_(images[i : i + _TRANSFORM_CHUNK]).cpu().numpy())
         return np.concatenate(out).astype(np.float32, copy=False)
 
     def score(self, X, y):

@@ -31,8 +31,9 @@ def user_dir(tmp_path):
         dtype=np.float32,
     )
     y = np.array([0, 1, 1, 0, 1])
-    _write(tmp_path / "toy.npz", X=X, y=y, feature_names=np.array(["a", "b", "c"]),
-           class_names=np.array(["neg", "pos"]))
+    _write(
+        tmp_path / "toy.npz", X=X, y=y, feature_names=np.array(["a", "b", "c"]), class_names=np.array(["neg", "pos"])
+    )
     return tmp_path
 
 
@@ -41,8 +42,7 @@ def user_dir(tmp_path):
 
 @pytest.mark.parametrize(
     "name, shape, n_classes",
-    [("iris", (150, 4), 3), ("wine", (178, 13), 3), ("digits", (1797, 64), 10),
-     ("breast_cancer", (569, 30), 2)],
+    [("iris", (150, 4), 3), ("wine", (178, 13), 3), ("digits", (1797, 64), 10), ("breast_cancer", (569, 30), 2)],
 )
 def test_embedded_sets_load(name, shape, n_classes):
     data = load_dataset(name)
@@ -136,8 +136,13 @@ def test_class_names_stay_aligned_when_a_class_is_dropped(tmp_path):
 
 
 def test_train_test_split_files(tmp_path):
-    _write(tmp_path / "split.npz", X_train=np.ones((4, 2)), y_train=np.array([0, 1, 0, 1]),
-           X_test=np.zeros((2, 2)), y_test=np.array([1, 0]))
+    _write(
+        tmp_path / "split.npz",
+        X_train=np.ones((4, 2)),
+        y_train=np.array([0, 1, 0, 1]),
+        X_test=np.zeros((2, 2)),
+        y_test=np.array([1, 0]),
+    )
     assert load_dataset("split", data_dir=tmp_path, split="test").X.shape == (2, 2)
     assert load_dataset("split", data_dir=tmp_path, split="train").X.shape == (4, 2)
     everything = load_dataset("split", data_dir=tmp_path)
@@ -267,9 +272,7 @@ def test_mnist_subset_and_scaling(data_dir):
     assert counts.sum() == 4000 and counts.min() >= 350
     raw = load_dataset("mnist", data_dir=data_dir, split="test", scale_pixels=False, dtype=np.float32)
     assert raw.X.shape == (10000, 784) and raw.X.dtype == np.float32 and raw.X.max() == 255.0
-    np.testing.assert_array_equal(
-        np.bincount(raw.y), [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
-    )
+    np.testing.assert_array_equal(np.bincount(raw.y), [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009])
 
 
 def test_files_that_are_not_archives_are_refused(tmp_path):
@@ -318,8 +321,13 @@ def test_check_dataset_reads_headers_and_labels_only(tmp_path):
     info = check_dataset("s", data_dir=tmp_path)
     assert (info.n_samples, info.n_features, info.n_classes, info.min_class_count) == (7, 3, 2, 3)
     assert info.path == tmp_path / "s.npz"
-    _write(tmp_path / "t.npz", X_train=np.zeros((4, 2)), y_train=np.array([0, 1, 0, 1]),
-           X_test=np.zeros((2, 2)), y_test=np.array([1, 0]))
+    _write(
+        tmp_path / "t.npz",
+        X_train=np.zeros((4, 2)),
+        y_train=np.array([0, 1, 0, 1]),
+        X_test=np.zeros((2, 2)),
+        y_test=np.array([1, 0]),
+    )
     assert check_dataset("t", data_dir=tmp_path, split="test").n_samples == 2
     assert check_dataset("t", data_dir=tmp_path).n_samples == 6
     with pytest.raises(DatasetNotFoundError):

@@ -1,6 +1,5 @@
 """Smoke test of benchmarks/bench_dpp.py on tiny sizes (it must keep running)."""
 
-
 import pytest
 
 from tests._scripts import load_script

@@ -11,7 +11,7 @@ except Exception as exc:  # CUDA runtime errors have their own types
 if _N_DEVICES < 1:
     pytest.skip("CuPy finds no GPU", allow_module_level=True)
 
-from spectral_ml.dpp import (  # noqa: E402
+from spectral_ml.dpp import (  # noqa: E402 - after the optional dependency is found or skipped
     dpp_diversity,
     dppsg,
     dppsg_star,

@@ -119,9 +119,7 @@ def test_dpp_gradient_negative_control():
     X = _random_batch(5)
     res = dpp_diversity(X, SIGMA, method="exact")
     rng = np.random.default_rng(0)
-    bad = res.grad + 0.05 * np.linalg.norm(res.grad) * rng.standard_normal(X.shape) / np.sqrt(
-        X.size
-    )
+    bad = res.grad + 0.05 * np.linalg.norm(res.grad) * rng.standard_normal(X.shape) / np.sqrt(X.size)
 
     def f(Y):
         return dpp_diversity(Y, SIGMA, method="exact").value

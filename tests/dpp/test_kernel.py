@@ -40,9 +40,7 @@ def test_kernel_float32_stays_float32(xp, rng):
     X = xp.asarray(_batch(rng), dtype=xp.float32)
     L = gaussian_kernel(X, sigma=SIGMA)
     assert L.dtype == xp.float32
-    np.testing.assert_allclose(
-        to_numpy(L), _direct_kernel(to_numpy(X).astype(float), SIGMA), atol=1e-5
-    )
+    np.testing.assert_allclose(to_numpy(L), _direct_kernel(to_numpy(X).astype(float), SIGMA), atol=1e-5)
 
 
 def test_kernel_underflow_is_exact_zero():
@@ -328,4 +326,3 @@ def test_gaussian_affinity_of_half_precision_torch_rows(dtype):
     A = gaussian_affinity(torch.asarray(Y, dtype=getattr(torch, dtype)))
     assert A.dtype == getattr(torch, dtype)
     np.testing.assert_allclose(A.float().numpy(), _affinity_reference(Y), rtol=0, atol=2e-2)
-

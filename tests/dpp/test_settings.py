@@ -34,8 +34,13 @@ def _with_duplicate(seed=0):
 def test_defaults_are_those_of_dpp_diversity():
     s = DPPSettings()
     assert (s.method, s.subgradient, s.objective, s.underflow) == ("auto", "dppsg*", "logdet", "raise")
-    assert (s.sigma, s.beta, s.delta, s.theta, s.weight) == (DEFAULT_SIGMA, DEFAULT_BETA, DEFAULT_DELTA,
-                                                             DEFAULT_THETA, 1.0)
+    assert (s.sigma, s.beta, s.delta, s.theta, s.weight) == (
+        DEFAULT_SIGMA,
+        DEFAULT_BETA,
+        DEFAULT_DELTA,
+        DEFAULT_THETA,
+        1.0,
+    )
 
 
 def test_numbers_are_stored_as_python_floats():
@@ -87,8 +92,9 @@ def test_immutable_hashable_and_copied_as_a_value():
 
 
 @pytest.mark.parametrize("method", ["auto", "exact", "dppsg", "dppsg*"])
-@pytest.mark.parametrize("kwargs", [{}, {"objective": "det"}, {"subgradient": "dppsg", "delta": 1e-5},
-                                    {"theta": 0.3, "beta": 1e-30}])
+@pytest.mark.parametrize(
+    "kwargs", [{}, {"objective": "det"}, {"subgradient": "dppsg", "delta": 1e-5}, {"theta": 0.3, "beta": 1e-30}]
+)
 def test_dpp_diversity_with_settings_is_bit_for_bit_the_keywords(method, kwargs):
     for X in (_spread(1, n=40, d=8), _spread(2), _with_duplicate(3)):
         try:
@@ -114,8 +120,9 @@ def test_underflow_setting_reaches_dpp_diversity():
     assert dpp_diversity(X, settings=DPPSettings(sigma=1e-3, underflow="allow")).logdet == 0.0
 
 
-@pytest.mark.parametrize("keyword,value", [("theta", 0.3), ("method", "exact"), ("sigma", 0.5),
-                                           ("underflow", "allow"), ("beta", 1e-3)])
+@pytest.mark.parametrize(
+    "keyword,value", [("theta", 0.3), ("method", "exact"), ("sigma", 0.5), ("underflow", "allow"), ("beta", 1e-3)]
+)
 def test_a_keyword_changed_beside_settings_is_refused_naming_it(keyword, value):
     X = _spread()
     args = (value,) if keyword == "sigma" else ()
@@ -138,10 +145,28 @@ def test_settings_must_be_a_dpp_settings():
     [("dppsg", "auto", "dppsg"), ("dppsg*", "auto", "dppsg*"), ("exact", "exact", "dppsg*")],
 )
 def test_from_params_is_the_one_remapping_of_the_learners_names(dpp, method, subgradient):
-    s = DPPSettings.from_params({"dpp": dpp, "dpp_sigma": 0.5, "dpp_theta": 0.2, "dpp_weight": 3.0,
-                                 "dpp_objective": "det", "dpp_beta": 1e-3, "dpp_delta": 1e-5})
-    assert s == DPPSettings(method=method, subgradient=subgradient, sigma=0.5, theta=0.2, weight=3.0,
-                            objective="det", beta=1e-3, delta=1e-5, underflow="allow")
+    s = DPPSettings.from_params(
+        {
+            "dpp": dpp,
+            "dpp_sigma": 0.5,
+            "dpp_theta": 0.2,
+            "dpp_weight": 3.0,
+            "dpp_objective": "det",
+            "dpp_beta": 1e-3,
+            "dpp_delta": 1e-5,
+        }
+    )
+    assert s == DPPSettings(
+        method=method,
+        subgradient=subgradient,
+        sigma=0.5,
+        theta=0.2,
+        weight=3.0,
+        objective="det",
+        beta=1e-3,
+        delta=1e-5,
+        underflow="allow",
+    )
     assert TRAINING_METHODS == ("dppsg", "dppsg*", "exact")
 
 

@@ -111,9 +111,7 @@ def test_subgradient_grads_are_backprop_of_directions(xp):
     )
     auto_star = dpp_diversity(X, SIGMA, theta=0.3)
     assert auto_star.method == "dppsg*"
-    np.testing.assert_allclose(
-        to_numpy(auto_star.grad), to_numpy(star.grad), rtol=1e-10, atol=1e-13
-    )
+    np.testing.assert_allclose(to_numpy(auto_star.grad), to_numpy(star.grad), rtol=1e-10, atol=1e-13)
     plain = dpp_diversity(X, SIGMA, method="dppsg", delta=1e-6)
     expected = kernel_backward(Xn, dppsg(L, 1e-6), SIGMA)
     assert np.linalg.norm(expected) > 0

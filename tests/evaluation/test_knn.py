@@ -108,7 +108,9 @@ def test_estimator_fitted_on_another_namespace(split):
     Xtr, ytr, Xte, yte = split
     est = AMLMetric(random_state=0).fit(Xtr, ytr)
     ref = knn_error(Xtr, ytr, Xte, yte, metric=est)
-    assert knn_error(xs.asarray(Xtr), xs.asarray(ytr), xs.asarray(Xte), xs.asarray(yte), metric=est) == pytest.approx(ref)
+    assert knn_error(xs.asarray(Xtr), xs.asarray(ytr), xs.asarray(Xte), xs.asarray(yte), metric=est) == pytest.approx(
+        ref
+    )
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from tests._dask_cluster import client, da  # noqa: F401  (skips without Dask)
 
 pytestmark = pytest.mark.usefixtures("client")
 
+
 def _split(seed=0, n_train=1300, n_test=400, d=4, n_classes=5):
     rng = np.random.default_rng(seed)
     centres = rng.normal(size=(n_classes, d))
@@ -48,8 +49,13 @@ def test_knn_predict_on_dask_equals_in_memory(metric):
     else:
         M = GMMLMetric(n_pairs="all").fit(X_tr, y_tr)
     ref = knn_predict(X_tr, y_tr, X_te, metric=M, k=5)
-    pred = knn_predict(da.from_array(X_tr, chunks=(200, 4)), da.from_array(y_tr, chunks=300),
-                       da.from_array(X_te, chunks=(150, 4)), metric=M, k=5)
+    pred = knn_predict(
+        da.from_array(X_tr, chunks=(200, 4)),
+        da.from_array(y_tr, chunks=300),
+        da.from_array(X_te, chunks=(150, 4)),
+        metric=M,
+        k=5,
+    )
     assert isinstance(pred, da.Array)
     np.testing.assert_array_equal(pred.compute(), ref)
 
@@ -58,15 +64,26 @@ def test_knn_error_on_dask_equals_in_memory_with_string_labels():
     X_tr, y_tr, X_te, y_te = _split(2)
     names = np.array(["ant", "bee", "cow", "dog", "elk"])
     ref = knn_error(X_tr, names[y_tr], X_te, names[y_te], k=5)
-    err = knn_error(da.from_array(X_tr, chunks=(250, 4)), names[y_tr], da.from_array(X_te, chunks=(90, 4)),
-                    names[y_te], k=5)
+    err = knn_error(
+        da.from_array(X_tr, chunks=(250, 4)), names[y_tr], da.from_array(X_te, chunks=(90, 4)), names[y_te], k=5
+    )
     assert isinstance(err, float)
     assert abs(err - ref) < 1e-8
     # The query side alone may be Dask (the database in memory), and the other way round.
-    assert abs(knn_error(X_tr, y_tr, da.from_array(X_te, chunks=(90, 4)), y_te, k=5)
-               - knn_error(X_tr, y_tr, X_te, y_te, k=5)) < 1e-8
-    assert abs(knn_error(da.from_array(X_tr, chunks=(250, 4)), y_tr, X_te, y_te, k=5)
-               - knn_error(X_tr, y_tr, X_te, y_te, k=5)) < 1e-8
+    assert (
+        abs(
+            knn_error(X_tr, y_tr, da.from_array(X_te, chunks=(90, 4)), y_te, k=5)
+            - knn_error(X_tr, y_tr, X_te, y_te, k=5)
+        )
+        < 1e-8
+    )
+    assert (
+        abs(
+            knn_error(da.from_array(X_tr, chunks=(250, 4)), y_tr, X_te, y_te, k=5)
+            - knn_error(X_tr, y_tr, X_te, y_te, k=5)
+        )
+        < 1e-8
+    )
 
 
 @pytest.mark.parametrize("divisor", ["hits", "R", "min(K,R)"])
@@ -75,9 +92,14 @@ def test_map_at_k_on_dask_equals_in_memory(divisor, with_database):
     X_tr, y_tr, X_te, y_te = _split(3)
     if with_database:
         ref = mean_average_precision_at_k(X_te, y_te, [1, 4, 10], X_tr, y_tr, divisor=divisor)
-        got = mean_average_precision_at_k(da.from_array(X_te, chunks=(100, 4)), y_te, [1, 4, 10],
-                                          da.from_array(X_tr, chunks=(300, 4)), da.from_array(y_tr, chunks=300),
-                                          divisor=divisor)
+        got = mean_average_precision_at_k(
+            da.from_array(X_te, chunks=(100, 4)),
+            y_te,
+            [1, 4, 10],
+            da.from_array(X_tr, chunks=(300, 4)),
+            da.from_array(y_tr, chunks=300),
+            divisor=divisor,
+        )
     else:
         ref = mean_average_precision_at_k(X_te, y_te, [1, 4, 10], divisor=divisor)
         got = mean_average_precision_at_k(da.from_array(X_te, chunks=(70, 4)), y_te, [1, 4, 10], divisor=divisor)
@@ -93,8 +115,10 @@ def test_precision_and_map_at_r_on_dask_equal_in_memory(with_database):
         args = (X_te, y_te)
         kwargs = {"database": X_tr, "database_labels": y_tr}
         lazy = (da.from_array(X_te, chunks=(100, 4)), y_te)
-        lazy_kwargs = {"database": da.from_array(X_tr, chunks=(300, 4)),
-                       "database_labels": da.from_array(y_tr, chunks=300)}
+        lazy_kwargs = {
+            "database": da.from_array(X_tr, chunks=(300, 4)),
+            "database_labels": da.from_array(y_tr, chunks=300),
+        }
     else:
         args, kwargs = (X_te, y_te), {}
         lazy, lazy_kwargs = (da.from_array(X_te, chunks=(70, 4)), da.from_array(y_te, chunks=70)), {}
@@ -123,7 +147,9 @@ def test_map_at_r_on_dask_with_a_class_only_in_the_database():
     got = map_at_r(da.from_array(X_te[keep], chunks=(100, 4)), y_te[keep], da.from_array(X_tr, chunks=(300, 4)), y_tr)
     assert abs(got - ref) < 1e-12
     # A query class absent from the database: R = 0 everywhere gives 0, as in memory.
-    none = map_at_r(da.from_array(X_te, chunks=(100, 4)), np.full(len(y_te), 42), da.from_array(X_tr, chunks=(300, 4)), y_tr)
+    none = map_at_r(
+        da.from_array(X_te, chunks=(100, 4)), np.full(len(y_te), 42), da.from_array(X_tr, chunks=(300, 4)), y_tr
+    )
     assert none == 0.0 == map_at_r(X_te, np.full(len(y_te), 42), X_tr, y_tr)
 
 

@@ -110,9 +110,7 @@ def test_ties_are_broken_by_database_index(xp):
     got = mean_average_precision_at_k(*_to(xp, Q, ql), [1, 2, 3, 4], *_to(xp, D, dl))
     # Ranking relevance 0,1,1,0: AP@1 = 0, AP@2 = (1/2)/1, AP@3 = (1/2 + 2/3)/2.
     assert got == pytest.approx({1: 0.0, 2: 0.5, 3: (0.5 + 2 / 3) / 2, 4: (0.5 + 2 / 3) / 2})
-    assert precision_at_k(*_to(xp, Q, ql), [1, 2, 3], *_to(xp, D, dl)) == pytest.approx(
-        {1: 0.0, 2: 0.5, 3: 2 / 3}
-    )
+    assert precision_at_k(*_to(xp, Q, ql), [1, 2, 3], *_to(xp, D, dl)) == pytest.approx({1: 0.0, 2: 0.5, 3: 2 / 3})
 
 
 def test_query_never_retrieves_itself(xp):
@@ -211,9 +209,7 @@ def test_result_does_not_depend_on_batch_size(batch_size):
     assert got == pytest.approx(ref, abs=1e-14)
     # Blocks change only the order of the final floating-point sum.
     assert map_at_r(Q, ql, batch_size=batch_size) == pytest.approx(map_at_r(Q, ql), abs=1e-14)
-    assert precision_at_k(Q, ql, 3, batch_size=batch_size) == pytest.approx(
-        precision_at_k(Q, ql, 3), abs=1e-14
-    )
+    assert precision_at_k(Q, ql, 3, batch_size=batch_size) == pytest.approx(precision_at_k(Q, ql, 3), abs=1e-14)
 
 
 def test_float32_and_lists_are_accepted():

@@ -13,8 +13,7 @@ def _brute_force(x, y, p):
     """Minimum over all permutations of the mean p-th power cost, to the power 1/p."""
     n = len(x)
     best = min(
-        sum(np.linalg.norm(x[i] - y[perm[i]]) ** p for i in range(n)) / n
-        for perm in itertools.permutations(range(n))
+        sum(np.linalg.norm(x[i] - y[perm[i]]) ** p for i in range(n)) / n for perm in itertools.permutations(range(n))
     )
     return best ** (1 / p)
 

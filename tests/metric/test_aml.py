@@ -219,7 +219,7 @@ def test_improves_knn_on_data_with_noisy_features(rng):
     X = np.c_[2.0 * y[:, None] + 0.3 * rng.standard_normal((n, 2)), 3.0 * rng.standard_normal((n, 6))]
     Xtr, ytr, Xte, yte = X[:200], y[:200], X[200:], y[200:]
     est = AMLMetric(random_state=0).fit(Xtr, ytr)
-    err = lambda Ztr, Zte: np.mean(KNeighborsClassifier(5).fit(Ztr, ytr).predict(Zte) != yte)  # noqa: E731
+    err = lambda Ztr, Zte: np.mean(KNeighborsClassifier(5).fit(Ztr, ytr).predict(Zte) != yte)
     e_euc, e_aml = err(Xtr, Xte), err(est.transform(Xtr), est.transform(Xte))
     assert e_aml < 0.5 * e_euc, (e_aml, e_euc)
 
@@ -354,12 +354,16 @@ def test_array_api_strict_fit_stays_in_namespace(wine):
     est = AMLMetric(random_state=0).fit(Xs, y)
     ref = AMLMetric(random_state=0).fit(X, y)
     assert isinstance(est.components_, type(Xs))
-    np.testing.assert_allclose(np.asarray(est.get_mahalanobis_matrix()), ref.get_mahalanobis_matrix(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        np.asarray(est.get_mahalanobis_matrix()), ref.get_mahalanobis_matrix(), rtol=1e-9, atol=1e-12
+    )
     Z = est.transform(Xs)
     assert isinstance(Z, type(Xs))
     np.testing.assert_allclose(np.asarray(Z), ref.transform(X), rtol=1e-9, atol=1e-12)
     pairs = xs.stack([Xs[:5, ...], Xs[5:10, ...]], axis=1)
-    np.testing.assert_allclose(np.asarray(est.pair_distance(pairs)), ref.pair_distance(np.stack([X[:5], X[5:10]], axis=1)), rtol=1e-9)
+    np.testing.assert_allclose(
+        np.asarray(est.pair_distance(pairs)), ref.pair_distance(np.stack([X[:5], X[5:10]], axis=1)), rtol=1e-9
+    )
     with pytest.warns(UserWarning, match="NumPy only"):
         rie = AMLMetric(solver="riemannian", random_state=0).fit(Xs, y)
     assert isinstance(rie.components_, type(Xs))

@@ -54,7 +54,9 @@ def test_cold_search_reproduces_grid_search_exactly(wine, wine_grid_search):
         {"alpha": p["amlmetric__alpha"], "beta": p["amlmetric__beta"]} for p in gs.cv_results_["params"]
     ]
     for k in range(3):
-        np.testing.assert_allclose(cv.cv_results_[f"split{k}_test_error"], 1 - gs.cv_results_[f"split{k}_test_score"], atol=1e-12)
+        np.testing.assert_allclose(
+            cv.cv_results_[f"split{k}_test_error"], 1 - gs.cv_results_[f"split{k}_test_score"], atol=1e-12
+        )
     np.testing.assert_allclose(cv.cv_results_["mean_test_error"], 1 - gs.cv_results_["mean_test_score"], atol=1e-12)
     np.testing.assert_array_equal(cv.cv_results_["rank_test_error"], gs.cv_results_["rank_test_score"])
     assert cv.best_index_ == gs.best_index_
@@ -100,7 +102,11 @@ def test_default_search_tolerance_stays_close_to_grid_search(wine, wine_grid_sea
 def test_warm_starts_need_fewer_iterations_than_cold_starts(wine, solver, search_tol, ratio):
     X, y = wine
     kw = dict(
-        alphas=(0.01, 0.1, 1.0, 10.0, 100.0), betas=(0.3, 1.0, 3.0), random_state=0, search_tol=search_tol, solver=solver
+        alphas=(0.01, 0.1, 1.0, 10.0, 100.0),
+        betas=(0.3, 1.0, 3.0),
+        random_state=0,
+        search_tol=search_tol,
+        solver=solver,
     )
     warm = AMLMetricCV(**kw).fit(X, y)
     cold = AMLMetricCV(warm_path=False, **kw).fit(X, y)
@@ -130,7 +136,14 @@ def test_fitted_attributes_and_cv_results_layout(wine):
     np.testing.assert_array_equal(res["param_beta"], np.tile([0.5, 2.0], 3))
     assert res["params"][1] == {"alpha": 0.1, "beta": 2.0}
     assert cv.n_splits_ == 4
-    for key in ("mean_test_error", "std_test_error", "rank_test_error", "mean_n_iter", "mean_fit_time", "mean_score_time"):
+    for key in (
+        "mean_test_error",
+        "std_test_error",
+        "rank_test_error",
+        "mean_n_iter",
+        "mean_fit_time",
+        "mean_score_time",
+    ):
         assert res[key].shape == (n,)
     errors = _split_errors(cv)
     assert errors.shape == (4, n) and np.all((errors >= 0) & (errors <= 1))
@@ -142,14 +155,26 @@ def test_fitted_attributes_and_cv_results_layout(wine):
     assert (cv.alpha_, cv.beta_) == (res["param_alpha"][cv.best_index_], res["param_beta"][cv.best_index_])
     assert all(res[f"split{k}_converged"].dtype == bool for k in range(4))
     # Everything AMLMetric exposes.
-    for name in ("components_", "mahalanobis_matrix_", "n_iter_", "loss_curve_", "grad_norm_", "converged_", "regularization_", "n_pairs_", "n_features_in_"):
+    for name in (
+        "components_",
+        "mahalanobis_matrix_",
+        "n_iter_",
+        "loss_curve_",
+        "grad_norm_",
+        "converged_",
+        "regularization_",
+        "n_pairs_",
+        "n_features_in_",
+    ):
         assert hasattr(cv, name), name
     assert len(cv.loss_curve_) == cv.n_iter_ + 1
     L, M = cv.components_, cv.get_mahalanobis_matrix()
     np.testing.assert_allclose(L.T @ L, M, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(cv.transform(X), X @ L.T)
     pairs = np.stack([X[:10], X[10:20]], axis=1)
-    np.testing.assert_allclose(cv.pair_distance(pairs), np.linalg.norm(cv.transform(X[:10]) - cv.transform(X[10:20]), axis=1))
+    np.testing.assert_allclose(
+        cv.pair_distance(pairs), np.linalg.norm(cv.transform(X[:10]) - cv.transform(X[10:20]), axis=1)
+    )
     assert cv.get_metric()(X[0], X[10]) == pytest.approx(cv.pair_distance(pairs)[0])
     assert list(cv.get_feature_names_out()) == [f"amlmetriccv{i}" for i in range(X.shape[1])]
 
@@ -253,7 +278,9 @@ def test_array_api_strict_stays_in_namespace(wine):
     est = AMLMetricCV(**kw).fit(xs.asarray(X), y)
     np.testing.assert_array_equal(_split_errors(est), _split_errors(ref))
     assert isinstance(est.components_, type(xs.asarray(X)))
-    np.testing.assert_allclose(np.asarray(est.get_mahalanobis_matrix()), ref.get_mahalanobis_matrix(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        np.asarray(est.get_mahalanobis_matrix()), ref.get_mahalanobis_matrix(), rtol=1e-9, atol=1e-12
+    )
 
 
 @pytest.mark.parametrize(

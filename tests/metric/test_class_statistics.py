@@ -79,8 +79,7 @@ def test_all_pairs_accurate_with_large_offset(rng):
     # The same data defeat the raw-moment formula Σ_c (n_c S_c − s_c s_cᵀ): the test is a
     # real test of the centring.
     naive = sum(
-        (y == c).sum() * X[y == c].T @ X[y == c] - np.outer(X[y == c].sum(0), X[y == c].sum(0))
-        for c in np.unique(y)
+        (y == c).sum() * X[y == c].T @ X[y == c] - np.outer(X[y == c].sum(0), X[y == c].sum(0)) for c in np.unique(y)
     )
     assert _relative(naive, A0) > 1e-6
 

@@ -11,6 +11,7 @@ from tests._dask_cluster import client, da  # noqa: F401  (skips without Dask)
 
 pytestmark = pytest.mark.usefixtures("client")
 
+
 def _data(seed=0, n=900, d=5, n_classes=4, offset=3.0):
     rng = np.random.default_rng(seed)
     y = rng.integers(0, n_classes, size=n)
@@ -127,9 +128,17 @@ def test_refit_failure_keeps_the_previous_fit_whole():
 @pytest.mark.parametrize(
     "make_X, make_y, match",
     [
-        (lambda X, y: da.from_array(X, chunks=(100, 5))[da.from_array(y, chunks=100) > 0], lambda X, y: y[y > 0], "unknown size"),
+        (
+            lambda X, y: da.from_array(X, chunks=(100, 5))[da.from_array(y, chunks=100) > 0],
+            lambda X, y: y[y > 0],
+            "unknown size",
+        ),
         (lambda X, y: da.from_array(X, chunks=(100, 5)), lambda X, y: y[:-1], "labels but X has"),
-        (lambda X, y: da.from_array(X, chunks=(100, 5)), lambda X, y: da.from_array(y[:-3], chunks=100), "labels but X has"),
+        (
+            lambda X, y: da.from_array(X, chunks=(100, 5)),
+            lambda X, y: da.from_array(y[:-3], chunks=100),
+            "labels but X has",
+        ),
         (lambda X, y: da.from_array(X, chunks=(100, 5)), lambda X, y: np.r_[y[:-1], 99], "only one sample"),
         (lambda X, y: da.from_array(X[:, 0], chunks=100), lambda X, y: y, "2-D"),
     ],

@@ -25,8 +25,8 @@ from sklearn.exceptions import ConvergenceWarning
 from spectral_ml.metric import AMLMetric, AMLMetricCV, GMMLMetric, SingularStatisticsWarning
 
 hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import HealthCheck, event, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import HealthCheck, event, given, settings  # noqa: E402 - after the optional dependency is found or skipped
+from hypothesis import strategies as st  # noqa: E402 - after the optional dependency is found or skipped
 
 #: The warning classes the metric estimators document (their "Warns" sections).
 DOCUMENTED_WARNINGS = (ConvergenceWarning, SingularStatisticsWarning)
@@ -34,11 +34,11 @@ DOCUMENTED_WARNINGS = (ConvergenceWarning, SingularStatisticsWarning)
 _COLUMN_KINDS = ("free", "free", "constant", "near-constant", "copy", "combination")
 
 
-
 def _examples(n):
     """Settings of ``n`` derandomized examples: the same cases on every run, nothing stored."""
-    return settings(max_examples=n, derandomize=True, deadline=None, database=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+    return settings(
+        max_examples=n, derandomize=True, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+    )
 
 
 @st.composite
@@ -59,8 +59,18 @@ def awkward_data(draw, max_samples=30, max_features=8, min_classes=1, max_min_pe
     dtype = draw(st.sampled_from(["float64", "float32"]), label="dtype")
     seed = draw(st.integers(0, 2**16), label="seed")
 
-    recipe = dict(n=n, d=d, n_classes=n_classes, min_per_class=min_per_class, columns=kinds, exponents=exponents,
-                  n_duplicates=n_duplicates, separation=separation, dtype=dtype, seed=seed)
+    recipe = dict(
+        n=n,
+        d=d,
+        n_classes=n_classes,
+        min_per_class=min_per_class,
+        columns=kinds,
+        exponents=exponents,
+        n_duplicates=n_duplicates,
+        separation=separation,
+        dtype=dtype,
+        seed=seed,
+    )
     return (*make_data(**recipe), recipe)
 
 
@@ -136,13 +146,13 @@ def _gmml(t, reg, n_pairs):
 
 
 def _aml(alpha, beta, solver, reg, n_pairs):
-    return AMLMetric(alpha=alpha, beta=beta, solver=solver, reg=reg, n_pairs=n_pairs, max_iter=100,
-                     random_state=0)
+    return AMLMetric(alpha=alpha, beta=beta, solver=solver, reg=reg, n_pairs=n_pairs, max_iter=100, random_state=0)
 
 
 def _aml_cv(solver, reg, n_pairs):
-    return AMLMetricCV(alphas=(0.1, 10.0), betas=(1.0,), cv=2, solver=solver, reg=reg, n_pairs=n_pairs,
-                       max_iter=50, random_state=0)
+    return AMLMetricCV(
+        alphas=(0.1, 10.0), betas=(1.0,), cv=2, solver=solver, reg=reg, n_pairs=n_pairs, max_iter=50, random_state=0
+    )
 
 
 _ts = st.sampled_from([0.0, 0.3, 0.5, 1.0])
@@ -173,23 +183,38 @@ def _learner(dpp, wgan, batch_size, n_rows):
 
     # A batch larger than the data is shrunk with a UserWarning (documented under
     # batch_size); the fuzzing keeps to batches that fit.
-    return DPPFeatureLearner(hidden=(8,), epochs=2, learning_rate=1e-3, dpp=dpp, wgan=wgan,
-                             wgan_n_critic=1, wgan_n_reference=50, batch_size=min(batch_size, n_rows),
-                             random_state=0)
+    return DPPFeatureLearner(
+        hidden=(8,),
+        epochs=2,
+        learning_rate=1e-3,
+        dpp=dpp,
+        wgan=wgan,
+        wgan_n_critic=1,
+        wgan_n_reference=50,
+        batch_size=min(batch_size, n_rows),
+        random_state=0,
+    )
 
 
 def _fuzz_learner(data, dpp, wgan, batch_size):
     X, y, _ = data
     # FloatingPointError is the learner's documented error for a diverging training.
-    check_fit(_learner(dpp, wgan, batch_size, X.shape[0]), X, y,
-              errors=(ValueError, FloatingPointError), warning_classes=())
+    check_fit(
+        _learner(dpp, wgan, batch_size, X.shape[0]), X, y, errors=(ValueError, FloatingPointError), warning_classes=()
+    )
 
 
 _GMML_ARGS = dict(data=awkward_data(), t=_ts, reg=_regs, n_pairs=_n_pairs)
 _AML_ARGS = dict(data=awkward_data(), alpha=_alphas, beta=_betas, solver=_solvers, reg=_regs, n_pairs=_n_pairs)
-_AML_CV_ARGS = dict(data=awkward_data(max_samples=24, min_classes=2, max_min_per_class=5), solver=_solvers, reg=_regs, n_pairs=_n_pairs)
-_LEARNER_ARGS = dict(data=awkward_data(), dpp=st.sampled_from([None, "dppsg", "dppsg*"]),
-                     wgan=st.booleans(), batch_size=st.sampled_from([2, 8, 32]))
+_AML_CV_ARGS = dict(
+    data=awkward_data(max_samples=24, min_classes=2, max_min_per_class=5), solver=_solvers, reg=_regs, n_pairs=_n_pairs
+)
+_LEARNER_ARGS = dict(
+    data=awkward_data(),
+    dpp=st.sampled_from([None, "dppsg", "dppsg*"]),
+    wgan=st.booleans(),
+    batch_size=st.sampled_from([2, 8, 32]),
+)
 
 # Default run: a few derandomized cases each, well under a minute in all.
 test_gmml_fit_is_finite_or_refused = _examples(100)(given(**_GMML_ARGS)(_fuzz_gmml))
@@ -220,13 +245,37 @@ def test_identical_rows_are_refused_naming_X(reg):
     "recipe, params",
     [
         # PGD: the start came out with eigenvalues near 1e140 (overflow in h₊, then LinAlgError).
-        (dict(n=25, d=4, n_classes=4, min_per_class=2, columns=["free"] * 4, exponents=[1, 2, 3, -4],
-              n_duplicates=11, separation=0.0, dtype="float64", seed=57240),
-         dict(alpha=1e-3, beta=1e3, solver="pgd")),
+        (
+            dict(
+                n=25,
+                d=4,
+                n_classes=4,
+                min_per_class=2,
+                columns=["free"] * 4,
+                exponents=[1, 2, 3, -4],
+                n_duplicates=11,
+                separation=0.0,
+                dtype="float64",
+                seed=57240,
+            ),
+            dict(alpha=1e-3, beta=1e3, solver="pgd"),
+        ),
         # Riemannian: an indefinite start, "M must be positive definite." from inside pymanopt.
-        (dict(n=19, d=4, n_classes=2, min_per_class=1, columns=["copy", "combination", "free", "free"],
-              exponents=[-1, 3, 4, 5], n_duplicates=14, separation=10.0, dtype="float32", seed=43740),
-         dict(alpha=1.0, beta=0.8, solver="riemannian")),
+        (
+            dict(
+                n=19,
+                d=4,
+                n_classes=2,
+                min_per_class=1,
+                columns=["copy", "combination", "free", "free"],
+                exponents=[-1, 3, 4, 5],
+                n_duplicates=14,
+                separation=10.0,
+                dtype="float32",
+                seed=43740,
+            ),
+            dict(alpha=1.0, beta=0.8, solver="riemannian"),
+        ),
     ],
 )
 def test_ill_conditioned_statistics_without_reg_are_refused(recipe, params):
@@ -246,10 +295,22 @@ def test_ill_conditioned_statistics_without_reg_are_refused(recipe, params):
 def test_ill_conditioned_statistics_with_a_tiny_reg_are_refused(solver):
     # The first case above with reg=1e-15 instead of 0: the start A₁⁻¹ #½ B₁ came out with
     # eigenvalues near 1e154 or indefinite (LinAlgError, "M0 must be positive definite").
-    X, y = make_data(n=25, d=4, n_classes=4, min_per_class=2, columns=["free"] * 4, exponents=[1, 2, 3, -4],
-                     n_duplicates=11, separation=0.0, dtype="float64", seed=57240)
-    for estimator in (AMLMetric(alpha=1e-3, beta=1e3, solver=solver, reg=1e-15, max_iter=100, random_state=0),
-                      GMMLMetric(reg=1e-15, random_state=0)):
+    X, y = make_data(
+        n=25,
+        d=4,
+        n_classes=4,
+        min_per_class=2,
+        columns=["free"] * 4,
+        exponents=[1, 2, 3, -4],
+        n_duplicates=11,
+        separation=0.0,
+        dtype="float64",
+        seed=57240,
+    )
+    for estimator in (
+        AMLMetric(alpha=1e-3, beta=1e3, solver=solver, reg=1e-15, max_iter=100, random_state=0),
+        GMMLMetric(reg=1e-15, random_state=0),
+    ):
         with pytest.raises(ValueError, match=r"too ill-conditioned.*increase reg"):
             estimator.fit(X, y)
         assert check_fit(estimator, X, y) is None
@@ -258,8 +319,6 @@ def test_ill_conditioned_statistics_with_a_tiny_reg_are_refused(solver):
 def test_learner_trains_on_a_batch_whose_features_lie_far_apart():
     # Two rows of ordinary data (one column of scale 10): the DPP kernel of the batch is the
     # identity, a legitimate state; fit used to stop with the kernel's error about "sigma".
-    X = np.array([[-0.544, -0.316, 0.412, 1.043, -0.129, 13.66],
-                  [-0.665, 0.352, 0.903, 0.094, -0.743, -9.217]])
-    model = check_fit(_learner("dppsg", False, 2, 2), X, np.array([0, 1]),
-                      errors=(), warning_classes=())
+    X = np.array([[-0.544, -0.316, 0.412, 1.043, -0.129, 13.66], [-0.665, 0.352, 0.903, 0.094, -0.743, -9.217]])
+    model = check_fit(_learner("dppsg", False, 2, 2), X, np.array([0, 1]), errors=(), warning_classes=())
     assert np.all(np.isfinite(model.history_["diversity"]))

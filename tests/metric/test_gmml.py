@@ -97,7 +97,7 @@ def test_improves_knn_on_data_with_noisy_features(rng):
     X = np.c_[2.0 * y[:, None] + 0.3 * rng.standard_normal((n, 2)), 3.0 * rng.standard_normal((n, 6))]
     Xtr, ytr, Xte, yte = X[:200], y[:200], X[200:], y[200:]
     est = GMMLMetric(random_state=0).fit(Xtr, ytr)
-    err = lambda Ztr, Zte: np.mean(KNeighborsClassifier(5).fit(Ztr, ytr).predict(Zte) != yte)  # noqa: E731
+    err = lambda Ztr, Zte: np.mean(KNeighborsClassifier(5).fit(Ztr, ytr).predict(Zte) != yte)
     assert err(est.transform(Xtr), est.transform(Xte)) < 0.5 * err(Xtr, Xte)
 
 

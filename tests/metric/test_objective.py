@@ -191,8 +191,14 @@ def test_gmml_gradient_taylor_order_two(seed):
     d = 5
     A, B = _stats(rng, d)
     M = _spd(rng, d)
-    res = taylor_test(lambda X: gmml_loss(X, A, B), gmml_gradient(M, A, B), M, seed=seed, symmetric=True,
-                      steps=0.02 * 2.0 ** -np.arange(10))
+    res = taylor_test(
+        lambda X: gmml_loss(X, A, B),
+        gmml_gradient(M, A, B),
+        M,
+        seed=seed,
+        symmetric=True,
+        steps=0.02 * 2.0 ** -np.arange(10),
+    )
     assert abs(res.order - 2) < 0.2, str(res)
 
 
@@ -204,8 +210,14 @@ def test_gradient_taylor_with_nearly_repeated_eigenvalues():
     Q, _ = np.linalg.qr(rng.standard_normal((d, d)))
     M = (Q * np.array([1.0, 1.0, 1.0 + 1e-10, 2.0, 2.0])) @ Q.T
     for seed in range(3):
-        res = taylor_test(lambda X: aml_objective(X, A, B), aml_gradient(M, A, B), M, seed=seed,
-                          symmetric=True, steps=0.02 * 2.0 ** -np.arange(10))
+        res = taylor_test(
+            lambda X: aml_objective(X, A, B),
+            aml_gradient(M, A, B),
+            M,
+            seed=seed,
+            symmetric=True,
+            steps=0.02 * 2.0 ** -np.arange(10),
+        )
         assert abs(res.order - 2) < 0.2, str(res)
 
 
@@ -225,8 +237,13 @@ def test_taylor_on_array_api_strict():
     A, B = _stats(rng, 4)
     M = _spd(rng, 4)
     Ax, Bx, Mx = xs.asarray(A), xs.asarray(B), xs.asarray(M)
-    res = taylor_test(lambda X: aml_objective(X, Ax, Bx), aml_gradient(Mx, Ax, Bx), Mx, symmetric=True,
-                      steps=0.02 * 2.0 ** -np.arange(10))
+    res = taylor_test(
+        lambda X: aml_objective(X, Ax, Bx),
+        aml_gradient(Mx, Ax, Bx),
+        Mx,
+        symmetric=True,
+        steps=0.02 * 2.0 ** -np.arange(10),
+    )
     assert abs(res.order - 2) < 0.2, str(res)
 
 
@@ -241,19 +258,23 @@ def test_perturbed_gradient_gives_order_one():
     G = aml_gradient(M, A, B)
     E = rng.standard_normal((d, d))
     wrong = G + 1e-2 * np.linalg.norm(G) * (E + E.T) / np.linalg.norm(E + E.T)
-    res = taylor_test(lambda X: aml_objective(X, A, B), wrong, M, symmetric=True, seed=1,
-                      steps=0.02 * 2.0 ** -np.arange(10))
+    res = taylor_test(
+        lambda X: aml_objective(X, A, B), wrong, M, symmetric=True, seed=1, steps=0.02 * 2.0 ** -np.arange(10)
+    )
     assert abs(res.order - 1) < 0.2, str(res)
 
 
 def _printed_h_gradient(M, A, B, alpha, beta):
     """Gradient built from the paper's printed Eq. 12 kernel h₊(λ) = λ⁵/(2 + β²λ²)² (× β²)."""
     w, U = np.linalg.eigh(M)
-    h = lambda t: beta**2 * t**5 / (2 + beta**2 * t**2) ** 2  # noqa: E731
-    hp = lambda t: beta**2 * (5 * t**4 * (2 + beta**2 * t**2) - 4 * beta**2 * t**6) / (2 + beta**2 * t**2) ** 3  # noqa: E731
+    h = lambda t: beta**2 * t**5 / (2 + beta**2 * t**2) ** 2
+    hp = lambda t: beta**2 * (5 * t**4 * (2 + beta**2 * t**2) - 4 * beta**2 * t**6) / (2 + beta**2 * t**2) ** 3
     diff = w[:, None] - w[None, :]
-    F = np.where(np.abs(diff) > 1e-9, (h(w)[:, None] - h(w)[None, :]) / np.where(diff == 0, 1, diff),
-                 (hp(w)[:, None] + hp(w)[None, :]) / 2)
+    F = np.where(
+        np.abs(diff) > 1e-9,
+        (h(w)[:, None] - h(w)[None, :]) / np.where(diff == 0, 1, diff),
+        (hp(w)[:, None] + hp(w)[None, :]) / 2,
+    )
     Minv = np.linalg.inv(M)
     c = adversarial_weight(alpha, beta)
     return A - c * Minv @ B @ Minv + alpha * U @ (F * (U.T @ A @ U)) @ U.T
@@ -264,9 +285,14 @@ def test_gradient_of_printed_eq12_kernel_gives_order_one():
     d = 5
     A, B = _stats(rng, d)
     M = _spd(rng, d)
-    res = taylor_test(lambda X: aml_objective(X, A, B, alpha=1.0, beta=0.8),
-                      _printed_h_gradient(M, A, B, 1.0, 0.8), M, symmetric=True, seed=2,
-                      steps=0.02 * 2.0 ** -np.arange(10))
+    res = taylor_test(
+        lambda X: aml_objective(X, A, B, alpha=1.0, beta=0.8),
+        _printed_h_gradient(M, A, B, 1.0, 0.8),
+        M,
+        symmetric=True,
+        seed=2,
+        steps=0.02 * 2.0 ** -np.arange(10),
+    )
     assert abs(res.order - 1) < 0.2, str(res)
 
 
@@ -293,7 +319,9 @@ def test_papers_eq14_is_not_symmetric_and_its_symmetric_part_is_our_gradient():
     assert np.linalg.norm(G14 - G14.T) > 1e-3 * np.linalg.norm(G14)
     # Our gradient of α·tr(h₊(M)A) alone: the difference of two objectives with α = 1, 0
     # at equal c is awkward, so build it from the full gradients.
-    ours = aml_gradient(M, A, B, alpha=1.0, beta=beta) - (A - adversarial_weight(1.0, beta) * np.linalg.inv(M) @ B @ np.linalg.inv(M))
+    ours = aml_gradient(M, A, B, alpha=1.0, beta=beta) - (
+        A - adversarial_weight(1.0, beta) * np.linalg.inv(M) @ B @ np.linalg.inv(M)
+    )
     np.testing.assert_allclose((G14 + G14.T) / 2, ours, rtol=1e-8, atol=1e-10 * np.linalg.norm(ours))
 
 
@@ -305,7 +333,7 @@ def test_papers_eq14_fails_the_taylor_test_along_general_directions():
     M = _spd(rng, d)
     Minv = np.linalg.inv(M)
     G14 = A - adversarial_weight(1.0, beta) * Minv @ B @ Minv + _printed_eq14(M, A, beta)
-    f = lambda X: aml_objective((X + X.T) / 2, A, B, alpha=1.0, beta=beta)  # noqa: E731
+    f = lambda X: aml_objective((X + X.T) / 2, A, B, alpha=1.0, beta=beta)
     steps = 0.02 * 2.0 ** -np.arange(10)
     bad = taylor_test(f, G14, M, seed=3, steps=steps)
     good = taylor_test(f, aml_gradient(M, A, B, alpha=1.0, beta=beta), M, seed=3, steps=steps)
@@ -332,7 +360,9 @@ def test_gmml_closed_form_geodesic_endpoints_and_regularizer(rng):
     A, B = _stats(rng, d)
     P = _spd(rng, d)
     Ar, Br = A + lam * np.linalg.inv(P), B + lam * P
-    np.testing.assert_allclose(gmml_closed_form(A, B, t=0.0, reg=lam, prior=P), np.linalg.inv(Ar), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        gmml_closed_form(A, B, t=0.0, reg=lam, prior=P), np.linalg.inv(Ar), rtol=1e-9, atol=1e-12
+    )
     np.testing.assert_allclose(gmml_closed_form(A, B, t=1.0, reg=lam, prior=P), Br, rtol=1e-9, atol=1e-12)
     # t = 1/4: A⁻¹ #_t B = A^{-1/2} (A^{1/2} B A^{1/2})^t A^{-1/2}
     Ah, Aih = spd_power(Ar, 0.5), spd_power(Ar, -0.5)
@@ -356,8 +386,13 @@ def test_gmml_closed_form_needs_reg_when_singular(rng):
 
 @pytest.mark.parametrize(
     "kwargs, match",
-    [({"alpha": -1.0}, "alpha"), ({"beta": 0.0}, "beta"), ({"beta": -2.0}, "beta"), ({"reg": -1.0}, "reg"),
-     ({"alpha": float("nan")}, "alpha")],
+    [
+        ({"alpha": -1.0}, "alpha"),
+        ({"beta": 0.0}, "beta"),
+        ({"beta": -2.0}, "beta"),
+        ({"reg": -1.0}, "reg"),
+        ({"alpha": float("nan")}, "alpha"),
+    ],
 )
 def test_objective_rejects_bad_hyperparameters(rng, kwargs, match):
     A, B = _stats(rng, 3)

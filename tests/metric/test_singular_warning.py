@@ -115,8 +115,7 @@ def test_a_feature_constant_within_classes_leaves_only_A_singular(wine):
     assert len(caught) == 1
     message = str(caught[0].message)
     assert message.startswith(
-        "The similar pairs leave A singular (rank 13 of 14): "
-        "feature 13 is constant over the similar pairs."
+        "The similar pairs leave A singular (rank 13 of 14): feature 13 is constant over the similar pairs."
     )
     assert "makes it positive definite" in message
 

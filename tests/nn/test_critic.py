@@ -107,8 +107,9 @@ def test_generator_step_moves_features_toward_reference():
     """A few alternations of critic steps and feature steps bring outlying features inward."""
     rng = np.random.default_rng(0)
     F = rng.normal(0.0, 0.1, size=(100, 2)) + np.array([3.0, 3.0])
-    critic = WassersteinCritic(2, hidden=(16, 16), optimizer="adam", lr=1e-3, clip_value=0.1, random_state=0,
-                               n_critic=3, n_reference=300)
+    critic = WassersteinCritic(
+        2, hidden=(16, 16), optimizer="adam", lr=1e-3, clip_value=0.1, random_state=0, n_critic=3, n_reference=300
+    )
     start = np.linalg.norm(F.mean(axis=0))
     for _ in range(30):
         critic.fit_steps(F)

@@ -150,8 +150,16 @@ def test_underflowing_kernel_raises_or_is_the_identity_in_training():
     assert np.all(dF == 0.0)
 
 
-@pytest.mark.parametrize("kwargs", [{}, {"method": "dppsg", "delta": 1e-5}, {"objective": "det", "sigma": 0.5},
-                                    {"method": "dppsg*", "theta": 0.3}, {"subgradient": "dppsg"}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"method": "dppsg", "delta": 1e-5},
+        {"objective": "det", "sigma": 0.5},
+        {"method": "dppsg*", "theta": 0.3},
+        {"subgradient": "dppsg"},
+    ],
+)
 def test_settings_object_gives_the_keywords_result_bit_for_bit(rng, kwargs):
     from spectral_ml.dpp import DPPSettings
 

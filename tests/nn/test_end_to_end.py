@@ -44,8 +44,7 @@ def _loss_and_grad(net, X, y, theta, critic=None, lam=0.0):
 )
 def test_mlp_plus_contrastive_taylor_wrt_parameters(xp, activation, batch_norm, final):
     X, y = _problem(xp)
-    net = MLP([5, 8, 6, 3], activation=activation, batch_norm=batch_norm, final_activation=final,
-              random_state=1, xp=xp)
+    net = MLP([5, 8, 6, 3], activation=activation, batch_norm=batch_norm, final_activation=final, random_state=1, xp=xp)
     theta0 = parameters_to_vector(net)
     # Features on the scale of the margin, so both hinge regimes occur.
     F = np_of(net.forward(X))

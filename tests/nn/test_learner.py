@@ -28,16 +28,24 @@ FAST = dict(hidden=(16,), batch_size=30, learning_rate=1e-2, epochs=5)
 
 def test_fit_transform_shapes_and_history():
     X, y = _blobs()
-    est = DPPFeatureLearner(**FAST, dpp="dppsg*", wgan=True, wgan_hidden=(8,), wgan_n_reference=50,
-                            random_state=0)
+    est = DPPFeatureLearner(**FAST, dpp="dppsg*", wgan=True, wgan_hidden=(8,), wgan_n_reference=50, random_state=0)
     Z = est.fit(X, y).transform(X)
     assert Z.shape == (90, 2) and np.all(np.isfinite(Z))
     assert est.n_features_in_ == 5 and est.n_iter_ == 5 and est.n_steps_ == 5 * 3
     assert est.batch_size_ == 30 and est.train_time_ > 0
     np.testing.assert_array_equal(est.classes_, [0, 1, 2])
     h = est.history_
-    assert set(h) == {"loss", "contrastive", "diversity", "path_exact", "path_dppsg", "path_dppsg*",
-                      "generator", "critic", "time"}
+    assert set(h) == {
+        "loss",
+        "contrastive",
+        "diversity",
+        "path_exact",
+        "path_dppsg",
+        "path_dppsg*",
+        "generator",
+        "critic",
+        "time",
+    }
     assert all(len(v) == 5 for v in h.values())
     assert all(math.isfinite(v) for vals in h.values() for v in vals)
     for e in range(5):
@@ -103,11 +111,24 @@ def test_exact_method_on_a_singular_batch_raises_clearly():
 def _taylor_problem(batch_norm):
     X, y = _blobs(n_per_class=6, n_classes=3, d=4, seed=3, spread=4.0)
     est = DPPFeatureLearner(
-        hidden=(7,), n_components=2, activation="tanh", batch_norm=batch_norm, batch_size=18, epochs=1,
-        dpp="exact", dpp_sigma=0.05, dpp_weight=0.3,
-        wgan=True, wgan_weight=50.0, wgan_hidden=(6,), wgan_activation="tanh", wgan_clip_value=None,
+        hidden=(7,),
+        n_components=2,
+        activation="tanh",
+        batch_norm=batch_norm,
+        batch_size=18,
+        epochs=1,
+        dpp="exact",
+        dpp_sigma=0.05,
+        dpp_weight=0.3,
+        wgan=True,
+        wgan_weight=50.0,
+        wgan_hidden=(6,),
+        wgan_activation="tanh",
+        wgan_clip_value=None,
         wgan_n_reference=20,
-        learning_rate=1e-3, dtype="float64", random_state=0,
+        learning_rate=1e-3,
+        dtype="float64",
+        random_state=0,
     ).fit(X, y)
     return est, X, y
 
@@ -183,8 +204,7 @@ def test_determinism_with_random_state():
     b = DPPFeatureLearner(**kw, random_state=3).fit(X, y)
     c = DPPFeatureLearner(**kw, random_state=4).fit(X, y)
     np.testing.assert_array_equal(a.transform(X), b.transform(X))
-    assert {k: v for k, v in a.history_.items() if k != "time"} == {
-        k: v for k, v in b.history_.items() if k != "time"}
+    assert {k: v for k, v in a.history_.items() if k != "time"} == {k: v for k, v in b.history_.items() if k != "time"}
     assert not np.allclose(a.transform(X), c.transform(X))
 
 
@@ -338,8 +358,9 @@ def test_grid_search_over_a_dpp_hyper_parameter():
 
     X, y = _blobs(n_per_class=20, spread=3.0)
     pipe = make_pipeline(
-        DPPFeatureLearner(hidden=(8,), batch_size=20, epochs=3, learning_rate=1e-2, dpp="dppsg*",
-                          dpp_weight=0.1, random_state=0),
+        DPPFeatureLearner(
+            hidden=(8,), batch_size=20, epochs=3, learning_rate=1e-2, dpp="dppsg*", dpp_weight=0.1, random_state=0
+        ),
         KNeighborsClassifier(n_neighbors=3),
     )
     sigmas = [0.02, 0.5, 2.0]
@@ -359,11 +380,28 @@ def test_grid_search_over_a_dpp_hyper_parameter():
 def test_set_params_reaches_every_dpp_and_wgan_setting():
     X, y = _blobs()
     est = DPPFeatureLearner(**FAST, dpp="dppsg*", wgan=True, wgan_hidden=(4,), wgan_n_reference=10, random_state=0)
-    est.set_params(dpp="exact", dpp_sigma=0.5, dpp_weight=0.2, dpp_objective="det", dpp_beta=1e-3,
-                   dpp_delta=1e-5, dpp_theta=0.3, wgan_weight=7.0, wgan_n_critic=2).fit(X, y)
-    assert est._objective_.dpp_args == {"sigma": 0.5, "weight": 0.2, "objective": "det", "method": "exact",
-                                        "subgradient": "dppsg*", "beta": 1e-3, "delta": 1e-5, "theta": 0.3,
-                                        "underflow": "allow"}
+    est.set_params(
+        dpp="exact",
+        dpp_sigma=0.5,
+        dpp_weight=0.2,
+        dpp_objective="det",
+        dpp_beta=1e-3,
+        dpp_delta=1e-5,
+        dpp_theta=0.3,
+        wgan_weight=7.0,
+        wgan_n_critic=2,
+    ).fit(X, y)
+    assert est._objective_.dpp_args == {
+        "sigma": 0.5,
+        "weight": 0.2,
+        "objective": "det",
+        "method": "exact",
+        "subgradient": "dppsg*",
+        "beta": 1e-3,
+        "delta": 1e-5,
+        "theta": 0.3,
+        "underflow": "allow",
+    }
     assert est._objective_.wgan_weight == 7.0 and est.critic_.n_critic == 2
     assert est.critic_.n_reference == 10 and est.critic_.net.sizes == [2, 4, 1]
     # dpp_weight=None takes the method's default; wgan=False drops the term and the critic.
@@ -430,8 +468,9 @@ def test_fitted_learner_with_the_wgan_term_pickles():
     import pickle
 
     X, y = _blobs()
-    est = DPPFeatureLearner(**FAST, dpp="dppsg*", wgan=True, wgan_hidden=(4,), wgan_n_reference=20,
-                            random_state=0).fit(X, y)
+    est = DPPFeatureLearner(**FAST, dpp="dppsg*", wgan=True, wgan_hidden=(4,), wgan_n_reference=20, random_state=0).fit(
+        X, y
+    )
     twin = pickle.loads(pickle.dumps(est))
     np.testing.assert_array_equal(twin.transform(X), est.transform(X))
     assert twin.batch_loss(X[:30], y[:30])[0] == est.batch_loss(X[:30], y[:30])[0]

@@ -32,8 +32,9 @@ def _batch(n=24, d=3, seed=0, scale=1.0):
 def test_objective_is_the_weighted_sum_of_the_terms():
     F, y = _batch()
     critic = WassersteinCritic(3, hidden=(5,), random_state=0)
-    objective = FeatureObjective(margin=0.5, contrastive_alpha=2.0, dpp="dppsg", dpp_sigma=0.7, dpp_weight=0.4,
-                                 wgan_weight=3.0)
+    objective = FeatureObjective(
+        margin=0.5, contrastive_alpha=2.0, dpp="dppsg", dpp_sigma=0.7, dpp_weight=0.4, wgan_weight=3.0
+    )
     terms, dF = objective(F, y, critic)
     c, dc = contrastive_loss(F, y, margin=0.5, alpha=2.0)
     d, dd, info = dpp_loss(F, sigma=0.7, weight=0.4, method="auto", subgradient="dppsg")
@@ -176,11 +177,18 @@ def test_objective_builds_its_dpp_settings_once_naming_the_parameter():
     from spectral_ml.dpp import DPPSettings
 
     objective = FeatureObjective(dpp="dppsg", dpp_sigma=0.5, dpp_theta=0.3)
-    assert objective.dpp_settings == DPPSettings(method="auto", subgradient="dppsg", sigma=0.5, theta=0.3,
-                                                 weight=1e5, underflow="allow")
+    assert objective.dpp_settings == DPPSettings(
+        method="auto", subgradient="dppsg", sigma=0.5, theta=0.3, weight=1e5, underflow="allow"
+    )
     assert objective.dpp_args == dataclasses.asdict(objective.dpp_settings)
-    for name, value in (("dpp_sigma", 0.0), ("dpp_theta", 2.0), ("dpp_weight", -1.0), ("dpp_objective", "trace"),
-                        ("dpp_beta", 0.0), ("dpp_delta", -1.0)):
+    for name, value in (
+        ("dpp_sigma", 0.0),
+        ("dpp_theta", 2.0),
+        ("dpp_weight", -1.0),
+        ("dpp_objective", "trace"),
+        ("dpp_beta", 0.0),
+        ("dpp_delta", -1.0),
+    ):
         with pytest.raises(ValueError, match=f"^{name}"):
             FeatureObjective(dpp="dppsg*", **{name: value})
     assert FeatureObjective(dpp_theta=2.0).dpp_settings is None  # no DPP term: its settings are unused

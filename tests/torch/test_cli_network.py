@@ -34,16 +34,25 @@ def test_unknown_network_is_refused(capsys):
 def test_paper_cnn_without_torch_is_one_line_naming_the_extra(tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)  # import torch now raises ImportError
     out = tmp_path / "out"
-    _one_line_error(["dpp-retrieval", "--network", "paper-cnn", "--out", str(out)], capsys,
-                    "--network paper-cnn", "torch extra", "--network perceptron")
+    _one_line_error(
+        ["dpp-retrieval", "--network", "paper-cnn", "--out", str(out)],
+        capsys,
+        "--network paper-cnn",
+        "torch extra",
+        "--network perceptron",
+    )
     assert not out.exists()
 
 
 def test_paper_cnn_needs_mnist(tmp_path, capsys):
     pytest.importorskip("torch", reason="the check of the data set comes after the check of PyTorch")
     out = tmp_path / "out"
-    _one_line_error(["dpp-retrieval", "--network", "paper-cnn", "--dataset", "digits", "--out", str(out)], capsys,
-                    "--dataset mnist", "'digits'")
+    _one_line_error(
+        ["dpp-retrieval", "--network", "paper-cnn", "--dataset", "digits", "--out", str(out)],
+        capsys,
+        "--dataset mnist",
+        "'digits'",
+    )
     assert not out.exists()
 
 
@@ -72,8 +81,16 @@ def test_paper_cnn_retrieval_writes_its_own_table(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
     np.savez(data / "mnist.npz", X_train=X_train, y_train=y_train, X_test=X_test, y_test=y_test)
-    out = run_dpp_retrieval("mnist", tmp_path / "out", seeds=(0,), data_dir=data, epochs=1,
-                            variants=("baseline", "DPPSG*"), progress=False, network="paper-cnn")
+    out = run_dpp_retrieval(
+        "mnist",
+        tmp_path / "out",
+        seeds=(0,),
+        data_dir=data,
+        epochs=1,
+        variants=("baseline", "DPPSG*"),
+        progress=False,
+        network="paper-cnn",
+    )
     names = {p.name for p in map(type(tmp_path), out["files"])}
     assert "dpp_retrieval_mnist_paper_cnn.csv" in names
     assert "dpp_retrieval_mnist_paper_cnn_features.png" in names
@@ -88,8 +105,9 @@ def test_paper_cnn_retrieval_writes_its_own_table(tmp_path):
 
 def test_device_is_for_the_paper_cnn_only(tmp_path, capsys):
     out = tmp_path / "out"
-    _one_line_error(["dpp-retrieval", "--device", "cuda", "--out", str(out)], capsys,
-                    "--device cuda", "--network paper-cnn")
+    _one_line_error(
+        ["dpp-retrieval", "--device", "cuda", "--out", str(out)], capsys, "--device cuda", "--network paper-cnn"
+    )
     assert not out.exists()
     assert cli.build_parser().parse_args(["dpp-retrieval"]).device == "cpu"
 
@@ -100,8 +118,9 @@ def test_unusable_device_is_one_line(tmp_path, capsys, device, needle):
     if device == "cuda:7" and torch.cuda.device_count() > 7:
         pytest.skip("this machine has a GPU numbered 7")
     out = tmp_path / "out"
-    _one_line_error(["dpp-retrieval", "--network", "paper-cnn", "--device", device, "--out", str(out)], capsys,
-                    "--device", needle)
+    _one_line_error(
+        ["dpp-retrieval", "--network", "paper-cnn", "--device", device, "--out", str(out)], capsys, "--device", needle
+    )
     assert not out.exists()
 
 

@@ -7,9 +7,9 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="spectral_ml.torch needs the optional torch extra")
 
-from spectral_ml.dpp import dpp_diversity, gaussian_kernel  # noqa: E402
-from spectral_ml.testing import taylor_test  # noqa: E402
-from spectral_ml.torch import DPPDiversity, contrastive_loss, dpp_diversity_loss  # noqa: E402
+from spectral_ml.dpp import dpp_diversity, gaussian_kernel  # noqa: E402 - after the optional dependency is found or skipped
+from spectral_ml.testing import taylor_test  # noqa: E402 - after the optional dependency is found or skipped
+from spectral_ml.torch import DPPDiversity, contrastive_loss, dpp_diversity_loss  # noqa: E402 - after the optional dependency is found or skipped
 
 SIGMA = 0.2
 
@@ -96,8 +96,9 @@ def test_upstream_gradient_scales_the_direction():
 
 
 # ------------------------------------------------------------------- singular batches
-@pytest.mark.parametrize("method,subgradient", [("auto", "dppsg*"), ("auto", "dppsg"), ("dppsg", "dppsg*"),
-                                                ("dppsg*", "dppsg*")])
+@pytest.mark.parametrize(
+    "method,subgradient", [("auto", "dppsg*"), ("auto", "dppsg"), ("dppsg", "dppsg*"), ("dppsg*", "dppsg*")]
+)
 @pytest.mark.parametrize("seed", range(3))
 def test_autograd_passes_the_array_level_subgradient(method, subgradient, seed):
     X = _with_duplicate(seed)
@@ -202,9 +203,11 @@ def test_mixed_losses_gradient_is_the_sum_of_parts(subgradient, gap):
 
     def parts():
         F = net(inputs)
-        return [contrastive_loss(F, y, reduction="sum"),
-                -lam * dpp_diversity_loss(F, SIGMA, subgradient=subgradient, delta=1e-3),
-                (F ** 2).mean()]
+        return [
+            contrastive_loss(F, y, reduction="sum"),
+            -lam * dpp_diversity_loss(F, SIGMA, subgradient=subgradient, delta=1e-3),
+            (F**2).mean(),
+        ]
 
     separate = [torch.autograd.grad(term, params, retain_graph=True) for term in parts()]
     total = sum(parts())
@@ -329,8 +332,15 @@ def test_bad_input_raises_value_error_naming_the_argument(X, kwargs, match):
         dpp_diversity_loss(X, **kwargs)
 
 
-@pytest.mark.parametrize("kwargs,match", [({"sigma": 0.0}, "sigma"), ({"theta": 0.0}, "theta"),
-                                          ({"method": "svd"}, "method"), ({"compute_value": "yes"}, "compute_value")])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"sigma": 0.0}, "sigma"),
+        ({"theta": 0.0}, "theta"),
+        ({"method": "svd"}, "method"),
+        ({"compute_value": "yes"}, "compute_value"),
+    ],
+)
 def test_module_checks_its_settings_at_construction(kwargs, match):
     with pytest.raises(ValueError, match=match):
         DPPDiversity(**kwargs)
@@ -364,17 +374,27 @@ def test_array_level_term_accepts_half_precision_cpu_tensors(dtype):
     assert float(a @ b / (a.norm() * b.norm())) > 0.95
 
 
-@pytest.mark.parametrize("kwargs", [{}, {"method": "dppsg", "delta": 1e-3}, {"method": "exact"},
-                                    {"objective": "det", "theta": 0.3}, {"subgradient": "dppsg"}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"method": "dppsg", "delta": 1e-3},
+        {"method": "exact"},
+        {"objective": "det", "theta": 0.3},
+        {"subgradient": "dppsg"},
+    ],
+)
 def test_settings_object_gives_the_keywords_result_bit_for_bit(kwargs):
     from spectral_ml.dpp import DPPSettings
 
     settings = DPPSettings(sigma=SIGMA, **kwargs)
     for X in (_spread(70), _with_duplicate(71)):
         grads, values, infos = [], [], []
-        for call in (lambda Y, info: dpp_diversity_loss(Y, SIGMA, info=info, **kwargs),
-                     lambda Y, info: dpp_diversity_loss(Y, info=info, settings=settings),
-                     lambda Y, info: DPPDiversity(settings=settings)(Y)):
+        for call in (
+            lambda Y, info: dpp_diversity_loss(Y, SIGMA, info=info, **kwargs),
+            lambda Y, info: dpp_diversity_loss(Y, info=info, settings=settings),
+            lambda Y, info: DPPDiversity(settings=settings)(Y),
+        ):
             Y = X.clone().requires_grad_()
             info = {}
             try:

@@ -5,9 +5,9 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="spectral_ml.torch needs the optional torch extra")
 
-from spectral_ml.evaluation import mean_average_precision_at_k  # noqa: E402
-from spectral_ml.torch import PaperCNNLearner, PaperMNISTNet, paper_cnn_variant_params  # noqa: E402
-from spectral_ml.torch.mnist import PAPER_CNN_SETTINGS  # noqa: E402
+from spectral_ml.evaluation import mean_average_precision_at_k  # noqa: E402 - after the optional dependency is found or skipped
+from spectral_ml.torch import PaperCNNLearner, PaperMNISTNet, paper_cnn_variant_params  # noqa: E402 - after the optional dependency is found or skipped
+from spectral_ml.torch.mnist import PAPER_CNN_SETTINGS  # noqa: E402 - after the optional dependency is found or skipped
 
 
 def _toy_images(n=120, seed=0):
@@ -31,8 +31,9 @@ def test_architecture_is_the_papers():
     assert [lin.out_features for lin in linears] == [200, 2]
     norms = [m for m in net.modules() if isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d))]
     assert len(norms) == 4  # every convolution and the 200-unit layer
-    assert len([m for m in PaperMNISTNet(feature_batch_norm=True).modules()
-                if isinstance(m, torch.nn.BatchNorm1d)]) == 2
+    assert (
+        len([m for m in PaperMNISTNet(feature_batch_norm=True).modules() if isinstance(m, torch.nn.BatchNorm1d)]) == 2
+    )
     out = net.eval()(torch.zeros(3, 1, 28, 28))
     assert out.shape == (3, 2)
 
@@ -46,9 +47,17 @@ def test_variant_params_carry_the_papers_settings():
     assert base["margin"] == 0.8 and base["contrastive_alpha"] == 5.0
     star = paper_cnn_variant_params("DPPSG*+WGAN")
     assert {k: v for k, v in star.items() if k.startswith("dpp")} == {
-        "dpp": "dppsg*", "dpp_sigma": 0.2, "dpp_weight": 1e3, "dpp_objective": "det", "dpp_delta": 1e-7}
+        "dpp": "dppsg*",
+        "dpp_sigma": 0.2,
+        "dpp_weight": 1e3,
+        "dpp_objective": "det",
+        "dpp_delta": 1e-7,
+    }
     assert {k: v for k, v in star.items() if k.startswith("wgan")} == {
-        "wgan": True, "wgan_weight": 1e6, "wgan_n_reference": 2000}
+        "wgan": True,
+        "wgan_weight": 1e6,
+        "wgan_n_reference": 2000,
+    }
     assert paper_cnn_variant_params("DPPSG")["dpp"] == "dppsg"
     assert paper_cnn_variant_params("DPPSG+WGAN", quick=True)["wgan_n_reference"] == 500
     with pytest.raises(ValueError, match="variant"):
@@ -140,7 +149,8 @@ def test_bad_input_raises_value_error(kwargs, X, match):
     Xg, y = _toy_images(40)
     with pytest.raises(ValueError, match=match):
         PaperCNNLearner(**{"batch_size": 20, "epochs": 1, **kwargs}).fit(
-            Xg if X is None else X, y if X is None else np.arange(X.shape[0]) % 2)
+            Xg if X is None else X, y if X is None else np.arange(X.shape[0]) % 2
+        )
 
 
 def test_transform_before_fit_raises():
@@ -161,8 +171,10 @@ def test_clone_and_get_params_round_trip():
 
     from spectral_ml.dpp import DPPSettings
 
-    for learner in (PaperCNNLearner(**TINY, dpp_theta=0.05, wgan=True, wgan_hidden=(8,)),
-                    PaperCNNLearner(dpp=DPPSettings(sigma=0.3, weight=2.0), epochs=1)):
+    for learner in (
+        PaperCNNLearner(**TINY, dpp_theta=0.05, wgan=True, wgan_hidden=(8,)),
+        PaperCNNLearner(dpp=DPPSettings(sigma=0.3, weight=2.0), epochs=1),
+    ):
         params = learner.get_params()
         twin = clone(learner)
         assert twin is not learner and twin.get_params() == params
@@ -213,18 +225,29 @@ def test_settings_object_trains_like_the_flat_parameters():
 
 def test_old_dict_parameters_train_the_same_with_a_future_warning():
     X, y = _toy_images(40, seed=7)
-    Z, hist = _fit_features(X, y, dpp="dppsg", dpp_theta=0.3, dpp_weight=10.0, wgan=True, wgan_n_critic=2,
-                            wgan_n_reference=64, wgan_hidden=(8,))
-    old = {**TINY, "dpp": {"method": "dppsg", "theta": 0.3, "weight": 10.0},
-           "wgan": {"n_critic": 2, "n_reference": 64, "hidden": (8,)}}
+    Z, hist = _fit_features(
+        X,
+        y,
+        dpp="dppsg",
+        dpp_theta=0.3,
+        dpp_weight=10.0,
+        wgan=True,
+        wgan_n_critic=2,
+        wgan_n_reference=64,
+        wgan_hidden=(8,),
+    )
+    old = {
+        **TINY,
+        "dpp": {"method": "dppsg", "theta": 0.3, "weight": 10.0},
+        "wgan": {"n_critic": 2, "n_reference": 64, "hidden": (8,)},
+    }
     with pytest.warns(FutureWarning) as record:
         model = PaperCNNLearner(**old).fit(X, y)
     assert [str(w.message).split(" as a dict")[0] for w in record] == ["dpp", "wgan"]
     assert all("deprecated" in str(w.message) for w in record)
     assert {w.filename for w in record} == {__file__}  # the warnings point at the caller of fit
     np.testing.assert_array_equal(model.transform(X), Z)
-    assert {k: v for k, v in model.history_.items() if k != "time"} == {
-        k: v for k, v in hist.items() if k != "time"}
+    assert {k: v for k, v in model.history_.items() if k != "time"} == {k: v for k, v in hist.items() if k != "time"}
     # None, the former default of wgan, still means no WGAN term (without a warning).
     model = PaperCNNLearner(**TINY, wgan=None).fit(X, y)
     assert model.critic_ is None and "critic" not in model.history_
