@@ -15,7 +15,7 @@ LAYERS = [
     ["linalg", "testing"],
     ["dpp", "evaluation", "metric"],
     ["nn", "torch"],
-    ["datasets", "plotting", "_rundir", "experiments", "_cli_data", "cli"],
+    ["datasets", "plotting", "_rundir", "experiments", "_cli_data", "_demo", "cli"],
 ]
 #: Modules above every layer: the package's entry points, which may import anything.
 ENTRY_POINTS = {"__init__", "__main__"}

@@ -4,7 +4,7 @@ Kept apart from the protocols (:mod:`.aml`, :mod:`.dpp`) and from the reporting 
 (:mod:`.report`) that both read them, so that neither has to import the other.
 """
 
-__all__ = ["AML_PAPER_TABLE1", "DPP_PAPER_TABLE1", "DPP_PAPER_TABLE6", "RETRIEVAL_KS"]
+__all__ = ["AML_PAPER_TABLE1", "PAPER_GRID", "DPP_PAPER_TABLE1", "DPP_PAPER_TABLE6", "RETRIEVAL_KS"]
 
 #: 5-NN error reported in the AML paper's Table 1 (AML, GMML, ITML, LMNN).
 AML_PAPER_TABLE1 = {
@@ -36,3 +36,6 @@ DPP_PAPER_TABLE6 = {
 
 #: Cut-offs K of mAP@K.
 RETRIEVAL_KS = (10, 20, 50, 100)
+
+#: The paper's tuning grid for α and β (Sec. 3.2).
+PAPER_GRID = tuple(10.0**k for k in range(-3, 4))

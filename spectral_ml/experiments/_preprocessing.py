@@ -7,6 +7,7 @@ cross-validation of GMML that chooses among those options on a training part.
 from __future__ import annotations
 
 import contextlib
+import functools
 import warnings
 
 import numpy as np
@@ -19,6 +20,9 @@ from spectral_ml.evaluation import knn_error
 from spectral_ml.metric import GMMLMetric, SingularStatisticsWarning
 
 __all__ = [
+    "MNIST_SUBSET",
+    "load_prepared",
+    "load_prepared_cached",
     "PCA_CANDIDATES",
     "DEFAULT_PCA",
     "suppress_fit_warnings",
@@ -143,3 +147,31 @@ def choose_preprocessing(name, X, y, *, standardize="cv", pca="cv", seed=0, cv=3
                 errs.append(knn_error(A, y[tr], B, y[va], metric=model))
             scores.append(float(np.mean(errs)))
     return candidates[int(np.argmin(scores))]
+
+
+#: The AML paper evaluates on this many MNIST images (a stratified subset).
+MNIST_SUBSET = 4000
+
+
+def load_prepared(name, *, data_dir, seed):
+    """A data set as float64 features without constant columns, labels, and the load's notes."""
+    from spectral_ml.datasets import load_dataset
+
+    kwargs = {"n_samples": MNIST_SUBSET, "random_state": seed} if name == "mnist" else {}
+    data = load_dataset(name, data_dir=data_dir, **kwargs)
+    X, keep = prepare_features(name, np.asarray(data.X, dtype=np.float64))
+    notes = list(data.notes)
+    if (~keep).any():
+        notes.append(f"{name}: dropped {int((~keep).sum())} constant feature(s).")
+    if name == "mnist":
+        notes.append(f"mnist: a stratified subset of {MNIST_SUBSET} images, as in the AML paper.")
+    return X, np.asarray(data.y), notes
+
+
+@functools.lru_cache(maxsize=2)
+def load_prepared_cached(name, data_dir, seed):
+    """:func:`load_prepared` once per process: the units of one data set share its arrays (read only)."""
+    X, y, notes = load_prepared(name, data_dir=data_dir, seed=seed)
+    X.flags.writeable = False
+    y.flags.writeable = False
+    return X, y, tuple(notes)

@@ -41,6 +41,7 @@ __all__ = [
     "unit_store",
     "available_cores",
     "threads_per_job",
+    "check_blas_threads",
 ]
 
 
@@ -179,6 +180,15 @@ def unit_store(checkpoints, experiment: str) -> UnitStore | None:
     if checkpoints is None or isinstance(checkpoints, UnitStore):
         return checkpoints
     return UnitStore(Path(checkpoints) / experiment)
+
+
+def check_blas_threads(blas_threads):
+    """``blas_threads`` checked: a positive int or None (leave the threads as they are)."""
+    if blas_threads is not None and (
+        isinstance(blas_threads, bool) or not isinstance(blas_threads, int) or blas_threads < 1
+    ):
+        raise ValueError(f"blas_threads must be a positive int or None, got {blas_threads!r}.")
+    return blas_threads
 
 
 def available_cores() -> int:
