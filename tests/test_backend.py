@@ -19,7 +19,6 @@ from spectral_ml._backend.libraries import (
     array_library_of,
     library_of_array,
 )
-from spectral_ml.evaluation.retrieval import leading_indices
 
 
 def test_cholesky_deferred_reports_failure_without_reading_it(xp, rng):
@@ -128,16 +127,6 @@ def test_masked_zero_diagonal_inner_product(xp, rng):
     np.testing.assert_array_equal(Z, A - np.diag(np.diag(A)))
     C = rng.standard_normal((4, 4))
     assert B.inner_product(xp.asarray(A), xp.asarray(C)) == pytest.approx(float(np.sum(A * C)), rel=1e-13)
-
-
-@pytest.mark.parametrize("depth", [1, 3, 12])
-def test_leading_indices_equals_a_stable_argsort(xp, depth):
-    # Retrieval's, kept here beside the rest of the array-level selection tests.
-    rng = np.random.default_rng(depth)
-    # Many ties: the order among equal distances must be the column order.
-    dist = rng.integers(0, 4, size=(6, 40)).astype(np.float64)
-    expected = np.argsort(dist, axis=1, kind="stable")[:, :depth]
-    np.testing.assert_array_equal(B.to_numpy(leading_indices(xp.asarray(dist), depth)), expected)
 
 
 def test_subtract_diagonal(xp, rng):

@@ -5,12 +5,14 @@ import pytest
 from sklearn.metrics import average_precision_score
 from sklearn.neighbors import KNeighborsClassifier
 
+from spectral_ml._backend import to_numpy
 from spectral_ml.evaluation import (
     map_at_r,
     mean_average_precision_at_k,
     precision_at_1,
     precision_at_k,
 )
+from spectral_ml.evaluation.retrieval import leading_indices
 
 # ---------------------------------------------------------------------------
 # Pure-Python reference: explicit sort by (distance, index), explicit sums.
@@ -278,3 +280,12 @@ def test_shallow_cutoffs_in_a_large_tied_database(xp, seed):
     for K in (1, 5, 20):
         assert got[K] == pytest.approx(_ref_map(Q, ql, D, dl, K, "hits", loo=False), abs=1e-12)
         assert prec[K] == pytest.approx(_ref_precision(Q, ql, D, dl, K, loo=False), abs=1e-12)
+
+
+@pytest.mark.parametrize("depth", [1, 3, 12])
+def test_leading_indices_equals_a_stable_argsort(xp, depth):
+    rng = np.random.default_rng(depth)
+    # Many ties: the order among equal distances must be the column order.
+    dist = rng.integers(0, 4, size=(6, 40)).astype(np.float64)
+    expected = np.argsort(dist, axis=1, kind="stable")[:, :depth]
+    np.testing.assert_array_equal(to_numpy(leading_indices(xp.asarray(dist), depth)), expected)
