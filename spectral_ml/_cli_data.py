@@ -7,8 +7,11 @@ naming the fix, not a failure an hour into the run.
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
+from collections.abc import Sequence
+from typing import Any
 
 from spectral_ml._rundir import UsageError
 
@@ -34,7 +37,7 @@ def warn(message: str) -> None:
     print(f"spectral-ml: warning: {message}", file=sys.stderr)
 
 
-def data_directory(args):
+def data_directory(args: argparse.Namespace) -> tuple[str | None, str | None]:
     """The data directory and where it came from (``--data-dir`` or the environment)."""
     from spectral_ml.datasets import DATA_ENV_VAR
 
@@ -44,7 +47,7 @@ def data_directory(args):
     return (env, f"${DATA_ENV_VAR}") if env else (None, None)
 
 
-def table1_datasets(args):
+def table1_datasets(args: argparse.Namespace) -> list[str]:
     """Datasets for aml-table1: --datasets, else embedded sets plus every file in the data dir."""
     if args.datasets:
         return list(args.datasets)
@@ -62,7 +65,7 @@ def table1_datasets(args):
     return names
 
 
-def roc_datasets(args):
+def roc_datasets(args: argparse.Namespace) -> list[str]:
     return (
         list(args.datasets)
         if args.datasets
@@ -70,7 +73,7 @@ def roc_datasets(args):
     )
 
 
-def single_dataset(args) -> str:
+def single_dataset(args: argparse.Namespace) -> str:
     """Dataset of a one-dataset experiment: --dataset (or the first of --datasets), else the
     papers' MNIST when its file is there (not in --quick mode), else the embedded digits."""
     chosen = getattr(args, "dataset", None) or (args.datasets[0] if getattr(args, "datasets", None) else None)
@@ -84,11 +87,11 @@ def single_dataset(args) -> str:
     return "digits"
 
 
-def network(args) -> str:
+def network(args: argparse.Namespace) -> str:
     return getattr(args, "network", None) or "perceptron"
 
 
-def check_network(args) -> None:
+def check_network(args: argparse.Namespace) -> None:
     """--network paper-cnn needs PyTorch and MNIST's 28 x 28 images; --device names a usable device."""
     device = getattr(args, "device", "cpu")
     if network(args) != "paper-cnn":
@@ -118,7 +121,7 @@ def check_network(args) -> None:
         raise UsageError(str(exc)) from None
 
 
-def check_data(names_and_splits, args) -> None:
+def check_data(names_and_splits: Any, args: argparse.Namespace) -> None:
     """Check every data set a command will read, before any computing (headers and labels only)."""
     from spectral_ml.datasets import EMBEDDED_DATASETS, DatasetFileError, DatasetNotFoundError, check_dataset
 
@@ -176,7 +179,7 @@ def _not_found(name, data_dir, origin) -> str:
     )
 
 
-def check_metric_learn(methods):
+def check_metric_learn(methods: Any) -> None:
     wanted = [m for m in methods if m in ("itml", "lmnn")]
     if wanted:
         from spectral_ml.experiments.aml import metric_learn_learners
@@ -189,7 +192,7 @@ def check_metric_learn(methods):
             )
 
 
-def unique(names, option):
+def unique(names: Sequence[str], option: str) -> None:
     seen = set()
     for name in names:
         if name in seen:

@@ -29,7 +29,7 @@ import shutil
 import signal
 import tempfile
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 __all__ = ["UsageError", "RunDirectory", "deferred_signals", "is_our_report", "write_atomically"]
@@ -73,7 +73,7 @@ def is_our_report(path: Path, title: str) -> bool:
 
 
 @contextlib.contextmanager
-def deferred_signals(reraise: bool = True):
+def deferred_signals(reraise: bool = True) -> Iterator[None]:
     """Hold SIGINT and SIGTERM back while the body runs; they take effect after it (``reraise``).
 
     Used around the renames that replace the earlier outputs: they take microseconds, and a

@@ -219,8 +219,8 @@ def check_generator(random_state: Any, name: str = "random_state") -> np.random.
 
 
 def check_samples(
-    X: Any, name: str = "X", *, min_samples: int = 1, min_features: int = 1, xp=None, finite: bool = True
-):
+    X: Any, name: str = "X", *, min_samples: int = 1, min_features: int = 1, xp: Any = None, finite: bool = True
+) -> Any:
     """A finite 2-D floating array with enough rows and columns, in its own namespace.
 
     Lists become NumPy arrays, integers float64; float32 stays float32. With
@@ -263,7 +263,7 @@ def check_labels(y: Any, name: str = "y", *, n_samples: int | None = None, rows_
     return y_np
 
 
-def as_float_array(x: Any, name: str = "X", *, xp=None, ndim: int | None = None, finite: bool = True):
+def as_float_array(x: Any, name: str = "X", *, xp: Any = None, ndim: int | None = None, finite: bool = True) -> Any:
     """Convert ``x`` to a floating array of its own namespace, validating shape and values.
 
     Integer and boolean inputs become float64; float32 stays float32. Lists and tuples
@@ -308,13 +308,13 @@ def as_float_array(x: Any, name: str = "X", *, xp=None, ndim: int | None = None,
     return x
 
 
-def check_finite(x: Any, name: str = "X", *, xp=None) -> None:
+def check_finite(x: Any, name: str = "X", *, xp: Any = None) -> None:
     """Raise ``ValueError`` naming ``name`` if ``x`` contains NaN or infinity."""
     if not all_finite(x, xp=xp):
         raise ValueError(f"{name} contains NaN or infinity.")
 
 
-def check_matrix(M: Any, name: str = "M", *, xp=None, square: bool = True):
+def check_matrix(M: Any, name: str = "M", *, xp: Any = None, square: bool = True) -> Any:
     """Validate a (square) floating matrix and return it as a floating array."""
     M = as_float_array(M, name, xp=xp, ndim=2)
     if square and M.shape[0] != M.shape[1]:
@@ -322,7 +322,7 @@ def check_matrix(M: Any, name: str = "M", *, xp=None, square: bool = True):
     return M
 
 
-def encode_labels(y: Any, *, xp=None, device=None):
+def encode_labels(y: Any, *, xp: Any = None, device: Any = None) -> tuple[Any, Any]:
     """Sorted distinct labels and the integer code of every label, computed once.
 
     Parameters

@@ -16,9 +16,10 @@ import math
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from spectral_ml._cli_data import (
     EMBEDDED_TABLE1,
@@ -251,7 +252,9 @@ _EXPERIMENTS = {
 _OUTPUT_PATTERNS = ("report.md", *(p for e in _EXPERIMENTS.values() for p in e.outputs))
 
 
-def write_report(results, out, *, quick, seed, elapsed):
+def write_report(
+    results: Mapping[str, Any], out: str | os.PathLike[str], *, quick: bool, seed: int, elapsed: Mapping[str, float]
+) -> Path:
     """Write ``report.md`` in ``out``: every table inline, every figure linked, the machine,
     threads and versions (see :func:`spectral_ml.experiments.report.write_report`)."""
     from spectral_ml.experiments.report import write_report as write

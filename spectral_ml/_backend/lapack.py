@@ -76,7 +76,7 @@ def potrf_lower(M: np.ndarray, *, overwrite: bool = False) -> np.ndarray | None:
     return U.T
 
 
-def cusolver_potrf(M: Any, cupy):
+def cusolver_potrf(M: Any, cupy: Any) -> tuple[Any, Any]:
     """Lower Cholesky factor of a float32 or float64 CuPy matrix, and potrf's failure flag.
 
     ``cupy.linalg.cholesky`` reports a failed factorization only by reading cuSOLVER's info

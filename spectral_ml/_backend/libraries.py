@@ -81,7 +81,7 @@ class ArrayLibrary:
     # -- recognition and host copies (class-level: no namespace is needed) -----------------
 
     @classmethod
-    def recognises(cls, xp) -> bool:
+    def recognises(cls, xp: Any) -> bool:
         """Whether ``xp`` is this library's namespace (or its array-api-compat wrapper)."""
         return False
 
@@ -100,7 +100,7 @@ class ArrayLibrary:
         except (TypeError, BufferError, RuntimeError, AttributeError):
             return np.asarray(x)
 
-    def from_numpy(self, a: np.ndarray, device=None):
+    def from_numpy(self, a: np.ndarray, device: Any = None) -> Any:
         """NumPy array ``a`` as an array of this namespace (on ``device`` when given)."""
         if device is None:
             return self.xp.asarray(a)
@@ -108,26 +108,26 @@ class ArrayLibrary:
 
     # -- element-wise and indexing ----------------------------------------------------------
 
-    def take_rows(self, X, rows):
+    def take_rows(self, X: Any, rows: Any) -> Any:
         """Rows ``rows`` (integer indices of this namespace, on X's device) of ``X``."""
         return self.xp.take(X, rows, axis=0)
 
-    def masked(self, A, mask):
+    def masked(self, A: Any, mask: Any) -> Any:
         """``A`` where boolean ``mask`` holds, 0 elsewhere."""
         return self.xp.where(mask, A, 0.0)
 
-    def zero_diagonal(self, M):
+    def zero_diagonal(self, M: Any) -> Any:
         """``M`` with a zero diagonal: in place where the library can, else a new array."""
         xp = self.xp
         n = int(M.shape[0])
         return xp.where(xp.eye(n, dtype=xp.bool, device=array_api_compat.device(M)), 0.0, M)
 
-    def subtract_diagonal(self, M, v):
+    def subtract_diagonal(self, M: Any, v: Any) -> Any:
         """``M − diag(v)``: in place where the library can (n entries updated), else a new array."""
         xp = self.xp
         return M - xp.eye(M.shape[0], dtype=M.dtype, device=array_api_compat.device(M)) * v[None, :]
 
-    def subtract_outer_sum(self, G, r):
+    def subtract_outer_sum(self, G: Any, r: Any) -> Any:
         """``G − (r_i + r_j)`` in ``G``'s memory, each entry rounded once from r_i + r_j.
 
         The sum r_i + r_j is formed first, so that the result is exactly symmetric where
@@ -136,12 +136,12 @@ class ArrayLibrary:
         G -= r[:, None] + r[None, :]
         return G
 
-    def all_finite(self, x) -> bool:
+    def all_finite(self, x: Any) -> bool:
         """Whether every entry of ``x`` is finite (no NaN, no infinity)."""
         xp = self.xp
         return bool(xp.all(xp.isfinite(x)))
 
-    def exp_or_zero(self, E, floor: float, *, upper: float | None = None, overwrite: bool = False):
+    def exp_or_zero(self, E: Any, floor: float, *, upper: float | None = None, overwrite: bool = False) -> Any:
         """exp(min(E, upper)) where E ≥ ``floor``, and 0 below it.
 
         Entries within a few ulps of ``floor`` may come out either way (PyTorch's entry
@@ -155,21 +155,21 @@ class ArrayLibrary:
 
     # -- products ---------------------------------------------------------------------------
 
-    def matmul(self, A, B):
+    def matmul(self, A: Any, B: Any) -> Any:
         """``A @ B``, in a wider dtype where the library has no product for the operands'."""
         return A @ B
 
-    def matmul_into(self, A, B, out):
+    def matmul_into(self, A: Any, B: Any, out: Any) -> Any:
         """``A @ B`` written into ``out`` (a view of a larger array); returns ``out``."""
         out[...] = A @ B
         return out
 
-    def inner_product(self, A, B):
+    def inner_product(self, A: Any, B: Any) -> Any:
         """Σ A_ij B_ij over all entries, as a 0-d array or a scalar of the library."""
         xp = self.xp
         return xp.vecdot(xp.reshape(A, (-1,)), xp.reshape(B, (-1,)))
 
-    def gram_in_strips(self, Y) -> bool:
+    def gram_in_strips(self, Y: Any) -> bool:
         """Whether Y Yᵀ is best computed as strips of its upper triangle, mirrored after.
 
         True where the library has no symmetric product (``syrk``) but a product written
@@ -178,7 +178,7 @@ class ArrayLibrary:
         """
         return False
 
-    def mirror_upper_triangle(self, A, block: int):
+    def mirror_upper_triangle(self, A: Any, block: int) -> Any:
         """``A`` with its strict lower triangle replaced by the upper one transposed.
 
         ``block`` is the side of the strips in which the upper triangle was computed; a
@@ -192,7 +192,7 @@ class ArrayLibrary:
 
     # -- Cholesky ---------------------------------------------------------------------------
 
-    def cholesky(self, M, *, overwrite: bool = False):
+    def cholesky(self, M: Any, *, overwrite: bool = False) -> tuple[Any, Any]:
         """Lower Cholesky factor and the library's own failure flag, without a host read.
 
         Returns ``(C, failed)``: ``failed`` a 0-d boolean array on the device, or None
@@ -203,13 +203,13 @@ class ArrayLibrary:
         """
         return self.xp.linalg.cholesky(M), None
 
-    def cholesky_solve(self, C, B):
+    def cholesky_solve(self, C: Any, B: Any) -> Any:
         """Solve ``(C Cᵀ) X = B`` given the lower Cholesky factor ``C`` (two general solves)."""
         xp = self.xp
         Y = xp.linalg.solve(C, B)
         return xp.linalg.solve(xp.linalg.matrix_transpose(C), Y)
 
-    def cholesky_inverse(self, C, *, overwrite: bool = False, lower_only: bool = False):
+    def cholesky_inverse(self, C: Any, *, overwrite: bool = False, lower_only: bool = False) -> Any:
         """(C Cᵀ)⁻¹ from the lower factor ``C``: two solves against the identity, symmetrized.
 
         Needs ``C`` exactly triangular (zeros above the diagonal). ``overwrite`` and
@@ -230,7 +230,7 @@ class NumPyLibrary(ArrayLibrary):
     OUTER_CHUNK = 32768
 
     @classmethod
-    def recognises(cls, xp) -> bool:
+    def recognises(cls, xp: Any) -> bool:
         return array_api_compat.is_numpy_namespace(xp)
 
     @classmethod
@@ -238,29 +238,29 @@ class NumPyLibrary(ArrayLibrary):
         return isinstance(x, np.ndarray)
 
     @staticmethod
-    def to_numpy(x):
+    def to_numpy(x: Any) -> Any:
         return x
 
-    def from_numpy(self, a, device=None):
+    def from_numpy(self, a: Any, device: Any = None) -> Any:
         return np.asarray(a)
 
-    def take_rows(self, X, rows):
+    def take_rows(self, X: Any, rows: Any) -> Any:
         return X[rows]
 
-    def masked(self, A, mask):
+    def masked(self, A: Any, mask: Any) -> Any:
         # NumPy's where is several times slower than a multiplication by the boolean mask.
         return A * mask
 
-    def zero_diagonal(self, M):
+    def zero_diagonal(self, M: Any) -> Any:
         np.fill_diagonal(M, 0)
         return M
 
-    def subtract_diagonal(self, M, v):
+    def subtract_diagonal(self, M: Any, v: Any) -> Any:
         idx = np.arange(M.shape[0])
         M[idx, idx] -= v
         return M
 
-    def subtract_outer_sum(self, G, r):
+    def subtract_outer_sum(self, G: Any, r: Any) -> Any:
         # In row chunks, so that the temporary r_i + r_j stays small; each entry is still
         # rounded once from the same two terms.
         step = max(1, self.OUTER_CHUNK // G.shape[0])
@@ -268,11 +268,11 @@ class NumPyLibrary(ArrayLibrary):
             G[i : i + step] -= np.add.outer(r[i : i + step], r)
         return G
 
-    def all_finite(self, x) -> bool:
+    def all_finite(self, x: Any) -> bool:
         # One reduction without the boolean temporary's namespace wrapper.
         return bool(np.isfinite(x).all())
 
-    def exp_or_zero(self, E, floor, *, upper=None, overwrite=False):
+    def exp_or_zero(self, E: Any, floor: float, *, upper: float | None = None, overwrite: bool = False) -> Any:
         if not overwrite:
             E = np.array(E, copy=True)
         if upper is not None:
@@ -283,18 +283,18 @@ class NumPyLibrary(ArrayLibrary):
         np.maximum(E, 0.0, out=E)
         return E
 
-    def inner_product(self, A, B):
+    def inner_product(self, A: Any, B: Any) -> Any:
         return np.vdot(A, B)
 
-    def cholesky(self, M, *, overwrite=False):
+    def cholesky(self, M: Any, *, overwrite: bool = False) -> tuple[Any, Any]:
         return lapack.potrf_lower(np.asarray(M), overwrite=overwrite), None
 
-    def cholesky_solve(self, C, B):
+    def cholesky_solve(self, C: Any, B: Any) -> Any:
         import scipy.linalg
 
         return scipy.linalg.cho_solve((np.asarray(C), True), np.asarray(B), check_finite=False)
 
-    def cholesky_inverse(self, C, *, overwrite=False, lower_only=False):
+    def cholesky_inverse(self, C: Any, *, overwrite: bool = False, lower_only: bool = False) -> Any:
         return lapack.inverse_from_lower_factor(C, overwrite=overwrite, lower_only=lower_only)
 
 
@@ -311,7 +311,7 @@ class CuPyLibrary(ArrayLibrary):
         self.ufuncs = cupy
 
     @classmethod
-    def recognises(cls, xp) -> bool:
+    def recognises(cls, xp: Any) -> bool:
         return array_api_compat.is_cupy_namespace(xp)
 
     @classmethod
@@ -319,15 +319,15 @@ class CuPyLibrary(ArrayLibrary):
         return array_api_compat.is_cupy_array(x)
 
     @staticmethod
-    def to_numpy(x):
+    def to_numpy(x: Any) -> Any:
         return x.get()
 
-    def subtract_diagonal(self, M, v):
+    def subtract_diagonal(self, M: Any, v: Any) -> Any:
         idx = self.cupy.arange(M.shape[0])
         M[idx, idx] -= v
         return M
 
-    def cholesky(self, M, *, overwrite=False):
+    def cholesky(self, M: Any, *, overwrite: bool = False) -> Any:
         cupy = self.cupy
         if M.dtype in (cupy.float32, cupy.float64):
             return lapack.cusolver_potrf(M, cupy)
@@ -338,7 +338,7 @@ class CuPyLibrary(ArrayLibrary):
         with cupyx.errstate(linalg="raise"):
             return cupy.linalg.cholesky(M), None
 
-    def cholesky_solve(self, C, B):
+    def cholesky_solve(self, C: Any, B: Any) -> Any:
         from cupyx.scipy.linalg import solve_triangular
 
         Y = solve_triangular(C, B, lower=True)
@@ -357,7 +357,7 @@ class TorchLibrary(ArrayLibrary):
         self.torch = torch
 
     @classmethod
-    def recognises(cls, xp) -> bool:
+    def recognises(cls, xp: Any) -> bool:
         return array_api_compat.is_torch_namespace(xp)
 
     @classmethod
@@ -365,14 +365,14 @@ class TorchLibrary(ArrayLibrary):
         return array_api_compat.is_torch_array(x)
 
     @staticmethod
-    def to_numpy(x):
+    def to_numpy(x: Any) -> Any:
         return x.detach().cpu().numpy()
 
-    def subtract_diagonal(self, M, v):
+    def subtract_diagonal(self, M: Any, v: Any) -> Any:
         M.diagonal().sub_(v)
         return M
 
-    def all_finite(self, x) -> bool:
+    def all_finite(self, x: Any) -> bool:
         torch = self.torch
         # One reduction pass: min and max propagate NaN, and infinities are extremes. PyTorch's
         # isfinite takes four passes (abs, two comparisons, and) and a boolean temporary.
@@ -381,7 +381,7 @@ class TorchLibrary(ArrayLibrary):
             return bool(torch.isfinite(torch.stack(torch.aminmax(x))).all())
         return super().all_finite(x)
 
-    def exp_or_zero(self, E, floor, *, upper=None, overwrite=False):
+    def exp_or_zero(self, E: Any, floor: float, *, upper: float | None = None, overwrite: bool = False) -> Any:
         import torch.nn.functional as F
 
         # The exponents are raised to ``floor`` first, so the exponential never runs into its
@@ -390,9 +390,9 @@ class TorchLibrary(ArrayLibrary):
         # just above it), where a mask of E < floor and masked_fill would cost two passes.
         E = E.clamp_(min=floor, max=upper) if overwrite else E.clamp(min=floor, max=upper)
         sliver = math.exp(floor) * (1.0 + 64.0 * float(self.xp.finfo(E.dtype).eps))
-        return F.threshold_(E.exp_(), sliver, 0.0)
+        return F.threshold_(E.exp_(), sliver, 0.0)  # type: ignore[attr-defined]  # in torch at run time, missing from its stubs
 
-    def matmul(self, A, B):
+    def matmul(self, A: Any, B: Any) -> Any:
         # PyTorch 2.1 has no CPU matrix product for float16 (later releases do); float32 holds
         # every value of both formats exactly, and the product is rounded back.
         torch = self.torch
@@ -400,10 +400,10 @@ class TorchLibrary(ArrayLibrary):
             return (A.float() @ B.float()).to(A.dtype)
         return A @ B
 
-    def matmul_into(self, A, B, out):
+    def matmul_into(self, A: Any, B: Any, out: Any) -> Any:
         return self.torch.mm(A, B, out=out)
 
-    def gram_in_strips(self, Y) -> bool:
+    def gram_in_strips(self, Y: Any) -> bool:
         # Strips write into views of one tensor, which autograd cannot follow; half precision
         # has no CPU product to write with (see matmul).
         torch = self.torch
@@ -413,7 +413,7 @@ class TorchLibrary(ArrayLibrary):
             and not (Y.requires_grad and torch.is_grad_enabled())
         )
 
-    def mirror_upper_triangle(self, A, block):
+    def mirror_upper_triangle(self, A: Any, block: int) -> Any:
         torch = self.torch
         n = int(A.shape[0])
         b = block
@@ -433,14 +433,14 @@ class TorchLibrary(ArrayLibrary):
             D.copy_(torch.where(upper[:m, :m], D, D.mT))
         return A
 
-    def cholesky(self, M, *, overwrite=False):
+    def cholesky(self, M: Any, *, overwrite: bool = False) -> tuple[Any, Any]:
         C, info = self.torch.linalg.cholesky_ex(M)
         return C, self.torch.any(info != 0)
 
-    def cholesky_solve(self, C, B):
+    def cholesky_solve(self, C: Any, B: Any) -> Any:
         return self.torch.cholesky_solve(B, C, upper=False)
 
-    def cholesky_inverse(self, C, *, overwrite=False, lower_only=False):
+    def cholesky_inverse(self, C: Any, *, overwrite: bool = False, lower_only: bool = False) -> Any:
         return self.torch.cholesky_inverse(C, upper=False)
 
 
@@ -449,7 +449,7 @@ class TorchLibrary(ArrayLibrary):
 LIBRARIES: tuple[type[ArrayLibrary], ...] = (NumPyLibrary, CuPyLibrary, TorchLibrary)
 
 
-def array_library(xp) -> ArrayLibrary:
+def array_library(xp: Any) -> ArrayLibrary:
     """The entry of namespace ``xp``: its library's class, or the portable one.
 
     Parameters

@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 
-def get_namespace(*arrays: Any):
+def get_namespace(*arrays: Any) -> Any:
     """Return the array-API namespace shared by ``arrays``.
 
     Parameters
@@ -60,12 +60,12 @@ def get_namespace(*arrays: Any):
     return array_api_compat.array_namespace(*present)
 
 
-def device_of(x: Any):
+def device_of(x: Any) -> Any:
     """Return the device of array ``x`` (what ``xp.asarray(..., device=...)`` accepts)."""
     return array_api_compat.device(x)
 
 
-def is_numpy_namespace(xp) -> bool:
+def is_numpy_namespace(xp: Any) -> bool:
     """Whether ``xp`` is NumPy (or its array-api-compat wrapper).
 
     Algorithms that only NumPy and SciPy offer (a sparse product, a partial sort) ask this
@@ -109,12 +109,12 @@ def to_numpy(x: Any) -> np.ndarray:
     return library_of_array(x).to_numpy(x)
 
 
-def from_numpy(a: np.ndarray, xp, device=None):
+def from_numpy(a: np.ndarray, xp: Any, device: Any = None) -> Any:
     """Move NumPy array ``a`` into namespace ``xp`` (on ``device`` when given)."""
     return array_library(xp).from_numpy(a, device)
 
 
-def to_namespace(a: Any, xp, device=None):
+def to_namespace(a: Any, xp: Any, device: Any = None) -> Any:
     """``a`` (an array of any supported library, a list or a scalar) as an array of ``xp``.
 
     Returns ``a`` itself when it already belongs to ``xp`` (and to ``device``, when given);
@@ -148,7 +148,7 @@ def to_namespace(a: Any, xp, device=None):
     return from_numpy(np.asarray(to_numpy(a)), xp, device)
 
 
-def match_namespace(a: Any, like: Any):
+def match_namespace(a: Any, like: Any) -> Any:
     """``a`` as an array of the namespace and on the device of array ``like``."""
     return to_namespace(a, get_namespace(like), device_of(like))
 

@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 
-def cast(x: Any, dtype, *, xp=None):
+def cast(x: Any, dtype: Any, *, xp: Any = None) -> Any:
     """``x`` converted to ``dtype``; ``x`` itself (no copy) when it has that dtype already."""
     if x.dtype == dtype:
         return x
@@ -46,13 +46,13 @@ def cast(x: Any, dtype, *, xp=None):
     return xp.astype(x, dtype)
 
 
-def eye_like(M: Any):
+def eye_like(M: Any) -> Any:
     """Identity matrix with the size, dtype, namespace and device of square ``M``."""
     xp = get_namespace(M)
     return xp.eye(M.shape[0], dtype=M.dtype, device=device_of(M))
 
 
-def take_rows(X: Any, rows: Any):
+def take_rows(X: Any, rows: Any) -> Any:
     """Rows ``rows`` (integer indices: NumPy, list, or an array of X's namespace) of ``X``.
 
     The indices are moved to X's namespace and device first; NumPy then indexes directly,
@@ -62,7 +62,7 @@ def take_rows(X: Any, rows: Any):
     return array_library(xp).take_rows(X, to_namespace(rows, xp, device_of(X)))
 
 
-def ufunc_module(xp):
+def ufunc_module(xp: Any) -> Any:
     """NumPy or CuPy when ``xp`` is one of them (ufuncs with ``out=`` and ``where=``), else None.
 
     Callers use the module to update n×n arrays in place instead of allocating
@@ -71,25 +71,25 @@ def ufunc_module(xp):
     return array_library(xp).ufuncs
 
 
-def masked(A: Any, mask: Any, *, xp=None):
+def masked(A: Any, mask: Any, *, xp: Any = None) -> Any:
     """``A`` where boolean ``mask`` holds, 0 elsewhere."""
     library = array_library_of(A) if xp is None else array_library(xp)
     return library.masked(A, mask)
 
 
-def zero_diagonal(M: Any, *, xp=None):
+def zero_diagonal(M: Any, *, xp: Any = None) -> Any:
     """``M`` with a zero diagonal: in place on NumPy, a new array elsewhere."""
     library = array_library_of(M) if xp is None else array_library(xp)
     return library.zero_diagonal(M)
 
 
-def subtract_diagonal(M: Any, v: Any, *, xp=None):
+def subtract_diagonal(M: Any, v: Any, *, xp: Any = None) -> Any:
     """``M − diag(v)``: in place on NumPy, CuPy and PyTorch (n entries updated), a new array elsewhere."""
     library = array_library_of(M) if xp is None else array_library(xp)
     return library.subtract_diagonal(M, v)
 
 
-def matmul(A: Any, B: Any, *, xp=None):
+def matmul(A: Any, B: Any, *, xp: Any = None) -> Any:
     """``A @ B``, with PyTorch's float16 and bfloat16 CPU tensors multiplied in float32.
 
     PyTorch 2.1 has no CPU matrix product for float16 (later releases do); float32 holds
@@ -100,14 +100,14 @@ def matmul(A: Any, B: Any, *, xp=None):
     return library.matmul(A, B)
 
 
-def inner_product(A: Any, B: Any, *, xp=None) -> float:
+def inner_product(A: Any, B: Any, *, xp: Any = None) -> float:
     """Σ A_ij B_ij over all entries of two arrays of the same shape, as a Python float."""
     if xp is None:
         xp = get_namespace(A, B)
     return to_python_float(array_library(xp).inner_product(A, B))
 
 
-def all_finite(x: Any, *, xp=None) -> bool:
+def all_finite(x: Any, *, xp: Any = None) -> bool:
     """Whether every entry of ``x`` is finite (no NaN, no infinity).
 
     One reduction where the library has one (NumPy, PyTorch's min and max); the caller
@@ -118,7 +118,7 @@ def all_finite(x: Any, *, xp=None) -> bool:
     return library.all_finite(x)
 
 
-def cholesky(M: Any, *, overwrite: bool = False, xp=None):
+def cholesky(M: Any, *, overwrite: bool = False, xp: Any = None) -> Any:
     """Lower Cholesky factor of symmetric ``M``, or ``None`` when ``M`` is not positive definite.
 
     Unlike the libraries' own routines this never raises on an indefinite or singular matrix
@@ -155,7 +155,7 @@ def cholesky(M: Any, *, overwrite: bool = False, xp=None):
     return C if C is not None and bool(ok) else None
 
 
-def cholesky_deferred(M: Any, *, overwrite: bool = False, xp=None):
+def cholesky_deferred(M: Any, *, overwrite: bool = False, xp: Any = None) -> tuple[Any, Any]:
     """:func:`cholesky` with its success left unread: the factor and a flag.
 
     Returns ``(C, ok)``: ``ok`` is a 0-d boolean array on ``C``'s device (a NumPy bool on
@@ -182,7 +182,7 @@ def cholesky_deferred(M: Any, *, overwrite: bool = False, xp=None):
     return C, ok
 
 
-def cholesky_solve(C: Any, B: Any, *, xp=None):
+def cholesky_solve(C: Any, B: Any, *, xp: Any = None) -> Any:
     """Solve ``(C Cᵀ) X = B`` given the lower Cholesky factor ``C``.
 
     Uses the library's triangular solver (SciPy, CuPy, PyTorch) and falls back to two
@@ -193,7 +193,7 @@ def cholesky_solve(C: Any, B: Any, *, xp=None):
     return array_library(xp).cholesky_solve(C, B)
 
 
-def cholesky_inverse(C: Any, *, overwrite: bool = False, lower_only: bool = False, xp=None):
+def cholesky_inverse(C: Any, *, overwrite: bool = False, lower_only: bool = False, xp: Any = None) -> Any:
     """Symmetric inverse of ``C Cᵀ`` from its lower Cholesky factor ``C``.
 
     Forming the inverse from the factor takes n³/3 + n³/3 flops (the inverse V = C⁻¹, then

@@ -15,6 +15,9 @@ most ``_TILE_ENTRIES`` entries, so memory is bounded by a few blocks whatever th
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import Any
+
 import numpy as np
 
 from .._backend import to_numpy
@@ -46,7 +49,7 @@ _TILE_COLUMNS = 1 << 14
 # ---------------------------------------------------------------------------------------
 # Selection
 # ---------------------------------------------------------------------------------------
-def smallest_k(dist, k):
+def smallest_k(dist: Any, k: int) -> tuple[Any, Any]:
     """The ``k`` smallest entries of each row and their columns, ordered by (value, column).
 
     Exact, with ties in column order (the first ``k`` of a stable argsort), but without
@@ -110,12 +113,23 @@ class Transform:
         return X @ self.metric.T
 
 
-def check_block(X, name, first_row):
+def check_block(X: Any, name: str, first_row: int) -> None:
     if not np.isfinite(X).all():
         raise ValueError(f"{name} contains NaN or infinity (in rows {first_row} to {first_row + X.shape[0] - 1}).")
 
 
-def block_neighbours(Q, D, codes_D, q0, d0, k, transform, names, leave_one_out, with_norm):
+def block_neighbours(
+    Q: Any,
+    D: Any,
+    codes_D: Any,
+    q0: int,
+    d0: int,
+    k: int,
+    transform: Callable[..., Any],
+    names: Sequence[str],
+    leave_one_out: bool,
+    with_norm: bool,
+) -> tuple[Any, Any, Any]:
     """k nearest rows of one database block for every row of one query block."""
     Q, D = np.asarray(to_numpy(Q)), np.asarray(to_numpy(D))
     check_block(Q, names[0], q0)
@@ -145,7 +159,7 @@ def block_neighbours(Q, D, codes_D, q0, d0, k, transform, names, leave_one_out, 
             dist = Q_aug[start:stop] @ D_aug[:, c0:c1]
             if with_norm:
                 # ‖q − d‖² in full, clipped at 0 as rounding can make it slightly negative.
-                dist += sq_q[start:stop, None]
+                dist += sq_q[start:stop, None]  # type: ignore[index]  # sq_q is an array whenever with_norm is true
                 np.maximum(dist, 0.0, out=dist)
             if leave_one_out:
                 own = np.arange(q0 + start, q0 + stop) - (d0 + c0)
@@ -159,7 +173,7 @@ def block_neighbours(Q, D, codes_D, q0, d0, k, transform, names, leave_one_out, 
     return dist, index + d0, np.concatenate([o[2] for o in out], axis=0)
 
 
-def merge_neighbours(k, *parts):
+def merge_neighbours(k: int, *parts: Any) -> tuple[Any, Any, Any]:
     """Merge candidate lists of one query block: the k best by (distance, index)."""
     dist = np.concatenate([p[0] for p in parts], axis=1)
     index = np.concatenate([p[1] for p in parts], axis=1)
@@ -172,7 +186,7 @@ def merge_neighbours(k, *parts):
 # ---------------------------------------------------------------------------------------
 # Graph construction
 # ---------------------------------------------------------------------------------------
-def as_dask_rows(X, name, *, chunk_like=None):
+def as_dask_rows(X: Any, name: str, *, chunk_like: Any = None) -> Any:
     """``X`` as a 2-D Dask array chunked by rows, validated (a NumPy array is wrapped)."""
     import dask.array as da
 
@@ -186,8 +200,18 @@ def as_dask_rows(X, name, *, chunk_like=None):
 
 
 def neighbour_graph(
-    q_blocks, q_off, d_blocks, d_off, d_codes, k, transform, names, leave_one_out, with_norm, split_every=8
-):
+    q_blocks: Any,
+    q_off: Any,
+    d_blocks: Any,
+    d_off: Any,
+    d_codes: Any,
+    k: int,
+    transform: Callable[..., Any],
+    names: Sequence[str],
+    leave_one_out: bool,
+    with_norm: bool,
+    split_every: int = 8,
+) -> Any:
     """One delayed (dist, index, code) neighbour list per query block.
 
     Parameters
@@ -218,7 +242,7 @@ def neighbour_graph(
     return results
 
 
-def majority_vote(k, n_classes, neighbours):
+def majority_vote(k: int, n_classes: int, neighbours: Any) -> Any:
     """Majority vote of the k neighbours' codes; ties go to the smallest class."""
     codes = neighbours[2]
     votes = np.zeros((codes.shape[0], n_classes), dtype=np.int64)
@@ -228,7 +252,7 @@ def majority_vote(k, n_classes, neighbours):
     return np.argmax(votes, axis=1)
 
 
-def transform_for_blocks(metric, L=None):
+def transform_for_blocks(metric: Any, L: Any = None) -> Any:
     """The metric as something cheap to ship to every task: identity, ``x Lᵀ`` or an estimator.
 
     Parameters
@@ -243,12 +267,14 @@ def transform_for_blocks(metric, L=None):
     return Transform(metric)
 
 
-def returned_block(block):
+def returned_block(block: Any) -> Any:
     """An input block, unchanged: the one task through which ``knn_predict``'s graph reads it."""
     return block
 
 
-def prediction_graph(X_train, y_train, X_test, transform, k, *, returned=False):
+def prediction_graph(
+    X_train: Any, y_train: Any, X_test: Any, transform: Callable[..., Any], k: int, *, returned: bool = False
+) -> tuple[Any, Any, Any]:
     """Delayed k-NN votes of every query block, with the blocks' offsets and the classes.
 
     Parameters
@@ -299,7 +325,7 @@ def prediction_graph(X_train, y_train, X_test, transform, k, *, returned=False):
     return [vote(k, classes.shape[0], nb) for nb in neighbours], q_off, classes
 
 
-def knn_predict(X_train, y_train, X_test, transform, k):
+def knn_predict(X_train: Any, y_train: Any, X_test: Any, transform: Callable[..., Any], k: int) -> Any:
     """k-NN predictions for Dask inputs: a lazy Dask array of labels (see ``knn_predict``)."""
     import dask.array as da
 
@@ -308,12 +334,14 @@ def knn_predict(X_train, y_train, X_test, transform, k):
     return da.concatenate(blocks).map_blocks(lambda c: classes[c], dtype=classes.dtype)
 
 
-def count_mistakes(pred_codes, truth, classes):
+def count_mistakes(pred_codes: Any, truth: Any, classes: Any) -> Any:
     truth = np.asarray(truth)
     return int(np.count_nonzero(classes[pred_codes] != truth))
 
 
-def knn_error(X_train, y_train, X_test, y_test, transform, k, normalize=True):
+def knn_error(
+    X_train: Any, y_train: Any, X_test: Any, y_test: Any, transform: Callable[..., Any], k: int, normalize: bool = True
+) -> Any:
     """k-NN error rate (or count) for Dask inputs (see ``knn_error``), computed blockwise."""
     import dask
 
@@ -360,7 +388,7 @@ class RetrievalGraph:
         self.q_codes = [encode(lab, self.classes) for lab in q_labels]
         self.d_codes = self.q_codes if loo else [encode(lab, self.classes) for lab in d_labels]
 
-    def relevant_counts(self):
+    def relevant_counts(self) -> Any:
         """R of each class: its database items (one fewer leave-one-out), indexed by class code."""
         import dask
         import dask.array as da
@@ -372,11 +400,11 @@ class RetrievalGraph:
         relevant[np.searchsorted(self.classes, np.asarray(found))] = np.asarray(counts)
         return relevant - 1 if self.loo else relevant
 
-    def query_class_codes(self):
+    def query_class_codes(self) -> Any:
         """Codes of the classes that occur among the queries."""
         return np.searchsorted(self.classes, self.query_classes)
 
-    def per_query_block(self, depth, summarize, *args):
+    def per_query_block(self, depth: int, summarize: Callable[..., Any], *args: Any) -> Any:
         """``summarize(neighbours, q_codes, *args)`` of each query block's ``depth`` nearest items."""
         import dask
 

@@ -7,6 +7,9 @@ mathematics, which hands it here as a function.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 from .._backend import to_numpy
@@ -26,7 +29,7 @@ __all__ = [
 ]
 
 
-def check_dask_rows(X, name="X"):
+def check_dask_rows(X: Any, name: str = "X") -> Any:
     """Validate a Dask array for a pass over its rows; return it with one column block.
 
     Raises ``ValueError`` naming ``name`` on unknown chunk sizes or a wrong number of
@@ -45,7 +48,7 @@ def check_dask_rows(X, name="X"):
     return X
 
 
-def label_blocks(labels, chunks, name, rows_of):
+def label_blocks(labels: Any, chunks: Any, name: str, rows_of: Any) -> Any:
     """Delayed label blocks aligned with row ``chunks`` (labels in memory or Dask)."""
     import dask.array as da
 
@@ -61,7 +64,7 @@ def label_blocks(labels, chunks, name, rows_of):
     return [labels[offsets[i] : offsets[i + 1]] for i in range(len(chunks))]
 
 
-def classes_of(*labels):
+def classes_of(*labels: Any) -> Any:
     """Sorted distinct labels of several label arrays (NumPy or Dask)."""
     import dask
     import dask.array as da
@@ -72,13 +75,13 @@ def classes_of(*labels):
     return np.unique(np.concatenate(found))
 
 
-def encode_labels_block(labels, classes):
+def encode_labels_block(labels: Any, classes: Any) -> Any:
     """Class codes (int64) of a block of labels, by their place in the sorted ``classes``."""
     labels = np.asarray(labels)
     return np.searchsorted(classes, labels).astype(np.int64)
 
 
-def row_blocks(X):
+def row_blocks(X: Any) -> tuple[Any, Any]:
     """Delayed row blocks of a Dask array chunked by rows, and the first row of each block.
 
     ``to_delayed()`` optimizes the array's graph once: behind every block key stands the
@@ -106,7 +109,7 @@ def row_blocks(X):
     return X.to_delayed().reshape(-1), np.concatenate(([0], np.cumsum(X.chunks[0])))
 
 
-def tree_reduce(parts, merge, split_every):
+def tree_reduce(parts: Any, merge: Callable[..., Any], split_every: int) -> Any:
     """Delayed partial results merged ``split_every`` at a time, down to one."""
     import dask
 
@@ -115,7 +118,7 @@ def tree_reduce(parts, merge, split_every):
     return parts[0]
 
 
-def compute_in_turn(parts):
+def compute_in_turn(parts: Any) -> Any:
     """Compute delayed per-query-block results one after the other.
 
     Each computation spans every database block of one query block (parallel over the
@@ -128,7 +131,15 @@ def compute_in_turn(parts):
     return [dask.compute(part)[0] for part in parts]
 
 
-def reduce_row_blocks(X, task, merge, *, labels=None, row_arrays=(), split_every=8):
+def reduce_row_blocks(
+    X: Any,
+    task: Callable[..., Any],
+    merge: Callable[..., Any],
+    *,
+    labels: Any = None,
+    row_arrays: Any = (),
+    split_every: int = 8,
+) -> Any:
     """``task`` on every row block of ``X``, the results merged in a tree; computed.
 
     Every row block gives a partial result, ``task(block, label_block, *row_slices,
@@ -165,13 +176,13 @@ def reduce_row_blocks(X, task, merge, *, labels=None, row_arrays=(), split_every
     return result
 
 
-def map_row_blocks(X, fn, *args, n_columns, dtype=np.float64):
+def map_row_blocks(X: Any, fn: Callable[..., Any], *args: Any, n_columns: int, dtype: Any = np.float64) -> Any:
     """``fn(block, *args)`` of every row block of ``X``, as a lazy Dask array of ``n_columns`` columns."""
     X = check_dask_rows(X)
     return X.map_blocks(fn, *args, dtype=dtype, chunks=(X.chunks[0], (int(n_columns),)))
 
 
-def label_counts(y, n_samples, name="y"):
+def label_counts(y: Any, n_samples: int, name: str = "y") -> tuple[Any, Any]:
     """Sorted classes and their counts of a 1-D Dask array of labels, in one pass.
 
     Raises ``ValueError`` naming ``name`` when the length differs from ``n_samples``, is

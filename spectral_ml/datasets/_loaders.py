@@ -350,15 +350,15 @@ def _check_dtype(dtype):
 def load_dataset(
     name: str,
     *,
-    data_dir=None,
+    data_dir: Any = None,
     missing: str = "impute_median",
     return_X_y: bool = False,
     n_samples: int | None = None,
-    random_state=None,
+    random_state: Any = None,
     split: str = "all",
     scale_pixels: bool = True,
-    dtype=np.float64,
-):
+    dtype: Any = np.float64,
+) -> Any:
     """Load a benchmark data set as a float feature matrix and integer labels.
 
     Two kinds of data sets are available:
@@ -511,7 +511,7 @@ def load_dataset(
     )
 
 
-def list_datasets(data_dir=None) -> list[str]:
+def list_datasets(data_dir: Any = None) -> list[str]:
     """Names accepted by :func:`load_dataset` right now.
 
     Parameters
@@ -540,7 +540,7 @@ def list_datasets(data_dir=None) -> list[str]:
     return names
 
 
-def check_dataset(name: str, *, data_dir=None, split: str = "all") -> Bunch:
+def check_dataset(name: str, *, data_dir: Any = None, split: str = "all") -> Bunch:
     """Check that a data set can be loaded, reading only the array headers of its file.
 
     Finds the file and checks that it is an ``.npz`` archive with ``X`` and ``y`` of usable

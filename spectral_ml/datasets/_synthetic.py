@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from sklearn.utils import Bunch
 
@@ -40,8 +42,8 @@ def make_aml_synthetic(
     test_std: float = 1.25,
     margin: float = 0.5,
     shuffle: bool = True,
-    random_state=None,
-):
+    random_state: Any = None,
+) -> Any:
     """Two Gaussian classes: a clean, separable training set and an overlapping test set.
 
     Chen et al. (IJCAI 2018, Sec. 3.1) describe their synthetic set only as 200 training and

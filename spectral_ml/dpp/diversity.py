@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from .._backend import cast, get_namespace, to_numpy
 from .exact import kernel_cholesky, kernel_weights, not_pd_error, restore_kernel
@@ -143,7 +144,7 @@ class DPPResult:
 
 
 def dpp_diversity(
-    X,
+    X: Any,
     sigma: float = DEFAULT_SIGMA,
     *,
     objective: str = "logdet",

@@ -17,6 +17,7 @@ Cholesky solve would have no correct digit left.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -34,7 +35,7 @@ from ..linalg import cholesky_logdet
 __all__ = ["logdet_gradient", "det_gradient"]
 
 
-def kernel_cholesky(L, xp, *, overwrite: bool = False):
+def kernel_cholesky(L: Any, xp: Any, *, overwrite: bool = False) -> tuple[Any, Any]:
     """Cholesky factor (float64) and log det of L, or ``(None, None)`` if L is singular.
 
     Singular means singular to working precision (see :func:`spectral_ml.linalg.cholesky_logdet`).
@@ -44,7 +45,7 @@ def kernel_cholesky(L, xp, *, overwrite: bool = False):
     return cholesky_logdet(cast(L, xp.float64, xp=xp), overwrite=overwrite)
 
 
-def kernel_weights(C, L64, xp):
+def kernel_weights(C: Any, L64: Any, xp: Any) -> Any:
     """W = L⁻¹ ∘ L in float64, from the factor C of the kernel matrix L = L64.
 
     W is what the kernel back-propagation needs for ∂ log det L/∂L = L⁻¹. When C came from
@@ -62,7 +63,7 @@ def kernel_weights(C, L64, xp):
     return W
 
 
-def restore_kernel(L64, xp) -> None:
+def restore_kernel(L64: Any, xp: Any) -> None:
     """Make L64 the kernel matrix again after ``kernel_cholesky(L64, xp, overwrite=True)``.
 
     The factorization wrote only L64's lower triangle; the strict upper one is intact and
@@ -90,7 +91,7 @@ def not_pd_error(name: str) -> NotPositiveDefiniteError:
     )
 
 
-def logdet_gradient(L):
+def logdet_gradient(L: Any) -> tuple[Any, Any]:
     """log det L and its gradient L⁻¹, from one Cholesky factorization.
 
     Parameters
@@ -131,7 +132,7 @@ def logdet_gradient(L):
     return logdet, cast(cholesky_inverse(C, overwrite=True, xp=xp), L.dtype, xp=xp)
 
 
-def det_gradient(L):
+def det_gradient(L: Any) -> tuple[Any, Any]:
     """det L and its gradient det(L)·L⁻¹, from one Cholesky factorization.
 
     Parameters

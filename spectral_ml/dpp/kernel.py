@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import sys
+from typing import Any
 
 import numpy as np
 
@@ -57,12 +58,12 @@ DEFAULT_SIGMA = 0.2
 STRIP_ROWS = 100
 
 
-def flush_bound(dtype, xp) -> float:
+def flush_bound(dtype: Any, xp: Any) -> float:
     """Twice the smallest normal number of a floating dtype: :func:`exp_flushed` zeroes results below it."""
     return 2.0 * float(xp.finfo(dtype).smallest_normal)
 
 
-def exp_flushed(E, *, upper: float | None = None, overwrite: bool = False):
+def exp_flushed(E: Any, *, upper: float | None = None, overwrite: bool = False) -> Any:
     """exp(min(E, upper)) with every result below twice the dtype's smallest normal number set to 0.
 
     Exponentials at the bottom of the normal range are slow: libm's is several times
@@ -94,7 +95,7 @@ def exp_flushed(E, *, upper: float | None = None, overwrite: bool = False):
     return library.exp_or_zero(E, floor, upper=upper, overwrite=overwrite)
 
 
-def gaussian_affinity(Y):
+def gaussian_affinity(Y: Any) -> Any:
     """The matrix A_ij = exp(−½‖y_i − y_j‖²) of the rows of ``Y``, with a unit diagonal.
 
     The exponent comes from one Gram matrix, −½‖y_i − y_j‖² = G_ij − r_i − r_j with
@@ -140,7 +141,7 @@ def gaussian_affinity(Y):
     return A
 
 
-def gaussian_affinity_deferred(Y):
+def gaussian_affinity_deferred(Y: Any) -> Any:
     """:func:`gaussian_affinity` with its check left to the caller: the matrix and Σ_i ‖y_i‖²/2.
 
     The sum, a 0-d array, is finite exactly when no squared norm overflows and ``Y`` holds
@@ -182,7 +183,7 @@ def _affinity_in_strips(Y, xp, library):
     return library.mirror_upper_triangle(A, b), xp.sum(r)
 
 
-def check_sigma(sigma, name: str = "sigma") -> float:
+def check_sigma(sigma: Any, name: str = "sigma") -> float:
     """The kernel width σ as a float: positive, finite, with 1/σ² and 4/σ² normal float64 numbers.
 
     Outside that range (σ below about 1.5e-154 or above about 6.7e153) the kernel's scale
@@ -202,7 +203,7 @@ def check_sigma(sigma, name: str = "sigma") -> float:
     return sigma
 
 
-def check_batch(X, name: str = "X", *, finite: bool = True):
+def check_batch(X: Any, name: str = "X", *, finite: bool = True) -> Any:
     """Validate a feature batch: 2-D, finite, at least two rows and one column.
 
     ``finite=False`` leaves the values to :func:`centred_kernel` (its ``X``), which reads
@@ -211,7 +212,7 @@ def check_batch(X, name: str = "X", *, finite: bool = True):
     return check_samples(X, name, min_samples=2, finite=finite)
 
 
-def centre_batch(X, xp):
+def centre_batch(X: Any, xp: Any) -> Any:
     """``X`` minus the mean of its rows, on which the kernel and its gradient are computed.
 
     Both are translation invariant, and the Gram trick's cancellation error, which grows
@@ -223,8 +224,15 @@ def centre_batch(X, xp):
 
 
 def centred_kernel(
-    Xc, sigma: float, xp, *, power: float = 1.0, allow_identity: bool = False, X=None, checked: bool = False
-):
+    Xc: Any,
+    sigma: float,
+    xp: Any,
+    *,
+    power: float = 1.0,
+    allow_identity: bool = False,
+    X: Any = None,
+    checked: bool = False,
+) -> Any:
     """exp(−power·‖x_i − x_j‖²/σ²) for a centred batch, with an exactly unit diagonal.
 
     This is :func:`gaussian_affinity` of Y = Xc·√(2·power/σ²): one product Y Yᵀ (symmetric,
@@ -287,7 +295,7 @@ def _raise_underflow(Xc, sigma: float):
     )
 
 
-def centred_backward(W, Xc, sigma: float, xp, coef: float = 1.0):
+def centred_backward(W: Any, Xc: Any, sigma: float, xp: Any, coef: float = 1.0) -> Any:
     """coef·(4/σ²)(W Xc − diag(W 1) Xc) for symmetric W (any diagonal); overwrites W's diagonal.
 
     W Xc − diag(W 1) Xc = (W − diag(W 1)) Xc: the row sums go onto W's diagonal, which
@@ -302,7 +310,7 @@ def centred_backward(W, Xc, sigma: float, xp, coef: float = 1.0):
     return grad
 
 
-def gaussian_kernel(X, sigma: float = DEFAULT_SIGMA):
+def gaussian_kernel(X: Any, sigma: float = DEFAULT_SIGMA) -> Any:
     """Gaussian L-ensemble kernel L_ij = exp(−‖x_i − x_j‖² / σ²) of a feature batch.
 
     This is Eq. 4 of Yu et al.: the width enters as σ², without the factor 2 of the usual
@@ -357,7 +365,7 @@ def gaussian_kernel(X, sigma: float = DEFAULT_SIGMA):
     return centred_kernel(centre_batch(X, xp), sigma, xp, X=X)
 
 
-def kernel_backward(X, G, sigma: float = DEFAULT_SIGMA, *, L=None):
+def kernel_backward(X: Any, G: Any, sigma: float = DEFAULT_SIGMA, *, L: Any = None) -> Any:
     """Back-propagate ∂J/∂L through the Gaussian kernel to ∂J/∂X in O(n²d).
 
     Parameters

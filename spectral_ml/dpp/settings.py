@@ -196,7 +196,7 @@ class DPPSettings:
             # Frozen: the checked value (a Python float for numbers) replaces the given one.
             object.__setattr__(self, name, check(getattr(self, name), name))
 
-    def replace(self, **changes) -> DPPSettings:
+    def replace(self, **changes: Any) -> DPPSettings:
         """A copy with ``changes`` applied, checked like a new object.
 
         Raises
@@ -207,7 +207,7 @@ class DPPSettings:
         return dataclasses.replace(self, **changes)
 
     @classmethod
-    def from_keywords(cls, settings: DPPSettings | None, **keywords) -> DPPSettings:
+    def from_keywords(cls, settings: DPPSettings | None, **keywords: Any) -> DPPSettings:
         """The settings of a function that takes both ``settings=`` and the separate keywords.
 
         Parameters

@@ -19,6 +19,8 @@ small a > 0 (their Def. 3.1), and give two:
 
 from __future__ import annotations
 
+from typing import Any
+
 from .._backend import cast, device_of, eye_like, get_namespace
 from .._validation import check_matrix, check_positive
 from ..linalg import eigh
@@ -31,7 +33,7 @@ DEFAULT_DELTA = 1e-7
 DEFAULT_THETA = 0.1
 
 
-def lift_direction(w, U, delta: float, xp, *, k: int | None = None):
+def lift_direction(w: Any, U: Any, delta: float, xp: Any, *, k: int | None = None) -> Any:
     """U diag(max(w, Δ) − w) Uᵀ using only the eigenvectors whose eigenvalue is below Δ.
 
     ``k``, the number of eigenvalues below Δ, when the caller has read it back already.
@@ -46,7 +48,7 @@ def lift_direction(w, U, delta: float, xp, *, k: int | None = None):
     return (Uk * (delta - w[:k])[None, :]) @ xp.linalg.matrix_transpose(Uk)
 
 
-def eigh64(L, xp):
+def eigh64(L: Any, xp: Any) -> tuple[Any, Any]:
     """Eigendecomposition of L in float64.
 
     The eigenvalues of an n×n kernel matrix computed in float32 carry an absolute error of
@@ -56,7 +58,7 @@ def eigh64(L, xp):
     return eigh(cast(L, xp.float64, xp=xp), check=False)
 
 
-def dppsg(L, delta: float = DEFAULT_DELTA, *, return_eigenvalues: bool = False):
+def dppsg(L: Any, delta: float = DEFAULT_DELTA, *, return_eigenvalues: bool = False) -> Any:
     """DPPSG proper sub-gradient U diag(max(λ, Δ) − λ) Uᵀ of det at L (Yu et al., Alg. 1).
 
     Parameters
@@ -109,7 +111,7 @@ def dppsg(L, delta: float = DEFAULT_DELTA, *, return_eigenvalues: bool = False):
     return (D, w) if return_eigenvalues else D
 
 
-def dppsg_star(L, theta: float = DEFAULT_THETA):
+def dppsg_star(L: Any, theta: float = DEFAULT_THETA) -> Any:
     """DPPSG* proper sub-gradient θ(I − L) of det at a Gaussian kernel matrix (Alg. 2).
 
     Parameters

@@ -57,7 +57,7 @@ def _safe_ratio(xp, num, den):
     return xp.where(positive, num / xp.where(positive, den, xp.ones_like(den)), xp.zeros_like(num))
 
 
-def average_precision_sums(xp, rel, R_block, ks, divisor):
+def average_precision_sums(xp: Any, rel: Any, R_block: Any, ks: Sequence[int], divisor: str) -> Any:
     """Σ over a block of queries of AP@K for each K of ``ks`` (``R_block``: float R, or None)."""
     hits, weighted = _precision_sums(xp, rel)
     sums = []
@@ -72,13 +72,13 @@ def average_precision_sums(xp, rel, R_block, ks, divisor):
     return sums
 
 
-def precision_at_sums(xp, rel, ks):
+def precision_at_sums(xp: Any, rel: Any, ks: Sequence[int]) -> list[float]:
     """Σ over a block of queries of P@K for each K of ``ks``."""
     hits = xp.cumulative_sum(rel, axis=1)
     return [to_python_float(xp.sum(hits[:, kk - 1])) / kk for kk in ks]
 
 
-def ap_at_r_sum(xp, rel, R_block):
+def ap_at_r_sum(xp: Any, rel: Any, R_block: Any) -> Any:
     """Σ over a block of queries of AP@R, each at its own R (integer; ``rel`` at least max R deep)."""
     _, weighted = _precision_sums(xp, rel)
     depth = rel.shape[1]
@@ -88,14 +88,14 @@ def ap_at_r_sum(xp, rel, R_block):
     return to_python_float(xp.sum(_safe_ratio(xp, at_r, xp.astype(R_block, xp.float64))))
 
 
-def neighbour_relevance(neighbours, q_codes):
+def neighbour_relevance(neighbours: Any, q_codes: Any) -> Any:
     """0/1 (float64) relevance of each query's ranked items, from a block's neighbour lists."""
     return (neighbours[2] == np.asarray(q_codes)[:, None]).astype(np.float64)
 
 
 # The in-memory sums are array-API code: they get NumPy's array-API namespace, which has
 # cumulative_sum also on NumPy 1.x (plain NumPy has it from 2.1 on).
-def block_ap_sums(neighbours, q_codes, relevant, ks, divisor):
+def block_ap_sums(neighbours: Any, q_codes: Any, relevant: Any, ks: Sequence[int], divisor: str) -> Any:
     """Σ over the queries of one block of AP@K for every K of ``ks``."""
 
     rel = neighbour_relevance(neighbours, q_codes)
@@ -103,19 +103,21 @@ def block_ap_sums(neighbours, q_codes, relevant, ks, divisor):
     return average_precision_sums(get_namespace(rel), rel, R, ks, divisor)
 
 
-def block_precision_sums(neighbours, q_codes, ks):
+def block_precision_sums(neighbours: Any, q_codes: Any, ks: Sequence[int]) -> Any:
 
     rel = neighbour_relevance(neighbours, q_codes)
     return precision_at_sums(get_namespace(rel), rel, ks)
 
 
-def block_map_at_r_sum(neighbours, q_codes, relevant):
+def block_map_at_r_sum(neighbours: Any, q_codes: Any, relevant: Any) -> Any:
 
     rel = neighbour_relevance(neighbours, q_codes)
     return ap_at_r_sum(get_namespace(rel), rel, relevant[np.asarray(q_codes)])
 
 
-def dask_mean_average_precision(queries, query_labels, k, database, database_labels, divisor):
+def dask_mean_average_precision(
+    queries: Any, query_labels: Any, k: int | Sequence[int], database: Any, database_labels: Any, divisor: str
+) -> Any:
     """mAP@K for Dask inputs (see ``mean_average_precision_at_k``), computed blockwise."""
 
     graph = RetrievalGraph(queries, query_labels, database, database_labels)
@@ -126,7 +128,9 @@ def dask_mean_average_precision(queries, query_labels, k, database, database_lab
     return result[ks[0]] if single else result
 
 
-def dask_precision_at_k(queries, query_labels, k, database, database_labels):
+def dask_precision_at_k(
+    queries: Any, query_labels: Any, k: int | Sequence[int], database: Any, database_labels: Any
+) -> Any:
     """P@K for Dask inputs (see ``precision_at_k``), computed blockwise."""
 
     graph = RetrievalGraph(queries, query_labels, database, database_labels)
@@ -136,7 +140,7 @@ def dask_precision_at_k(queries, query_labels, k, database, database_labels):
     return result[ks[0]] if single else result
 
 
-def dask_map_at_r(queries, query_labels, database, database_labels):
+def dask_map_at_r(queries: Any, query_labels: Any, database: Any, database_labels: Any) -> Any:
     """MAP@R for Dask inputs (see ``map_at_r``), computed blockwise.
 
     Each query block keeps the nearest max R items of every query, R the largest number of

@@ -9,6 +9,8 @@ the work on their device.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .._backend import (
@@ -31,7 +33,7 @@ __all__ = ["knn_predict", "knn_error", "metric_transform"]
 _BLOCK_ELEMENTS = 1 << 22
 
 
-def metric_transform(metric, X):
+def metric_transform(metric: Any, X: Any) -> Any:
     """Map samples so that Euclidean distances become the distances of ``metric``.
 
     Parameters
@@ -117,7 +119,16 @@ def _brute_force_predict(Z_train, y_train, Z_test, k, xp):
     return xp.take(classes, pred_codes, axis=0)
 
 
-def knn_predict(X_train, y_train, X_test, *, metric=None, k: int = 5, method: str = "auto", algorithm: str = "auto"):
+def knn_predict(
+    X_train: Any,
+    y_train: Any,
+    X_test: Any,
+    *,
+    metric: Any = None,
+    k: int = 5,
+    method: str = "auto",
+    algorithm: str = "auto",
+) -> Any:
     """Predict labels with a k-NN classifier under a (learned) metric.
 
     Parameters
@@ -190,17 +201,17 @@ def knn_predict(X_train, y_train, X_test, *, metric=None, k: int = 5, method: st
 
 
 def knn_error(
-    X_train,
-    y_train,
-    X_test,
-    y_test,
+    X_train: Any,
+    y_train: Any,
+    X_test: Any,
+    y_test: Any,
     *,
-    metric=None,
+    metric: Any = None,
     k: int = 5,
     method: str = "auto",
     algorithm: str = "auto",
     normalize: bool = True,
-):
+) -> Any:
     """Error rate of a k-NN classifier under a (learned) Mahalanobis metric.
 
     The evaluation of the AML paper (Sec. 3.2, k = 5): fit the metric on the training

@@ -32,6 +32,7 @@ A query with no relevant item at all (R = 0) contributes 0 to every mean.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -148,7 +149,7 @@ def _ranked_relevance(xp, Q, q_labels, D, d_labels, leave_one_out, depth, batch_
         yield start, stop, rel
 
 
-def leading_indices(dist, depth: int):
+def leading_indices(dist: Any, depth: int) -> Any:
     """Column indices of the ``depth`` smallest entries of each row, ties in column order.
 
     The same result as ``argsort(dist, axis=1, stable=True)[:, :depth]``; on NumPy, when
@@ -177,15 +178,15 @@ def _leading_indices_by_selection(dist: np.ndarray, depth: int) -> np.ndarray:
 
 
 def mean_average_precision_at_k(
-    queries,
-    query_labels,
-    k,
-    database=None,
-    database_labels=None,
+    queries: Any,
+    query_labels: Any,
+    k: int | Sequence[int],
+    database: Any = None,
+    database_labels: Any = None,
     divisor: str = "hits",
     *,
     batch_size: int | None = None,
-):
+) -> Any:
     """Mean average precision of the top ``k`` retrieved items (mAP@K).
 
     Each query ranks the database by squared Euclidean distance (ties kept in database
@@ -266,14 +267,14 @@ def mean_average_precision_at_k(
 
 
 def precision_at_k(
-    queries,
-    query_labels,
-    k,
-    database=None,
-    database_labels=None,
+    queries: Any,
+    query_labels: Any,
+    k: int | Sequence[int],
+    database: Any = None,
+    database_labels: Any = None,
     *,
     batch_size: int | None = None,
-):
+) -> Any:
     """Mean precision of the top ``k`` retrieved items (P@K).
 
     For one query P@K is the fraction of its K nearest database items (squared Euclidean
@@ -331,7 +332,9 @@ def precision_at_k(
     return result[ks[0]] if single else result
 
 
-def precision_at_1(queries, query_labels, database=None, database_labels=None, *, batch_size=None):
+def precision_at_1(
+    queries: Any, query_labels: Any, database: Any = None, database_labels: Any = None, *, batch_size: int | None = None
+) -> Any:
     """Fraction of queries whose nearest database item shares their label (P@1).
 
     Equivalent to the accuracy of a 1-nearest-neighbour classifier (leave-one-out when no
@@ -351,7 +354,9 @@ def precision_at_1(queries, query_labels, database=None, database_labels=None, *
     return precision_at_k(queries, query_labels, 1, database, database_labels, batch_size=batch_size)
 
 
-def map_at_r(queries, query_labels, database=None, database_labels=None, *, batch_size=None):
+def map_at_r(
+    queries: Any, query_labels: Any, database: Any = None, database_labels: Any = None, *, batch_size: int | None = None
+) -> Any:
     """MAP@R: mean average precision with each query's cut-off set to its own R.
 
     For a query with R relevant database items (same label; itself excluded leave-one-out)

@@ -12,6 +12,7 @@ FPR at a target TPR are read off that curve.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from sklearn.metrics import auc, roc_curve
@@ -58,7 +59,7 @@ def _check(distances, labels):
     return d, pos
 
 
-def roc_curve_from_distances(distances, labels):
+def roc_curve_from_distances(distances: Any, labels: Any) -> tuple[Any, Any, Any]:
     """ROC curve of the rule "similar if distance ≤ threshold".
 
     Parameters
@@ -93,7 +94,7 @@ def roc_curve_from_distances(distances, labels):
     return fpr, tpr, -thresholds
 
 
-def roc_auc_from_distances(distances, labels) -> float:
+def roc_auc_from_distances(distances: Any, labels: Any) -> float:
     """Area under the ROC curve of pair distances (ties count one half).
 
     Equals the probability that a random similar pair is closer than a random
@@ -119,7 +120,7 @@ def roc_auc_from_distances(distances, labels) -> float:
     return float(auc(fpr, tpr))
 
 
-def fpr_at_tpr(distances, labels, tpr: float = 0.95) -> float:
+def fpr_at_tpr(distances: Any, labels: Any, tpr: float = 0.95) -> float:
     """False positive rate at the smallest threshold reaching a target true positive rate.
 
     Parameters
@@ -205,7 +206,7 @@ def _equal_error_rate(fpr, tpr):
     return float(fpr[j - 1] + s * (fpr[j] - fpr[j - 1]))
 
 
-def pair_verification_report(distances, labels, *, tpr: float = 0.95) -> VerificationReport:
+def pair_verification_report(distances: Any, labels: Any, *, tpr: float = 0.95) -> VerificationReport:
     """ROC curve, AUC, FPR at a target TPR and equal error rate of pair distances.
 
     Parameters

@@ -10,6 +10,7 @@ protocol on top of :func:`wasserstein_distance`, which is exact for two samples 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -55,7 +56,7 @@ def _assignment_distance(x: np.ndarray, y: np.ndarray, p: float) -> float:
     return float(np.mean(cost[rows, cols]) ** (1.0 / p))
 
 
-def wasserstein_distance(features, samples, p: float = 2) -> float:
+def wasserstein_distance(features: Any, samples: Any, p: float = 2) -> float:
     """Exact p-Wasserstein distance between two equally sized point clouds.
 
     For empirical measures with ``n`` equally weighted points each, an optimal transport
@@ -167,15 +168,15 @@ def uniform_box_sampler(low: float = -1.0, high: float = 1.0) -> UniformBoxSampl
 
 
 def gap_to_reference(
-    features,
+    features: Any,
     sampler: Callable | None = None,
     n_samples: int = 2000,
     n_repeats: int = 10,
-    random_state=None,
+    random_state: int | np.random.Generator | None = None,
     *,
     p: float = 2,
     return_all: bool = False,
-):
+) -> Any:
     """Mean Wasserstein distance between features and fresh samples of a reference law.
 
     The "gap to P" protocol of Yu et al. (ICLR 2020, Appendix A.1), with P uniform on

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import warnings
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 from sklearn.decomposition import PCA
@@ -44,7 +47,7 @@ PCA_CANDIDATES = (50, 100)
 
 
 @contextlib.contextmanager
-def suppress_fit_warnings():
+def suppress_fit_warnings() -> Iterator[None]:
     """Silence the warnings of the compared learners that the protocols tolerate."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -52,20 +55,22 @@ def suppress_fit_warnings():
         yield
 
 
-def prepare_features(name, X):
+def prepare_features(name: str, X: Any) -> tuple[Any, Any]:
     """Drop constant columns (they make A and B singular); return the kept column mask."""
     keep = np.ptp(X, axis=0) > 0
     return X[:, keep], keep
 
 
-def describe_preprocessing(standardize: bool, pca) -> str:
+def describe_preprocessing(standardize: bool, pca: Any) -> str:
     parts = ["standardized" if standardize else "raw scale"]
     if pca:
         parts.append(f"PCA {pca}")
     return ", ".join(parts)
 
 
-def preprocess_split(name, X_train, X_test, *, seed=0, standardize=True, pca="default"):
+def preprocess_split(
+    name: str, X_train: Any, X_test: Any, *, seed: int = 0, standardize: bool = True, pca: Any = "default"
+) -> tuple[Any, Any]:
     """Preprocess one split with statistics of its training part only.
 
     Columns constant on the training part are dropped; features are standardized with the
@@ -103,7 +108,9 @@ def preprocess_split(name, X_train, X_test, *, seed=0, standardize=True, pca="de
     return X_train, X_test
 
 
-def split_standardized(name, X, y, *, seed, test_size=0.2, standardize=True, pca="default"):
+def split_standardized(
+    name: str, X: Any, y: Any, *, seed: int, test_size: float = 0.2, standardize: bool = True, pca: Any = "default"
+) -> tuple[Any, Any, Any, Any]:
     """One stratified split, preprocessed by :func:`preprocess_split` on its training part."""
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=test_size, stratify=y, random_state=seed)
     X_tr, X_te = preprocess_split(name, X_tr, X_te, seed=seed, standardize=standardize, pca=pca)
@@ -120,7 +127,16 @@ def _candidates(name, n_features, standardize, pca):
     return [(s, p) for s in scales for p in dims]
 
 
-def choose_preprocessing(name, X, y, *, standardize="cv", pca="cv", seed=0, cv=3):
+def choose_preprocessing(
+    name: str,
+    X: Any,
+    y: Any,
+    *,
+    standardize: bool | str = "cv",
+    pca: int | str | None = "cv",
+    seed: int = 0,
+    cv: int = 3,
+) -> Any:
     """Pick the preprocessing of a training part by inner cross-validation of GMML.
 
     Each candidate (standardize on / off, no PCA or each of :data:`PCA_CANDIDATES` below the
@@ -153,11 +169,11 @@ def choose_preprocessing(name, X, y, *, standardize="cv", pca="cv", seed=0, cv=3
 MNIST_SUBSET = 4000
 
 
-def load_prepared(name, *, data_dir, seed):
+def load_prepared(name: str, *, data_dir: str | os.PathLike[str] | None, seed: int) -> tuple[Any, Any, Any]:
     """A data set as float64 features without constant columns, labels, and the load's notes."""
     from spectral_ml.datasets import load_dataset
 
-    kwargs = {"n_samples": MNIST_SUBSET, "random_state": seed} if name == "mnist" else {}
+    kwargs: dict[str, Any] = {"n_samples": MNIST_SUBSET, "random_state": seed} if name == "mnist" else {}
     data = load_dataset(name, data_dir=data_dir, **kwargs)
     X, keep = prepare_features(name, np.asarray(data.X, dtype=np.float64))
     notes = list(data.notes)
@@ -169,7 +185,7 @@ def load_prepared(name, *, data_dir, seed):
 
 
 @functools.lru_cache(maxsize=2)
-def load_prepared_cached(name, data_dir, seed):
+def load_prepared_cached(name: str, data_dir: str | os.PathLike[str] | None, seed: int) -> tuple[Any, Any, Any]:
     """:func:`load_prepared` once per process: the units of one data set share its arrays (read only)."""
     X, y, notes = load_prepared(name, data_dir=data_dir, seed=seed)
     X.flags.writeable = False

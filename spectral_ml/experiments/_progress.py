@@ -5,11 +5,15 @@ from __future__ import annotations
 import contextlib
 import sys
 import threading
+from collections.abc import Iterator
+from typing import Any
 
 __all__ = ["progress_bar", "keep_alive"]
 
 
-def progress_bar(total: int, desc: str, *, enabled: bool = True, unit: str = "step", position: int | None = None):
+def progress_bar(
+    total: int, desc: str, *, enabled: bool = True, unit: str = "step", position: int | None = None
+) -> Any:
     """A tqdm bar on standard error, drawn only when ``enabled`` and standard error is a terminal.
 
     Logs and CI get no bar: carriage-return animations only make them unreadable. Bars of
@@ -32,7 +36,7 @@ def progress_bar(total: int, desc: str, *, enabled: bool = True, unit: str = "st
 
 
 @contextlib.contextmanager
-def keep_alive(bar, interval: float = 5.0):
+def keep_alive(bar: Any, interval: float = 5.0) -> Iterator[None]:
     """Redraw ``bar`` every ``interval`` seconds while the body runs.
 
     A single fit can take minutes; the redraw keeps the elapsed time moving beside the name

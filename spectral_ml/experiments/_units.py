@@ -157,7 +157,7 @@ class UnitStore:
     def __contains__(self, key) -> bool:
         return self.path(key).is_file()
 
-    def load(self, key: tuple):
+    def load(self, key: tuple) -> tuple[Any, Any]:
         """The result of a finished unit and the seconds it took (its key is checked against the file's)."""
         with open(self.path(key), "rb") as fh:
             stored_key, result, seconds = pickle.load(fh)
@@ -165,7 +165,7 @@ class UnitStore:
             raise ValueError(f"checkpoint {self.path(key)} holds unit {stored_key!r}, not {key!r}.")
         return result, seconds
 
-    def save(self, key: tuple, result, seconds: float = float("nan")) -> None:
+    def save(self, key: tuple, result: Any, seconds: float = float("nan")) -> None:
         """Keep the result of a finished unit (atomically: a unit is kept whole or not at all)."""
         data = pickle.dumps((tuple(key), result, float(seconds)), protocol=pickle.HIGHEST_PROTOCOL)
         write_atomically(self.path(key), data)
@@ -175,14 +175,14 @@ class UnitStore:
         return sum(key in self for key in keys)
 
 
-def unit_store(checkpoints, experiment: str) -> UnitStore | None:
+def unit_store(checkpoints: Any, experiment: str) -> UnitStore | None:
     """The store of ``experiment``: None, a :class:`UnitStore`, or ``checkpoints/experiment`` for a path."""
     if checkpoints is None or isinstance(checkpoints, UnitStore):
         return checkpoints
     return UnitStore(Path(checkpoints) / experiment)
 
 
-def check_blas_threads(blas_threads):
+def check_blas_threads(blas_threads: Any) -> Any:
     """``blas_threads`` checked: a positive int or None (leave the threads as they are)."""
     if blas_threads is not None and (
         isinstance(blas_threads, bool) or not isinstance(blas_threads, int) or blas_threads < 1

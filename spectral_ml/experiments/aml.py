@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import re
 import time
 import warnings
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, train_test_split
@@ -111,7 +114,7 @@ def _metric_learn_broken(exc) -> str:
     return text
 
 
-def metric_learn_learners():
+def metric_learn_learners() -> tuple[Any, Any]:
     """Return metric_learn's ITML / LMNN classes, or None with the reason it failed."""
     try:
         with warnings.catch_warnings():
@@ -309,7 +312,15 @@ def _assemble_table1(results, *, datasets, n_splits, quick, methods, standardize
 
 
 def table1_protocol(
-    datasets, *, n_splits=20, quick=False, seed=0, data_dir=None, methods=None, standardize=True, pca="default"
+    datasets: Sequence[str],
+    *,
+    n_splits: int = 20,
+    quick: bool = False,
+    seed: int = 0,
+    data_dir: str | os.PathLike[str] | None = None,
+    methods: Sequence[str] | None = None,
+    standardize: bool = True,
+    pca: int | str | None = "default",
 ) -> Protocol:
     """The Table 1 protocol (see :func:`run_table1`) as units: one per data set and split."""
     _check_table1(n_splits, standardize, pca)
@@ -350,18 +361,18 @@ def table1_protocol(
 
 
 def table1_records(
-    datasets,
+    datasets: Sequence[str],
     *,
-    n_splits=20,
-    quick=False,
-    seed=0,
-    data_dir=None,
-    methods=None,
-    standardize=True,
-    pca="default",
-    progress=True,
-    n_jobs=1,
-    checkpoints=None,
+    n_splits: int = 20,
+    quick: bool = False,
+    seed: int = 0,
+    data_dir: str | os.PathLike[str] | None = None,
+    methods: Sequence[str] | None = None,
+    standardize: bool = True,
+    pca: int | str | None = "default",
+    progress: bool = True,
+    n_jobs: int = 1,
+    checkpoints: Any = None,
 ) -> Records:
     """Measure the Table 1 protocol (see :func:`run_table1`); return its records.
 
@@ -386,20 +397,20 @@ def table1_records(
 
 
 def run_table1(
-    datasets,
-    out_dir,
+    datasets: Sequence[str],
+    out_dir: str | os.PathLike[str],
     *,
-    n_splits=20,
-    quick=False,
-    seed=0,
-    data_dir=None,
-    progress=True,
-    methods=None,
-    standardize=True,
-    pca="default",
-    n_jobs=1,
-    checkpoints=None,
-):
+    n_splits: int = 20,
+    quick: bool = False,
+    seed: int = 0,
+    data_dir: str | os.PathLike[str] | None = None,
+    progress: bool = True,
+    methods: Sequence[str] | None = None,
+    standardize: bool = True,
+    pca: int | str | None = "default",
+    n_jobs: int = 1,
+    checkpoints: Any = None,
+) -> dict:
     """AML paper Table 1 protocol: 5-NN error over random 80/20 splits.
 
     For each dataset and split: stratified 80/20 split, features preprocessed on the

@@ -8,6 +8,9 @@ in :mod:`spectral_ml.experiments.aml`, which also exports these functions.
 from __future__ import annotations
 
 import functools
+import os
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from sklearn.decomposition import PCA
@@ -72,7 +75,7 @@ def _assemble_synthetic(results, *, settings):
     return Records("aml-synthetic", rows=rows, settings=settings, figures={"panels": panels})
 
 
-def synthetic_protocol(*, seed=0, alpha=1.0, beta=1.0) -> Protocol:
+def synthetic_protocol(*, seed: int = 0, alpha: float = 1.0, beta: float = 1.0) -> Protocol:
     """Fig. 3 (see :func:`run_synthetic`) as units: one per learner."""
     settings = {"seed": seed, "alpha": alpha, "beta": beta}
     return Protocol(
@@ -85,7 +88,15 @@ def synthetic_protocol(*, seed=0, alpha=1.0, beta=1.0) -> Protocol:
     )
 
 
-def synthetic_records(*, seed=0, alpha=1.0, beta=1.0, progress=True, n_jobs=1, checkpoints=None) -> Records:
+def synthetic_records(
+    *,
+    seed: int = 0,
+    alpha: float = 1.0,
+    beta: float = 1.0,
+    progress: bool = True,
+    n_jobs: int = 1,
+    checkpoints: Any = None,
+) -> Records:
     """Measure Fig. 3 (see :func:`run_synthetic`); return its records."""
     return run_protocol(
         synthetic_protocol(seed=seed, alpha=alpha, beta=beta),
@@ -95,7 +106,16 @@ def synthetic_records(*, seed=0, alpha=1.0, beta=1.0, progress=True, n_jobs=1, c
     )
 
 
-def run_synthetic(out_dir, *, seed=0, alpha=1.0, beta=1.0, progress=True, n_jobs=1, checkpoints=None):
+def run_synthetic(
+    out_dir: str | os.PathLike[str],
+    *,
+    seed: int = 0,
+    alpha: float = 1.0,
+    beta: float = 1.0,
+    progress: bool = True,
+    n_jobs: int = 1,
+    checkpoints: Any = None,
+) -> dict:
     """AML paper Fig. 3: GMML vs AML on the synthetic set, train and test, first two PCs.
 
     Returns
@@ -161,7 +181,15 @@ def _assemble_units(experiment, results, *, settings):
     return Records(experiment, rows=rows, settings=settings, notes=notes)
 
 
-def roc_protocol(datasets, *, seed=0, quick=False, data_dir=None, alpha=1.0, beta=1.0) -> Protocol:
+def roc_protocol(
+    datasets: Sequence[str],
+    *,
+    seed: int = 0,
+    quick: bool = False,
+    data_dir: str | os.PathLike[str] | None = None,
+    alpha: float = 1.0,
+    beta: float = 1.0,
+) -> Protocol:
     """Pair verification (see :func:`run_roc`) as units: one per data set."""
     datasets = list(datasets)
     data_dir = None if data_dir is None else str(data_dir)
@@ -177,7 +205,16 @@ def roc_protocol(datasets, *, seed=0, quick=False, data_dir=None, alpha=1.0, bet
 
 
 def roc_records(
-    datasets, *, seed=0, quick=False, data_dir=None, alpha=1.0, beta=1.0, progress=True, n_jobs=1, checkpoints=None
+    datasets: Sequence[str],
+    *,
+    seed: int = 0,
+    quick: bool = False,
+    data_dir: str | os.PathLike[str] | None = None,
+    alpha: float = 1.0,
+    beta: float = 1.0,
+    progress: bool = True,
+    n_jobs: int = 1,
+    checkpoints: Any = None,
 ) -> Records:
     """Measure pair verification (see :func:`run_roc`); return its records.
 
@@ -189,18 +226,18 @@ def roc_records(
 
 
 def run_roc(
-    datasets,
-    out_dir,
+    datasets: Sequence[str],
+    out_dir: str | os.PathLike[str],
     *,
-    seed=0,
-    quick=False,
-    data_dir=None,
-    alpha=1.0,
-    beta=1.0,
-    progress=True,
-    n_jobs=1,
-    checkpoints=None,
-):
+    seed: int = 0,
+    quick: bool = False,
+    data_dir: str | os.PathLike[str] | None = None,
+    alpha: float = 1.0,
+    beta: float = 1.0,
+    progress: bool = True,
+    n_jobs: int = 1,
+    checkpoints: Any = None,
+) -> dict:
     """ROC curves and AUC of pair verification on held-out pairs (AML paper Fig. 4's kind).
 
     The paper uses face and patch-matching pairs that are not distributed with this
@@ -252,7 +289,14 @@ def _assemble_sensitivity(results, *, settings, notes):
     return Records("aml-sensitivity", rows=list(results.values()), settings=settings, notes=list(notes))
 
 
-def sensitivity_protocol(dataset, *, seed=0, quick=False, data_dir=None, n_splits=None) -> Protocol:
+def sensitivity_protocol(
+    dataset: str,
+    *,
+    seed: int = 0,
+    quick: bool = False,
+    data_dir: str | os.PathLike[str] | None = None,
+    n_splits: int | None = None,
+) -> Protocol:
     """Fig. 5 (see :func:`run_sensitivity`) as units: one per parameter and value."""
     data_dir = None if data_dir is None else str(data_dir)
     _, _, notes = load_prepared_cached(dataset, data_dir, seed)
@@ -271,7 +315,15 @@ def sensitivity_protocol(dataset, *, seed=0, quick=False, data_dir=None, n_split
 
 
 def sensitivity_records(
-    dataset, *, seed=0, quick=False, data_dir=None, n_splits=None, progress=True, n_jobs=1, checkpoints=None
+    dataset: str,
+    *,
+    seed: int = 0,
+    quick: bool = False,
+    data_dir: str | os.PathLike[str] | None = None,
+    n_splits: int | None = None,
+    progress: bool = True,
+    n_jobs: int = 1,
+    checkpoints: Any = None,
 ) -> Records:
     """Measure Fig. 5 (see :func:`run_sensitivity`); return its records.
 
@@ -283,8 +335,17 @@ def sensitivity_records(
 
 
 def run_sensitivity(
-    dataset, out_dir, *, seed=0, quick=False, data_dir=None, n_splits=None, progress=True, n_jobs=1, checkpoints=None
-):
+    dataset: str,
+    out_dir: str | os.PathLike[str],
+    *,
+    seed: int = 0,
+    quick: bool = False,
+    data_dir: str | os.PathLike[str] | None = None,
+    n_splits: int | None = None,
+    progress: bool = True,
+    n_jobs: int = 1,
+    checkpoints: Any = None,
+) -> dict:
     """Train / test 5-NN error against α (β = 1) and against β (α = 1): AML paper Fig. 5.
 
     Returns

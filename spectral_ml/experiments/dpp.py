@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import functools
 import math
+import os
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -89,7 +92,7 @@ _N_REFERENCE = 2000
 _QUICK_N_REFERENCE = 500
 
 
-def dpp_variant_params(variant: str, *, dataset: str = "mnist", quick: bool = False, epochs=None) -> dict:
+def dpp_variant_params(variant: str, *, dataset: str = "mnist", quick: bool = False, epochs: int | None = None) -> dict:
     """Keyword arguments of :class:`~spectral_ml.nn.DPPFeatureLearner` for one variant of Table 1.
 
     The variant's DPP term and WGAN term come from :data:`spectral_ml.dpp.PAPER_VARIANTS`
@@ -148,7 +151,9 @@ def _minmax(X_train, X_test):
     return (X_train - lo) / span, (X_test - lo) / span
 
 
-def load_retrieval_data(dataset: str, *, data_dir=None, quick: bool = False, seed: int = 0):
+def load_retrieval_data(
+    dataset: str, *, data_dir: str | os.PathLike[str] | None = None, quick: bool = False, seed: int = 0
+) -> Any:
     """Training and test sets of the retrieval experiment, inputs scaled to [0, 1].
 
     * ``"mnist"``: the official split (60000 / 10000 images, pixels / 255), read from the data
@@ -208,21 +213,21 @@ def _check_seeds(seeds):
 
 
 def run_dpp_retrieval(
-    dataset,
-    out_dir,
+    dataset: str,
+    out_dir: str | os.PathLike[str],
     *,
-    seeds=(0, 1, 2),
-    quick=False,
-    data_dir=None,
-    epochs=None,
-    variants=VARIANTS,
-    blas_threads=1,
-    progress=True,
-    network="perceptron",
-    device="cpu",
-    n_jobs=1,
-    checkpoints=None,
-):
+    seeds: Sequence[int] = (0, 1, 2),
+    quick: bool = False,
+    data_dir: str | os.PathLike[str] | None = None,
+    epochs: int | None = None,
+    variants: Sequence[str] = VARIANTS,
+    blas_threads: int = 1,
+    progress: bool = True,
+    network: str = "perceptron",
+    device: str = "cpu",
+    n_jobs: int = 1,
+    checkpoints: Any = None,
+) -> dict:
     """DPP paper Table 1 and Fig. 1: retrieval with learned 2-D features, per variant.
 
     For each variant (contrastive baseline, +DPPSG, +DPPSG*, +DPPSG+WGAN, +DPPSG*+WGAN) and
@@ -343,19 +348,19 @@ def run_dpp_retrieval(
 
 
 def retrieval_records(
-    dataset,
+    dataset: str,
     *,
-    seeds=(0, 1, 2),
-    quick=False,
-    data_dir=None,
-    epochs=None,
-    variants=VARIANTS,
-    blas_threads=1,
-    progress=True,
-    network="perceptron",
-    device="cpu",
-    n_jobs=1,
-    checkpoints=None,
+    seeds: Sequence[int] = (0, 1, 2),
+    quick: bool = False,
+    data_dir: str | os.PathLike[str] | None = None,
+    epochs: int | None = None,
+    variants: Sequence[str] = VARIANTS,
+    blas_threads: int = 1,
+    progress: bool = True,
+    network: str = "perceptron",
+    device: str = "cpu",
+    n_jobs: int = 1,
+    checkpoints: Any = None,
 ) -> Records:
     """Measure DPP Table 1 (see :func:`run_dpp_retrieval`); return its records.
 
@@ -453,16 +458,16 @@ def _assemble_retrieval(results, *, dataset, data_dir, quick, quick_train, setti
 
 
 def retrieval_protocol(
-    dataset,
+    dataset: str,
     *,
-    seeds=(0, 1, 2),
-    quick=False,
-    data_dir=None,
-    epochs=None,
-    variants=VARIANTS,
-    blas_threads=1,
-    network="perceptron",
-    device="cpu",
+    seeds: Sequence[int] = (0, 1, 2),
+    quick: bool = False,
+    data_dir: str | os.PathLike[str] | None = None,
+    epochs: int | None = None,
+    variants: Sequence[str] = VARIANTS,
+    blas_threads: int = 1,
+    network: str = "perceptron",
+    device: str = "cpu",
 ) -> Protocol:
     """DPP Table 1 (see :func:`run_dpp_retrieval`) as units: one per seed and variant."""
     seeds = _check_seeds(seeds)

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import time
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -20,7 +23,7 @@ from ._units import Protocol, check_blas_threads, run_protocol, unit_store
 __all__ = ["overhead_protocol", "overhead_records", "run_dpp_overhead"]
 
 
-def run_dpp_overhead(out_dir, **settings):
+def run_dpp_overhead(out_dir: str | os.PathLike[str], **settings: Any) -> dict:
     """DPP paper Table 6: measure with :func:`overhead_records` and write table and figure.
 
     Parameters
@@ -53,18 +56,18 @@ def run_dpp_overhead(out_dir, **settings):
 
 def overhead_records(
     *,
-    batch_sizes=(100, 200, 250, 400, 500),
-    quick=False,
-    n_repeats=None,
-    n_features=784,
-    hidden=(200,),
-    n_components=2,
-    method="dppsg*",
-    dtype="float32",
-    random_state=0,
-    blas_threads=1,
-    progress=True,
-    checkpoints=None,
+    batch_sizes: Sequence[int] = (100, 200, 250, 400, 500),
+    quick: bool = False,
+    n_repeats: int | None = None,
+    n_features: int = 784,
+    hidden: Sequence[int] = (200,),
+    n_components: int = 2,
+    method: str = "dppsg*",
+    dtype: str = "float32",
+    random_state: int = 0,
+    blas_threads: int = 1,
+    progress: bool = True,
+    checkpoints: Any = None,
 ) -> Records:
     """DPP paper Table 6: time of the DPP term against the whole training step, per batch size.
 
@@ -187,16 +190,16 @@ def _assemble_overhead(results, *, settings, notes):
 
 def overhead_protocol(
     *,
-    batch_sizes=(100, 200, 250, 400, 500),
-    quick=False,
-    n_repeats=None,
-    n_features=784,
-    hidden=(200,),
-    n_components=2,
-    method="dppsg*",
-    dtype="float32",
-    random_state=0,
-    blas_threads=1,
+    batch_sizes: Sequence[int] = (100, 200, 250, 400, 500),
+    quick: bool = False,
+    n_repeats: int | None = None,
+    n_features: int = 784,
+    hidden: Sequence[int] = (200,),
+    n_components: int = 2,
+    method: str = "dppsg*",
+    dtype: str = "float32",
+    random_state: int = 0,
+    blas_threads: int = 1,
 ) -> Protocol:
     """DPP Table 6 (see :func:`overhead_records`) as units: one per batch size, timed in turn."""
     default_sizes = tuple(batch_sizes) == (100, 200, 250, 400, 500)

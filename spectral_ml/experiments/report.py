@@ -19,6 +19,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -90,7 +91,7 @@ class Table:
         self.digits = int(digits)
         self.rows: list[list] = []
 
-    def add_row(self, *values) -> None:
+    def add_row(self, *values: Any) -> None:
         """Append a row; its length must match the columns."""
         if len(values) != len(self.columns):
             raise ValueError(f"row has {len(values)} values, expected {len(self.columns)}.")
@@ -130,7 +131,7 @@ class Table:
         return csv_path, md_path
 
 
-def save_figure(fig, out_dir: str | os.PathLike, stem: str, dpi: int = 120) -> Path:
+def save_figure(fig: Any, out_dir: str | os.PathLike, stem: str, dpi: int = 120) -> Path:
     """Save a matplotlib Figure as ``stem.png`` in ``out_dir`` and return the path."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -146,7 +147,7 @@ def _rows_where(records: Records, **match) -> list[dict]:
 # --------------------------------------------------------------------------- AML paper
 
 
-def write_table1(records: Records, out_dir) -> dict:
+def write_table1(records: Records, out_dir: str | os.PathLike[str]) -> dict:
     """Table 1: mean ± std of the 5-NN error per data set and learner, beside the paper's.
 
     Writes ``aml_table1.csv`` / ``.md`` (errors, the preprocessing used, the paper's figures)
@@ -213,7 +214,7 @@ def _summarize_choices(choices: Sequence[str]) -> str:
     return ", ".join(f"{c} ({n}/{len(choices)})" for c, n in counts.items())
 
 
-def write_synthetic(records: Records, out_dir) -> dict:
+def write_synthetic(records: Records, out_dir: str | os.PathLike[str]) -> dict:
     """Fig. 3: the feature grid (input, GMML, AML; train and test) and the 5-NN errors."""
     from ..plotting import plot_feature_grid
 
@@ -228,7 +229,7 @@ def write_synthetic(records: Records, out_dir) -> dict:
     return {"figure": fig_path, "table": table, "files": files, "notes": list(records.notes), "records": records}
 
 
-def write_roc(records: Records, out_dir) -> dict:
+def write_roc(records: Records, out_dir: str | os.PathLike[str]) -> dict:
     """ROC curves (one figure per data set) and AUC, FPR at 95 % TPR and EER per method."""
     from ..plotting import plot_roc
 
@@ -244,7 +245,7 @@ def write_roc(records: Records, out_dir) -> dict:
     return {"figures": figures, "table": table, "files": files, "notes": list(records.notes), "records": records}
 
 
-def write_sensitivity(records: Records, out_dir) -> dict:
+def write_sensitivity(records: Records, out_dir: str | os.PathLike[str]) -> dict:
     """Fig. 5: train and test error against α (β = 1) and against β (α = 1)."""
     from ..plotting import plot_sensitivity
 
@@ -270,7 +271,7 @@ def write_sensitivity(records: Records, out_dir) -> dict:
 # --------------------------------------------------------------------------- DPP paper
 
 
-def write_dpp_retrieval(records: Records, out_dir) -> dict:
+def write_dpp_retrieval(records: Records, out_dir: str | os.PathLike[str]) -> dict:
     """DPP Table 1 and Fig. 1: the summary table, the per-run table and the two figures."""
     from ..plotting import plot_feature_grid, plot_loss_curves
 
@@ -349,7 +350,7 @@ def _median_ms(values) -> float:
     return 1e3 * float(np.median(values))
 
 
-def write_dpp_overhead(records: Records, out_dir) -> dict:
+def write_dpp_overhead(records: Records, out_dir: str | os.PathLike[str]) -> dict:
     """DPP Table 6: per batch size, the step and DPP times (medians, ms) and the bar figure."""
     from ..plotting import plot_overhead
 

@@ -9,6 +9,8 @@ together with the pivot test and the log-determinant.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .._backend import cholesky_deferred, get_namespace, to_numpy
@@ -18,7 +20,7 @@ from ._spectral import sym
 __all__ = ["cholesky_logdet", "logdet_spd"]
 
 
-def cholesky_logdet(M, *, pivot_rtol: float | None = None, overwrite: bool = False):
+def cholesky_logdet(M: Any, *, pivot_rtol: float | None = None, overwrite: bool = False) -> tuple[Any, Any]:
     """Lower Cholesky factor and log-determinant of a symmetric positive definite matrix.
 
     Positive definite is judged to working precision: the factorization must succeed and
@@ -72,7 +74,7 @@ def cholesky_logdet(M, *, pivot_rtol: float | None = None, overwrite: bool = Fal
     return C, logdet
 
 
-def logdet_spd(M):
+def logdet_spd(M: Any) -> Any:
     """Log-determinant of a symmetric positive definite matrix, without underflow.
 
     det M is a product of d eigenvalues and under- or overflows long before its logarithm

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import Any
 
 from .._backend import get_namespace
 from .._validation import check_real
@@ -18,7 +19,7 @@ from ._spectral import eigh, spd_eigh, sym, transpose
 __all__ = ["geometric_mean", "inverse_sharp", "inverse_sharp_deferred"]
 
 
-def geometric_mean(A, B, t: float = 0.5):
+def geometric_mean(A: Any, B: Any, t: float = 0.5) -> Any:
     """Weighted matrix geometric mean A #ₜ B of two SPD matrices.
 
     A #ₜ B = √A (√A⁻¹ B √A⁻¹)ᵗ √A, the point at parameter t on the affine-invariant
@@ -154,7 +155,7 @@ def _warn_inaccurate(problem):
         warnings.warn(problem, LinAlgWarning, stacklevel=3)
 
 
-def inverse_sharp(A, B, t: float = 0.5):
+def inverse_sharp(A: Any, B: Any, t: float = 0.5) -> Any:
     """A⁻¹ #ₜ B for SPD A and B, by eigendecompositions, without forming an inverse.
 
     A⁻¹ #ₜ B = √A⁻¹ (√A B √A)ᵗ √A⁻¹ = √B (√B A √B)ᵗ⁻¹ √B (√ the principal square root),
@@ -208,7 +209,7 @@ def inverse_sharp(A, B, t: float = 0.5):
     return M
 
 
-def inverse_sharp_deferred(A, B, t: float = 0.5):
+def inverse_sharp_deferred(A: Any, B: Any, t: float = 0.5) -> Any:
     """:func:`inverse_sharp` with its accuracy warning left to the caller.
 
     Returns ``(M, problem)``: ``problem`` is None, or the text of the warning

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 from .._backend import get_namespace
 from .._validation import check_matrix, check_real
@@ -34,12 +35,12 @@ __all__ = [
 ]
 
 
-def transpose(M, xp):
+def transpose(M: Any, xp: Any) -> Any:
     """Mᵀ (the last two axes swapped) in namespace ``xp``."""
     return xp.linalg.matrix_transpose(M)
 
 
-def sym(M):
+def sym(M: Any) -> Any:
     """Symmetric part (M + Mᵀ) / 2 of a square matrix.
 
     Parameters
@@ -54,7 +55,7 @@ def sym(M):
     return (M + transpose(M, xp)) / 2
 
 
-def eigh(M, *, check: bool = True):
+def eigh(M: Any, *, check: bool = True) -> tuple[Any, Any]:
     """Eigendecomposition of the symmetric part of ``M``.
 
     Round-off makes computed matrices slightly asymmetric; decomposing sym(M) keeps the
@@ -93,7 +94,7 @@ def _reconstruct(U, values, xp):
     return (U * values[None, :]) @ transpose(U, xp)
 
 
-def from_eigh(w, U):
+def from_eigh(w: Any, U: Any) -> Any:
     """The symmetric matrix U diag(w) Uᵀ with eigenvalues ``w`` and eigenvectors ``U``.
 
     Parameters
@@ -110,7 +111,7 @@ def from_eigh(w, U):
     return _reconstruct(U, w, get_namespace(w, U))
 
 
-def spectral_function(M, f: Callable, *, decomposition=None):
+def spectral_function(M: Any, f: Callable, *, decomposition: tuple[Any, Any] | None = None) -> Any:
     """Spectral function f(M) = U diag(f(λ)) Uᵀ of a symmetric matrix.
 
     Parameters
@@ -140,7 +141,7 @@ def spectral_function(M, f: Callable, *, decomposition=None):
     return _reconstruct(U, f(w), xp)
 
 
-def loewner_matrix(w, f: Callable, fprime: Callable, *, rtol: float | None = None):
+def loewner_matrix(w: Any, f: Callable, fprime: Callable, *, rtol: float | None = None) -> Any:
     """Loewner matrix of first divided differences of ``f`` at eigenvalues ``w``.
 
     F_jk = (f(w_j) − f(w_k)) / (w_j − w_k) where the eigenvalues differ, and the derivative
@@ -178,7 +179,9 @@ def loewner_matrix(w, f: Callable, fprime: Callable, *, rtol: float | None = Non
     return xp.where(tie, mean_deriv, dd)
 
 
-def spectral_function_grad(M, A, f: Callable, fprime: Callable, *, decomposition=None):
+def spectral_function_grad(
+    M: Any, A: Any, f: Callable, fprime: Callable, *, decomposition: tuple[Any, Any] | None = None
+) -> Any:
     """Gradient of φ(M) = tr(f(M) A) with respect to symmetric ``M`` (Daleckii–Krein).
 
     Parameters
@@ -219,7 +222,9 @@ def spectral_function_grad(M, A, f: Callable, fprime: Callable, *, decomposition
     return U @ (F * inner) @ transpose(U, xp)
 
 
-def project_spd_eigh(M, floor: float = 1e-10, *, relative: bool = True, check: bool = True):
+def project_spd_eigh(
+    M: Any, floor: float = 1e-10, *, relative: bool = True, check: bool = True
+) -> tuple[Any, Any, Any]:
     """Eigendecomposition of the projection of ``M`` onto {eigenvalues ≥ ε}.
 
     The nearest symmetric matrix (Frobenius) to sym(M) with every eigenvalue at least ε is
@@ -269,7 +274,7 @@ def project_spd_eigh(M, floor: float = 1e-10, *, relative: bool = True, check: b
     return xp.where(active, xp.full_like(w, eps), w), U, active
 
 
-def project_spd(M, floor: float = 1e-10, *, relative: bool = True):
+def project_spd(M: Any, floor: float = 1e-10, *, relative: bool = True) -> Any:
     """Nearest symmetric matrix (Frobenius) with eigenvalues at least a floor.
 
     Parameters
@@ -302,7 +307,7 @@ def project_spd(M, floor: float = 1e-10, *, relative: bool = True):
     return _reconstruct(U, w, get_namespace(w))
 
 
-def spd_eigh(M, *, name: str = "M"):
+def spd_eigh(M: Any, *, name: str = "M") -> tuple[Any, Any]:
     """Eigendecomposition of a symmetric positive definite matrix, checking definiteness.
 
     Parameters
@@ -335,7 +340,7 @@ def spd_eigh(M, *, name: str = "M"):
     return w, U
 
 
-def numerical_rank(S) -> int:
+def numerical_rank(S: Any) -> int:
     """Numerical rank of a symmetric positive semi-definite matrix.
 
     The number of eigenvalues of sym(S) above d·eps·λ_max, the tolerance of
@@ -367,7 +372,7 @@ def numerical_rank(S) -> int:
     return int(xp.sum(xp.astype(w > float(S.shape[0] * eps * top), xp.int64)))
 
 
-def psd_sqrt(M):
+def psd_sqrt(M: Any) -> Any:
     """Principal square root of a symmetric positive semi-definite matrix.
 
     Eigenvalues below zero (round-off of a semi-definite matrix) count as zero, so the
@@ -388,7 +393,7 @@ def psd_sqrt(M):
     return _reconstruct(U, xp.sqrt(xp.clip(w, min=0.0)), xp)
 
 
-def psd_factor(M, *, name: str = "M", rtol: float = 1e-8):
+def psd_factor(M: Any, *, name: str = "M", rtol: float = 1e-8) -> Any:
     """Factor F with F Fᵀ = M of a symmetric positive semi-definite matrix.
 
     F = U diag(√λ) has orthogonal columns; x ↦ Fᵀx maps the Mahalanobis distance of M to
@@ -422,7 +427,7 @@ def psd_factor(M, *, name: str = "M", rtol: float = 1e-8):
     return U * xp.sqrt(xp.clip(w, min=0.0))[None, :]
 
 
-def spd_power(M, p: float):
+def spd_power(M: Any, p: float) -> Any:
     """Real power M^p of a symmetric positive definite matrix.
 
     Parameters
@@ -446,16 +451,16 @@ def spd_power(M, p: float):
     return _reconstruct(U, w**p, get_namespace(w))
 
 
-def spd_inv(M):
+def spd_inv(M: Any) -> Any:
     """Inverse of a symmetric positive definite matrix, symmetric by construction."""
     return spd_power(M, -1.0)
 
 
-def spd_sqrt(M):
+def spd_sqrt(M: Any) -> Any:
     """Principal square root of a symmetric positive definite matrix."""
     return spd_power(M, 0.5)
 
 
-def spd_inv_sqrt(M):
+def spd_inv_sqrt(M: Any) -> Any:
     """Inverse principal square root (√M)⁻¹ of a symmetric positive definite matrix."""
     return spd_power(M, -0.5)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 import warnings
 from numbers import Integral, Real
+from typing import Any, NoReturn
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -339,7 +340,7 @@ class AMLMetricCV(BasePairMetric):
 
     # -- fitting -----------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X: Any, y: Any) -> AMLMetricCV:
         """Select α and β by inner cross-validation, then refit on all the data.
 
         Parameters
@@ -430,7 +431,7 @@ class AMLMetricCV(BasePairMetric):
         self._refit(X, codes, n_classes, seed, prior, alphas, search_tol, exact=None if exact is None else exact[-1])
         return self
 
-    def fit_pairs(self, pairs, y):
+    def fit_pairs(self, pairs: Any, y: Any) -> NoReturn:
         """Not available: the search scores candidates by k-NN error on labelled samples.
 
         Use :meth:`fit` with samples and class labels, or :meth:`AMLMetric.fit_pairs` with

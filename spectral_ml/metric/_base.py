@@ -10,7 +10,9 @@ choice of M to its subclasses.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from numbers import Integral, Real
+from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
@@ -71,7 +73,10 @@ class MahalanobisMixin:
     distance sqrt((x − x')ᵀ M (x − x')); the papers' Dist_M is its square.
     """
 
-    def get_mahalanobis_matrix(self):
+    components_: Any
+    mahalanobis_matrix_: Any
+
+    def get_mahalanobis_matrix(self) -> Any:
         """Return the learned Mahalanobis matrix M = componentsᵀ components.
 
         Returns
@@ -90,7 +95,7 @@ class MahalanobisMixin:
                 f"{self.n_features_in_} features as input."
             )
 
-    def transform(self, X):
+    def transform(self, X: Any) -> Any:
         """Map samples to the space where the learned metric is Euclidean: X Lᵀ.
 
         Parameters
@@ -133,7 +138,7 @@ class MahalanobisMixin:
             pairs = xp.astype(pairs, L.dtype)
         return (pairs[:, 0, :] - pairs[:, 1, :]) @ xp.linalg.matrix_transpose(L), xp
 
-    def pair_distance(self, pairs):
+    def pair_distance(self, pairs: Any) -> Any:
         """Learned distance between the two members of each pair.
 
         Parameters
@@ -149,7 +154,7 @@ class MahalanobisMixin:
         Z, xp = self._pair_differences(pairs)
         return xp.sqrt(xp.sum(Z**2, axis=1))
 
-    def pair_score(self, pairs):
+    def pair_score(self, pairs: Any) -> Any:
         """Similarity score of each pair: the opposite of :meth:`pair_distance`.
 
         Higher means more likely similar, as scikit-learn's ranking metrics expect.
@@ -165,7 +170,7 @@ class MahalanobisMixin:
         """
         return -self.pair_distance(pairs)
 
-    def get_metric(self):
+    def get_metric(self) -> Callable[..., float]:
         """Return the learned distance as a callable ``d(u, v)`` on two 1-D arrays.
 
         Suitable for scikit-learn's ``metric=`` arguments, e.g.
@@ -206,7 +211,7 @@ class BasePairMetric(ClassNamePrefixFeaturesOutMixin, MahalanobisMixin, Transfor
 
     # -- fitting -----------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X: Any, y: Any) -> BasePairMetric:
         """Learn the metric from labelled samples.
 
         Draws ``n_pairs`` random pairs (half similar, half dissimilar; default
@@ -253,7 +258,7 @@ class BasePairMetric(ClassNamePrefixFeaturesOutMixin, MahalanobisMixin, Transfor
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit_pairs(self, pairs, y):
+    def fit_pairs(self, pairs: Any, y: Any) -> BasePairMetric:
         """Learn the metric from explicit pairs (the weakly supervised setting).
 
         Parameters

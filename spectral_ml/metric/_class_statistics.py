@@ -34,6 +34,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from numbers import Integral
+from typing import Any
 
 import numpy as np
 
@@ -69,7 +70,7 @@ def _single_plan(counts):
     return _Plan(member=np.ones((1, 1), dtype=bool), counts=np.asarray(counts, dtype=np.int64)[None, :])
 
 
-def fold_plan(codes, n_classes, train_parts):
+def fold_plan(codes: Any, n_classes: int, train_parts: Any) -> tuple[Any, Any]:
     """Plan for the training parts of cross-validation folds plus the whole set.
 
     Parameters
@@ -231,7 +232,7 @@ def _rows_per_chunk(d, chunk_size):
     return int(chunk_size)
 
 
-def class_moments(X, codes, plan, *, groups=None, chunk_size=None, name="X"):
+def class_moments(X: Any, codes: Any, plan: Any, *, groups: Any = None, chunk_size: Any = None, name: str = "X") -> Any:
     """One streaming pass over the rows of an in-memory array (any namespace).
 
     Returns the list of :class:`_Moments`, one per subset of ``plan``.
@@ -270,7 +271,17 @@ def _dask_merge_task(*parts):
     return _merge_all(list(parts))
 
 
-def dask_class_moments(X, plan, *, codes=None, labels=None, classes=None, groups=None, name="X", split_every=8):
+def dask_class_moments(
+    X: Any,
+    plan: Any,
+    *,
+    codes: Any = None,
+    labels: Any = None,
+    classes: Any = None,
+    groups: Any = None,
+    name: str = "X",
+    split_every: int = 8,
+) -> Any:
     """The moments of every subset of ``plan`` as one Dask reduction over X's row blocks.
 
     Every row block gives partial moments; partials are merged ``split_every`` at a time
@@ -317,7 +328,7 @@ def _sum_scatters(*parts):
     return sum(p[0] for p in parts), sum(p[1] for p in parts)
 
 
-def dask_pair_statistics(pairs, y, *, split_every=8):
+def dask_pair_statistics(pairs: Any, y: Any, *, split_every: int = 8) -> tuple[Any, Any]:
     """A and B of explicit pairs held in a Dask array, as one reduction over its blocks.
 
     Parameters
@@ -347,7 +358,7 @@ def dask_pair_statistics(pairs, y, *, split_every=8):
 # ---------------------------------------------------------------------------------------
 # Public entry point and the scaling used by the estimators
 # ---------------------------------------------------------------------------------------
-def class_labels(y, n_samples, *, name="y"):
+def class_labels(y: Any, n_samples: int, *, name: str = "y") -> tuple[Any, Any, Any]:
     """Classes, per-row codes (or ``None`` for Dask labels) and class counts of ``y``.
 
     A Dask ``y`` stays lazy: its classes and counts are one small reduction over the labels,
@@ -364,7 +375,7 @@ def class_labels(y, n_samples, *, name="y"):
     return classes, codes, counts
 
 
-def all_pair_statistics(X, y, *, chunk_size=None):
+def all_pair_statistics(X: Any, y: Any, *, chunk_size: Any = None) -> Any:
     """Scatter matrices of the differences of *all* pairs of labelled samples.
 
     Every unordered pair {i, j} of distinct rows is similar when y_i = y_j and dissimilar
@@ -441,7 +452,7 @@ def _labelled_moments(X, y, *, chunk_size=None, train_parts=None):
     return class_moments(X, codes, plan, groups=groups, chunk_size=chunk_size)
 
 
-def sampled_scale(A, B, n_similar, n_dissimilar, n_classes):
+def sampled_scale(A: Any, B: Any, n_similar: int, n_dissimilar: int, n_classes: int) -> tuple[Any, Any]:
     """All-pairs sums rescaled to the expected statistics of the default sampled pairs.
 
     The sampled protocol draws ``default_n_pairs(c) / 2`` similar and as many dissimilar
@@ -458,7 +469,7 @@ def sampled_scale(A, B, n_similar, n_dissimilar, n_classes):
 # ---------------------------------------------------------------------------------------
 # What the estimators call
 # ---------------------------------------------------------------------------------------
-def resolve_n_pairs(n_pairs, X):
+def resolve_n_pairs(n_pairs: Any, X: Any) -> Any:
     """The pair set a fit uses: ``"all"``, a number of sampled pairs, or ``None`` (default).
 
     Sampled pairs need random rows: on a Dask array that reads every block, as all pairs
@@ -485,7 +496,7 @@ def resolve_n_pairs(n_pairs, X):
     )
 
 
-def all_pairs_fit_statistics(X, y, *, train_parts=None):
+def all_pairs_fit_statistics(X: Any, y: Any, *, train_parts: Any = None) -> Any:
     """(A, B, number of pairs) over all pairs, scaled as the sampled pairs' statistics.
 
     ``X`` is an in-memory array (any namespace) or a Dask array; ``y`` labels. With
@@ -508,7 +519,7 @@ def _transform_block(X, L):
     return np.asarray(X, dtype=np.float64) @ L.T
 
 
-def dask_transform(X, L):
+def dask_transform(X: Any, L: Any) -> Any:
     """``X Lᵀ`` of a Dask array as a lazy Dask array, block by block (rows keep their chunks).
 
     NaN or infinity in ``X`` raise ``ValueError`` naming X when the block is computed.

@@ -32,6 +32,7 @@ added to D; it keeps the problem well posed when A or B is singular.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from .._backend import device_of, get_namespace, to_namespace
 from .._validation import as_float_array, check_matrix, check_positive, check_real
@@ -112,7 +113,7 @@ def _check_pairs_labels(pairs, y, xp):
     return pairs, y
 
 
-def adversarial_pairs(M, pairs, y, beta: float = 0.8):
+def adversarial_pairs(M: Any, pairs: Any, y: Any, beta: float = 0.8) -> Any:
     """Optimal adversarial pairs Π* = F(M) of the confusion stage (AML paper Eq. 9).
 
     For each pair (x_i, x'_i) with label y_i,
@@ -174,7 +175,7 @@ def adversarial_pairs(M, pairs, y, beta: float = 0.8):
     return xp.stack([pi @ Ut, pip @ Ut], axis=1)
 
 
-def gmml_pair_loss(M, pairs, y):
+def gmml_pair_loss(M: Any, pairs: Any, y: Any) -> float:
     """Geometric-mean loss evaluated pair by pair (AML paper Eq. 7).
 
     L_g(M) = Σ_{y=+1} x̂ᵀ M x̂ + Σ_{y=−1} x̂ᵀ M⁻¹ x̂ with x̂ = x − x'. This direct form costs
@@ -252,7 +253,7 @@ class AMLProblem:
         self.hp = _h_plus_prime(self.beta)
         self._stack = xp.concat([self.A1, self.B1, self.A2], axis=0)
 
-    def in_namespace(self, xp, device=None):
+    def in_namespace(self, xp: Any, device: Any = None) -> AMLProblem:
         """The same problem with its matrices in namespace ``xp`` (self when already there)."""
         if xp is self.xp:
             return self
@@ -260,7 +261,7 @@ class AMLProblem:
         moved = [None if S is None else to_namespace(S, xp, device) for S in (A, B, prior)]
         return AMLProblem(moved[0], moved[1], alpha=self.alpha, beta=self.beta, reg=reg, prior=moved[2])
 
-    def gmml_start(self, t: float = 0.5):
+    def gmml_start(self, t: float = 0.5) -> Any:
         """A₁⁻¹ #_t B₁: for t = 1/2 the minimizer of D without its spectral term.
 
         That is GMML's closed form with the dissimilar pairs weighted by c: the exact
@@ -288,10 +289,10 @@ class AMLProblem:
             raise ValueError(f"{problem} {advice}")
         return M
 
-    def decompose(self, M):
+    def decompose(self, M: Any) -> Any:
         return eigh(M, check=False)
 
-    def value(self, M=None, *, decomposition=None):
+    def value(self, M: Any = None, *, decomposition: Any = None) -> float:
         """D at M (or at the matrix with the given eigendecomposition); inf if not PD."""
         xp = self.xp
         w, U = self.decompose(M) if decomposition is None else decomposition
@@ -305,13 +306,13 @@ class AMLProblem:
             val = val + xp.sum(self.h(w) * diag[2, :])
         return float(val)
 
-    def value_and_grad(self, M=None, *, decomposition=None):
+    def value_and_grad(self, M: Any = None, *, decomposition: Any = None) -> tuple[Any, Any, Any, Any, Any]:
         """(D, ∇D, w, U, Uᵀ∇D U) at M; the eigenbasis form gives the stationarity measure."""
         w, U = self.decompose(M) if decomposition is None else decomposition
         val, Gt = self.value_and_eigenbasis_grad(w, U)
         return val, U @ Gt @ transpose(U, self.xp), w, U, Gt
 
-    def value_and_eigenbasis_grad(self, w, U):
+    def value_and_eigenbasis_grad(self, w: Any, U: Any) -> tuple[Any, Any]:
         """(D, Uᵀ∇D U) at the matrix U diag(w) Uᵀ: the gradient in its eigenbasis."""
         xp = self.xp
         if not bool(xp.all(w > 0)):
@@ -329,7 +330,7 @@ class AMLProblem:
         return float(val), Gt
 
 
-def relative_stationarity(D, w, Gt, xp, *, active=None):
+def relative_stationarity(D: Any, w: Any, Gt: Any, xp: Any, *, active: Any = None) -> float:
     """‖M^{1/2} ∇D M^{1/2}‖_F / |D|: the Riemannian gradient norm, made scale free.
 
     ‖M^{1/2} G M^{1/2}‖_F is the norm of the Riemannian gradient of D under the
@@ -345,7 +346,7 @@ def relative_stationarity(D, w, Gt, xp, *, active=None):
     return float(xp.linalg.vector_norm(R)) / max(abs(D), 1e-300)
 
 
-def gmml_loss(M, A, B, *, reg: float = 0.0, prior=None):
+def gmml_loss(M: Any, A: Any, B: Any, *, reg: float = 0.0, prior: Any = None) -> float:
     """Geometric-mean loss tr(MA) + tr(M⁻¹B), plus the optional regularizer.
 
     Parameters
@@ -374,7 +375,7 @@ def gmml_loss(M, A, B, *, reg: float = 0.0, prior=None):
     return aml_objective(M, A, B, alpha=0.0, reg=reg, prior=prior)
 
 
-def gmml_gradient(M, A, B, *, reg: float = 0.0, prior=None):
+def gmml_gradient(M: Any, A: Any, B: Any, *, reg: float = 0.0, prior: Any = None) -> Any:
     """Gradient A − M⁻¹BM⁻¹ (+ regularizer) of :func:`gmml_loss` over symmetric matrices.
 
     Parameters
@@ -390,7 +391,9 @@ def gmml_gradient(M, A, B, *, reg: float = 0.0, prior=None):
     return aml_gradient(M, A, B, alpha=0.0, reg=reg, prior=prior)
 
 
-def aml_objective(M, A, B, *, alpha: float = 1.0, beta: float = 0.8, reg: float = 0.0, prior=None):
+def aml_objective(
+    M: Any, A: Any, B: Any, *, alpha: float = 1.0, beta: float = 0.8, reg: float = 0.0, prior: Any = None
+) -> float:
     """Reduced AML objective D(M) = L_g(M, X) + α·L_g(M, F(M)) (paper Eq. 11).
 
     D(M) = tr(MA) + c·tr(M⁻¹B) + α·tr(h₊(M)A) with c = 1 + αβ²/(2+β)² and
@@ -437,7 +440,9 @@ def aml_objective(M, A, B, *, alpha: float = 1.0, beta: float = 0.8, reg: float 
     return prob.value(decomposition=(w, U))
 
 
-def aml_gradient(M, A, B, *, alpha: float = 1.0, beta: float = 0.8, reg: float = 0.0, prior=None):
+def aml_gradient(
+    M: Any, A: Any, B: Any, *, alpha: float = 1.0, beta: float = 0.8, reg: float = 0.0, prior: Any = None
+) -> Any:
     """Gradient of :func:`aml_objective` over symmetric matrices (Daleckii–Krein).
 
     ∇D(M) = A − c·M⁻¹BM⁻¹ + α·U(H ∘ UᵀAU)Uᵀ (+ λ(M₀⁻¹ − M⁻¹M₀M⁻¹)), where H is the
@@ -472,7 +477,7 @@ def aml_gradient(M, A, B, *, alpha: float = 1.0, beta: float = 0.8, reg: float =
     return prob.value_and_grad(decomposition=(w, U))[1]
 
 
-def gmml_closed_form(A, B, *, t: float = 0.5, reg: float = 0.0, prior=None):
+def gmml_closed_form(A: Any, B: Any, *, t: float = 0.5, reg: float = 0.0, prior: Any = None) -> Any:
     """GMML's minimizer (A + λM₀⁻¹)⁻¹ #ₜ (B + λM₀) (Zadeh et al. 2016).
 
     With t = 1/2 and λ = 0 this is the unique minimizer of tr(MA) + tr(M⁻¹B); t weights

@@ -14,6 +14,7 @@ indexed by pairs it is a sparse graph-Laplacian product instead
 from __future__ import annotations
 
 from numbers import Integral
+from typing import Any
 
 import numpy as np
 from sklearn.utils import check_random_state
@@ -65,7 +66,7 @@ def default_n_pairs(n_classes: int) -> int:
     return 1000 * n_classes * (n_classes - 1)
 
 
-def encode_class_labels(y, *, name="y"):
+def encode_class_labels(y: Any, *, name: str = "y") -> tuple[Any, Any, Any]:
     """Validate class labels for pair generation; return (codes, counts, classes)."""
     y = check_labels(y, name)
     if y.shape[0] == 0:
@@ -76,7 +77,7 @@ def encode_class_labels(y, *, name="y"):
     return codes, counts.astype(np.int64), classes
 
 
-def check_class_counts(classes, counts, *, name="y"):
+def check_class_counts(classes: Any, counts: Any, *, name: str = "y") -> None:
     """Raise ``ValueError`` naming ``name`` unless there are 2 classes, each with 2 samples or more."""
     if classes.shape[0] < 2:
         raise ValueError(
@@ -93,7 +94,7 @@ def check_class_counts(classes, counts, *, name="y"):
         )
 
 
-def make_pairs(y, n_pairs=None, *, random_state=None):
+def make_pairs(y: Any, n_pairs: Any = None, *, random_state: Any = None) -> tuple[Any, Any]:
     """Draw random similar and dissimilar pairs from class labels.
 
     Half of the pairs (rounded down) are similar, drawn uniformly among the pairs of
@@ -136,7 +137,7 @@ def make_pairs(y, n_pairs=None, *, random_state=None):
     return pairs_of_codes(codes, counts, n_pairs, random_state=random_state)
 
 
-def pairs_of_codes(codes, counts, n_pairs=None, *, random_state=None):
+def pairs_of_codes(codes: Any, counts: Any, n_pairs: Any = None, *, random_state: Any = None) -> tuple[Any, Any]:
     """:func:`make_pairs` on labels already encoded as ``codes`` in [0, c), with class sizes ``counts``.
 
     For estimators that encode their labels once per fit; every class needs at least two
@@ -184,7 +185,7 @@ def pairs_of_codes(codes, counts, n_pairs=None, *, random_state=None):
     return indices[perm], labels[perm]
 
 
-def check_pair_labels(y, n_pairs: int, *, name: str = "y") -> np.ndarray:
+def check_pair_labels(y: Any, n_pairs: int, *, name: str = "y") -> np.ndarray:
     """Validate pair labels: a 1-D array of +1 (similar) and -1 (dissimilar).
 
     Parameters
@@ -222,7 +223,7 @@ def check_pair_labels(y, n_pairs: int, *, name: str = "y") -> np.ndarray:
     return y.astype(np.int64)
 
 
-def pair_statistics(X, y, indices=None, *, chunk_size=None):
+def pair_statistics(X: Any, y: Any, indices: Any = None, *, chunk_size: Any = None) -> tuple[Any, Any]:
     """Scatter matrices A = Σ_{y=+1} x̂x̂ᵀ and B = Σ_{y=−1} x̂x̂ᵀ of the pair differences.
 
     The sums are matrix products over stacked differences, computed chunk by chunk, so
@@ -315,7 +316,7 @@ def pair_statistics(X, y, indices=None, *, chunk_size=None):
     return out[0], out[1]
 
 
-def difference_scatter(X, first, second, *, chunk_size: int):
+def difference_scatter(X: Any, first: Any, second: Any, *, chunk_size: int) -> Any:
     """Σ_p (x_{first_p} − x_{second_p})(x_{first_p} − x_{second_p})ᵀ over rows of ``X``, symmetrized.
 
     Parameters

@@ -87,7 +87,7 @@ def _print_row(solver, it, D, g, step):
 
 def solve_aml(
     problem: AMLProblem,
-    M0=None,
+    M0: Any = None,
     *,
     solver: str = "lbfgs",
     max_iter: int = 1000,
@@ -139,7 +139,7 @@ def solve_aml(
     return solve_riemannian(problem, M0, max_iter=max_iter, tol=tol, verbose=verbose)
 
 
-def warn_host_copy(solver: str, X, *, stacklevel: int = 2) -> None:
+def warn_host_copy(solver: str, X: Any, *, stacklevel: int = 2) -> None:
     """Say that ``solver="riemannian"`` copies the statistics of a non-NumPy ``X`` to NumPy."""
     if solver == "riemannian" and is_foreign_array(X):
         warnings.warn(
@@ -164,7 +164,7 @@ def warn_not_converged(result: SolverResult, what: str, tol: float, *, stackleve
 
 def solve_pgd(
     problem: AMLProblem,
-    M0,
+    M0: Any,
     *,
     max_iter: int = 1000,
     tol: float = 1e-6,
@@ -284,7 +284,7 @@ def _initial_step(M, G, M_prev, G_prev, rho_prev, xp):
 
 def solve_lbfgs(
     problem: AMLProblem,
-    M0,
+    M0: Any,
     *,
     max_iter: int = 1000,
     tol: float = 1e-6,
@@ -435,7 +435,7 @@ def _two_loop(G, history, h0, xp):
 
 def solve_riemannian(
     problem: AMLProblem,
-    M0,
+    M0: Any,
     *,
     max_iter: int = 1000,
     tol: float = 1e-6,

@@ -159,7 +159,7 @@ class WassersteinCritic(Module):
             raise ValueError(f"{name} is empty.")
         return F
 
-    def sample_reference(self, n: int, like: Any = None):
+    def sample_reference(self, n: int, like: Any = None) -> Any:
         """Draw ``n`` reference samples with the sampler, as an array like ``like``.
 
         Parameters
@@ -251,7 +251,7 @@ class WassersteinCritic(Module):
         return f"n_features={self.n_features}, clip_value={self.clip_value}, n_critic={self.n_critic}"
 
 
-def generator_loss(critic: WassersteinCritic, F: Any):
+def generator_loss(critic: WassersteinCritic, F: Any) -> tuple[Any, Any]:
     """WGAN generator loss ``L_G = −mean_i h(f_i)`` and its gradient wrt the features.
 
     Back-propagates through the critic without accumulating the critic's parameter

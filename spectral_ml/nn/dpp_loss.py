@@ -32,7 +32,7 @@ def dpp_loss(
     compute_value: bool = True,
     underflow: str = "raise",
     settings: DPPSettings | None = None,
-):
+) -> tuple[Any, Any, Any]:
     """DPP loss term ``−λ₁ L_D`` of a feature batch and its descent direction wrt the features.
 
     ``L_D`` is the diversity ``log det L`` (default) or ``det L`` of the Gaussian kernel
@@ -151,7 +151,7 @@ def dpp_loss(
     return value, res.grad * (-weight), info
 
 
-def result_info(res, compute_value: bool = True) -> dict:
+def result_info(res: Any, compute_value: bool = True) -> dict:
     """The record of a :class:`~spectral_ml.dpp.DPPResult` that :func:`dpp_loss` returns as ``info``.
 
     On the DPPSG* path the value is computed only when ``compute_value`` is true (it costs a

@@ -428,7 +428,7 @@ class DPPFeatureLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
 
     # ----------------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X: Any, y: Any) -> DPPFeatureLearner:
         """Train the feature network on labelled samples.
 
         Parameters
@@ -505,7 +505,7 @@ class DPPFeatureLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         self.n_iter_ = self.epochs
         return self
 
-    def batch_loss(self, X, y, *, return_gradient=False):
+    def batch_loss(self, X: Any, y: Any, *, return_gradient: bool = False) -> tuple[Any, ...]:
         """Training objective ``L = L_C − λ₁ L_D + λ₂ L_G`` of one batch, the critic held fixed.
 
         Evaluates the fitted network on the batch ``(X, y)`` as one training step would
@@ -551,7 +551,7 @@ class DPPFeatureLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         return (loss, terms, grad) if return_gradient else (loss, terms)
 
     # ----------------------------------------------------------------------- transform
-    def transform(self, X):
+    def transform(self, X: Any) -> Any:
         """Map samples to the learned features ``f(X)``.
 
         Parameters

@@ -52,7 +52,9 @@ def _same_label_mask(y: Any, n: int, xp, device):
     return labels[:, None] == labels[None, :]
 
 
-def contrastive_loss(F: Any, y: Any, *, margin: float = 0.8, alpha: float = 5.0, reduction: str = "mean"):
+def contrastive_loss(
+    F: Any, y: Any, *, margin: float = 0.8, alpha: float = 5.0, reduction: str = "mean"
+) -> tuple[Any, Any]:
     """Pairwise contrastive loss over all pairs of a batch, and its gradient wrt the features.
 
     For features ``f_i`` (rows of ``F``) with labels ``y_i`` and squared distances

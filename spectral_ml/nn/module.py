@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 
-def default_namespace(xp):
+def default_namespace(xp: Any) -> Any:
     """The namespace to create arrays in: ``xp``, or NumPy's array-API wrapper."""
     if xp is not None:
         return xp
@@ -84,7 +84,7 @@ class Parameter:
         return tuple(self.data.shape)
 
     @property
-    def dtype(self):
+    def dtype(self) -> Any:
         """Dtype of :attr:`data`."""
         return self.data.dtype
 
@@ -304,7 +304,7 @@ class Module:
             setattr(module, name, arr)
         return self
 
-    def to(self, xp=None, device=None, dtype=None) -> Module:
+    def to(self, xp: Any = None, device: Any = None, dtype: Any = None) -> Module:
         """Move every parameter and buffer to namespace ``xp`` / ``device`` / ``dtype``.
 
         Parameters
@@ -373,7 +373,7 @@ def as_parameter_list(params: Any, name: str = "params") -> list[Parameter]:
     return params
 
 
-def parameters_to_vector(params: Iterable[Parameter] | Module):
+def parameters_to_vector(params: Iterable[Parameter] | Module) -> Any:
     """Concatenate the flattened parameter values into one 1-D array.
 
     Parameters
@@ -399,7 +399,7 @@ def parameters_to_vector(params: Iterable[Parameter] | Module):
     return xp.concat([xp.reshape(p.data, (-1,)) for p in params])
 
 
-def gradients_to_vector(params: Iterable[Parameter] | Module):
+def gradients_to_vector(params: Iterable[Parameter] | Module) -> Any:
     """Concatenate the flattened gradients (zeros where ``grad`` is None) into a 1-D array."""
     params = as_parameter_list(params)
     if not params:

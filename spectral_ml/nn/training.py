@@ -307,7 +307,7 @@ def evaluate_batch(
     critic: WassersteinCritic | None = None,
     *,
     return_gradient: bool = False,
-):
+) -> tuple[Any, Any]:
     """The objective on a batch as a training step would see it, without updating anything.
 
     The network runs in training mode (batch statistics for batch normalization); its mode

@@ -7,6 +7,8 @@ finite float64 NumPy arrays with errors that name the argument (:func:`numeric_a
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .._backend import to_numpy
@@ -14,7 +16,7 @@ from .._backend import to_numpy
 __all__ = ["figure_and_axes", "numeric_array"]
 
 
-def figure_and_axes(ax, figsize):
+def figure_and_axes(ax: Any, figsize: Any) -> tuple[Any, Any]:
     """The ``Figure`` to return and the axes to draw on: new ones of ``figsize``, or ``ax``'s."""
     from matplotlib.figure import Figure
 
@@ -28,7 +30,7 @@ def figure_and_axes(ax, figsize):
     return fig, ax
 
 
-def numeric_array(x, name: str, *, ndim: int | None = None, allow_nan: bool = False) -> np.ndarray:
+def numeric_array(x: Any, name: str, *, ndim: int | None = None, allow_nan: bool = False) -> np.ndarray:
     """``x`` (any array library, a list, a scalar) as a non-empty float64 NumPy array.
 
     Raises ``ValueError`` naming ``name`` unless ``x`` is numeric, has ``ndim`` dimensions

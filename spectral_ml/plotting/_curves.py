@@ -60,7 +60,7 @@ def _stagger_markers(i: int, n_series: int, n_points: int):
     return (i * fraction / max(n_series, 1), fraction)
 
 
-def plot_roc(curves: Mapping[str, Sequence], *, ax=None, title: str | None = None, chance: bool = True):
+def plot_roc(curves: Mapping[str, Sequence], *, ax: Any = None, title: str | None = None, chance: bool = True) -> Any:
     """ROC curves of several methods, with the area under each curve in the legend.
 
     Parameters
@@ -137,16 +137,16 @@ def plot_roc(curves: Mapping[str, Sequence], *, ax=None, title: str | None = Non
 
 
 def plot_sensitivity(
-    param_values,
-    train_errors,
-    test_errors,
+    param_values: Any,
+    train_errors: Any,
+    test_errors: Any,
     *,
     param_name: str = "parameter",
     log_x: bool = True,
-    ax=None,
+    ax: Any = None,
     title: str | None = None,
     ylabel: str = "error rate",
-):
+) -> Any:
     """Training and test error against a hyper-parameter (AML paper, Fig. 5).
 
     Parameters
@@ -208,14 +208,14 @@ def plot_sensitivity(
 
 
 def plot_overhead(
-    batch_sizes,
-    dpp_times,
-    total_times,
+    batch_sizes: Any,
+    dpp_times: Any,
+    total_times: Any,
     *,
-    ax=None,
+    ax: Any = None,
     title: str | None = None,
     unit: str = "s",
-):
+) -> Any:
     """Grouped bars of the time per batch, all computation vs the DPP term (DPP paper, Table 6).
 
     Parameters
@@ -277,12 +277,12 @@ def plot_overhead(
 def plot_loss_curves(
     history: Mapping[str, Sequence[float]],
     *,
-    ax=None,
+    ax: Any = None,
     title: str | None = None,
     log_y: bool = False,
     xlabel: str = "iteration",
     ylabel: str = "loss",
-):
+) -> Any:
     """One line per recorded series (loss, objective, gap...) against the iteration.
 
     Parameters
@@ -341,11 +341,11 @@ def plot_loss_curves(
 def plot_eigenvalue_spectrum(
     spectra: Mapping[str, Any],
     *,
-    ax=None,
+    ax: Any = None,
     title: str | None = None,
     log_y: bool = True,
     ylabel: str = "eigenvalue",
-):
+) -> Any:
     """Eigenvalues of one or more symmetric matrices (e.g. learned metrics M), largest first.
 
     Parameters

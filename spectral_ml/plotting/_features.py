@@ -117,18 +117,18 @@ def _decorate_2d(ax, *, limits, reference_box, title, legend, axis_labels):
 
 
 def plot_feature_scatter(
-    features,
-    labels=None,
+    features: Any,
+    labels: Any = None,
     *,
-    ax=None,
+    ax: Any = None,
     title: str | None = None,
-    limits=None,
+    limits: Any = None,
     reference_box: bool = False,
     class_names: Sequence[str] | None = None,
     legend: bool = True,
     point_size: float = 8.0,
     axis_labels: Sequence[str] = ("feature 1", "feature 2"),
-):
+) -> Any:
     """Scatter plot of 2-D features, one colour per class.
 
     Parameters
@@ -201,14 +201,14 @@ def plot_feature_grid(
     panels: Mapping[str, Any],
     *,
     ncols: int | None = None,
-    limits=None,
+    limits: Any = None,
     reference_box: bool = False,
     class_names: Sequence[str] | None = None,
     title: str | None = None,
     panel_size: float = 3.0,
     legend: bool = True,
     axis_labels: Sequence[str] = ("feature 1", "feature 2"),
-):
+) -> Any:
     """Grid of 2-D feature scatter plots, one panel per method (and split).
 
     Two layouts, after the DPP paper's Fig. 1:
@@ -337,17 +337,17 @@ def plot_feature_grid(
 
 
 def plot_embedding_2d(
-    X,
-    y=None,
+    X: Any,
+    y: Any = None,
     *,
-    transform=None,
-    basis_from=None,
-    ax=None,
+    transform: Any = None,
+    basis_from: Any = None,
+    ax: Any = None,
     title: str | None = None,
     class_names: Sequence[str] | None = None,
     legend: bool = True,
     point_size: float = 12.0,
-):
+) -> Any:
     """Scatter plot of data on its first two principal components, optionally after a map.
 
     For the AML paper's synthetic figure: the data (or the data mapped by a learned metric,

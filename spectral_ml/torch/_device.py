@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 __all__ = ["check_device"]
 
 
-def check_device(device, name: str = "device") -> torch.device:
+def check_device(device: Any, name: str = "device") -> torch.device:
     """Return ``device`` as a :class:`torch.device` on which tensors can be placed now.
 
     Parameters

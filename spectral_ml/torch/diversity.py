@@ -15,6 +15,8 @@ Sign convention: ``L_D`` is a diversity to *maximize*. Autograd sees the ascent 
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from ..dpp import DEFAULT_BETA, DEFAULT_DELTA, DEFAULT_SIGMA, DEFAULT_THETA, DPPSettings, dpp_diversity
@@ -77,7 +79,7 @@ def _check_tensor(X):
 
 
 def dpp_diversity_loss(
-    X,
+    X: Any,
     sigma: float = DEFAULT_SIGMA,
     *,
     objective: str = "logdet",
@@ -90,7 +92,7 @@ def dpp_diversity_loss(
     compute_value: bool = True,
     info: dict | None = None,
     settings: DPPSettings | None = None,
-):
+) -> Any:
     """DPP diversity ``L_D`` of a feature batch, differentiable by autograd through proper sub-gradients.
 
     The forward pass is :func:`spectral_ml.dpp.dpp_diversity` on the batch; the backward pass
@@ -280,7 +282,7 @@ class DPPDiversity(torch.nn.Module):
         """The kernel width σ of :attr:`settings`."""
         return self.settings.sigma
 
-    def forward(self, F):
+    def forward(self, F: Any) -> Any:
         """Diversity ``L_D`` of the batch ``F`` (0-d tensor, differentiable as documented)."""
         info: dict = {}
         out = dpp_diversity_loss(F, compute_value=self.compute_value, info=info, settings=self.settings)

@@ -6,6 +6,8 @@ features in one O(n²d) pass; this wraps it so that autograd back-propagates tha
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from ..nn import contrastive_loss as _contrastive_array
@@ -26,7 +28,7 @@ class _ContrastiveFunction(torch.autograd.Function):
         return grad_value * ctx.dF, None, None, None, None
 
 
-def contrastive_loss(F, y, *, margin: float = 0.8, alpha: float = 5.0, reduction: str = "mean"):
+def contrastive_loss(F: Any, y: Any, *, margin: float = 0.8, alpha: float = 5.0, reduction: str = "mean") -> Any:
     """Pairwise contrastive loss of a feature batch (Yu, Li & Li, Sec. 4.1), differentiable by autograd.
 
     Same definition, parameters and checks as :func:`spectral_ml.nn.contrastive_loss`:

@@ -14,6 +14,7 @@ import math
 import time
 import warnings
 from numbers import Integral, Real
+from typing import Any
 
 import numpy as np
 import torch
@@ -132,7 +133,7 @@ class PaperMNISTNet(nn.Module):
         if feature_batch_norm:
             self.features.append(nn.BatchNorm1d(int(n_components)))
 
-    def forward(self, images):
+    def forward(self, images: Any) -> Any:
         """2-D features of a batch of images, shape ``(n, 784)`` or ``(n, 1, 28, 28)``."""
         return self.features(images.reshape(-1, 1, 28, 28))
 
@@ -527,7 +528,7 @@ class PaperCNNLearner(TransformerMixin, BaseEstimator):
         return torch.from_numpy(X).to(device)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X: Any, y: Any) -> PaperCNNLearner:
         """Train the network on labelled images.
 
         Parameters
@@ -556,7 +557,7 @@ class PaperCNNLearner(TransformerMixin, BaseEstimator):
         params = self._flat_params()
         defaults = {name: p.default for name, p in inspect.signature(type(self).__init__).parameters.items()}
         dpp = DPPSettings.from_params(params, defaults=defaults)
-        wgan = None
+        wgan: dict[str, Any] | None = None
         if params["wgan"]:
             wgan = {
                 "weight": float(params["wgan_weight"]),
@@ -598,7 +599,7 @@ class PaperCNNLearner(TransformerMixin, BaseEstimator):
         )
         start = time.perf_counter()
         self.history_, self.n_steps_ = train_epochs(
-            step,
+            step,  # type: ignore[arg-type]  # train_epochs duck-types its step; _PaperCNNStep has the same call interface
             images,
             torch.from_numpy(codes).to(device),
             sampler,
@@ -612,7 +613,7 @@ class PaperCNNLearner(TransformerMixin, BaseEstimator):
         self.step_times_ = step.step_times
         return self
 
-    def transform(self, X):
+    def transform(self, X: Any) -> Any:
         """2-D features of images ``X``.
 
         Parameters
@@ -640,7 +641,7 @@ class PaperCNNLearner(TransformerMixin, BaseEstimator):
                 out.append(self.net_(images[i : i + _TRANSFORM_CHUNK]).cpu().numpy())
         return np.concatenate(out).astype(np.float32, copy=False)
 
-    def score(self, X, y):
+    def score(self, X: Any, y: Any) -> float:
         """Retrieval score of the features: mAP@10 of each image querying the others.
 
         The paper's measure (Table 1, Appendix A.2: AP divided by the hits within the top
