@@ -51,6 +51,29 @@ _TRANSFORM_CHUNK = 8192
 
 _POSITIVE = Interval(Real, 0, np.inf, closed="neither")
 _NON_NEGATIVE = Interval(Real, 0, np.inf, closed="left")
+
+
+#: Constraints of the parameters both feature learners share (the DPP term's settings, the
+#: WGAN term's, the contrastive loss's and the training loop's), for their
+#: ``_parameter_constraints``.
+TRAINING_PARAMETER_CONSTRAINTS: dict = {
+    "dpp_sigma": [_POSITIVE],
+    "dpp_objective": [StrOptions({"logdet", "det"})],
+    "dpp_beta": [_POSITIVE],
+    "dpp_delta": [_POSITIVE],
+    "dpp_theta": [Interval(Real, 0, 1, closed="right")],
+    "wgan_weight": [_NON_NEGATIVE],
+    "wgan_n_critic": [Interval(Integral, 1, None, closed="left")],
+    "wgan_clip_value": [_POSITIVE, None],
+    "wgan_learning_rate": [_POSITIVE, None],
+    "margin": [_NON_NEGATIVE],
+    "contrastive_alpha": [_NON_NEGATIVE],
+    "contrastive_reduction": [StrOptions({"mean", "sum"})],
+    "batch_size": [Interval(Integral, 2, None, closed="left")],
+    "epochs": [Interval(Integral, 1, None, closed="left")],
+    "learning_rate": [_POSITIVE],
+    "verbose": ["verbose"],
+}
 _ACTIVATION = [StrOptions(set(ACTIVATIONS)), callable]
 _WIDTHS = [Interval(Integral, 1, None, closed="left"), "array-like"]
 
@@ -245,6 +268,7 @@ class DPPFeatureLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
     """
 
     _parameter_constraints: dict = {
+        **TRAINING_PARAMETER_CONSTRAINTS,
         "hidden": _WIDTHS,
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "activation": _ACTIVATION,
@@ -252,31 +276,15 @@ class DPPFeatureLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         "final_activation": [*_ACTIVATION, None],
         "dpp": [StrOptions(set(DPP_METHODS)), DPPSettings, None],
         "dpp_weight": [_NON_NEGATIVE, None],
-        "dpp_sigma": [_POSITIVE],
-        "dpp_objective": [StrOptions({"logdet", "det"})],
-        "dpp_beta": [_POSITIVE],
-        "dpp_delta": [_POSITIVE],
-        "dpp_theta": [Interval(Real, 0, 1, closed="right")],
         "wgan": ["boolean"],
-        "wgan_weight": [_NON_NEGATIVE],
-        "wgan_n_critic": [Interval(Integral, 1, None, closed="left")],
-        "wgan_clip_value": [_POSITIVE, None],
         "wgan_hidden": _WIDTHS,
         "wgan_activation": _ACTIVATION,
         "wgan_n_reference": [Interval(Integral, 1, None, closed="left"), None],
         "wgan_sampler": [callable, None],
         "wgan_optimizer": [StrOptions(set(OPTIMIZERS))],
-        "wgan_learning_rate": [_POSITIVE, None],
-        "margin": [_NON_NEGATIVE],
-        "contrastive_alpha": [_NON_NEGATIVE],
-        "contrastive_reduction": [StrOptions({"mean", "sum"})],
-        "batch_size": [Interval(Integral, 2, None, closed="left")],
-        "epochs": [Interval(Integral, 1, None, closed="left")],
         "optimizer": [StrOptions(set(OPTIMIZERS))],
-        "learning_rate": [_POSITIVE],
         "dtype": [StrOptions({"float32", "float64"}), None],
         "random_state": ["random_state", np.random.Generator],
-        "verbose": ["verbose"],
     }
 
     def __init__(

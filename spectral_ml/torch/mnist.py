@@ -36,6 +36,7 @@ from ..dpp import (
 from ..evaluation import mean_average_precision_at_k
 from ..nn import BalancedBatchSampler, train_epochs
 from ..nn.layers import check_widths
+from ..nn.learner import TRAINING_PARAMETER_CONSTRAINTS
 from ._device import check_device
 from .diversity import dpp_diversity_loss
 from .losses import contrastive_loss
@@ -71,7 +72,6 @@ _TRANSFORM_CHUNK = 2000
 # mAP cut-off of score (the paper's Table 1 reports mAP@10 first).
 _SCORE_K = 10
 
-_POSITIVE = Interval(Real, 0, np.inf, closed="neither")
 _NON_NEGATIVE = Interval(Real, 0, np.inf, closed="left")
 
 
@@ -407,29 +407,14 @@ class PaperCNNLearner(TransformerMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
+        **TRAINING_PARAMETER_CONSTRAINTS,
         "dpp": [StrOptions(set(TRAINING_METHODS)), DPPSettings, dict, None],
         "dpp_weight": [_NON_NEGATIVE],
-        "dpp_sigma": [_POSITIVE],
-        "dpp_objective": [StrOptions({"logdet", "det"})],
-        "dpp_beta": [_POSITIVE],
-        "dpp_delta": [_POSITIVE],
-        "dpp_theta": [Interval(Real, 0, 1, closed="right")],
         "wgan": ["boolean", dict, None],
-        "wgan_weight": [_NON_NEGATIVE],
-        "wgan_n_critic": [Interval(Integral, 1, None, closed="left")],
-        "wgan_clip_value": [_POSITIVE, None],
         "wgan_hidden": [Interval(Integral, 1, None, closed="left"), "array-like"],
         "wgan_n_reference": [Interval(Integral, 1, None, closed="left")],
-        "wgan_learning_rate": [_POSITIVE, None],
-        "margin": [_NON_NEGATIVE],
-        "contrastive_alpha": [_NON_NEGATIVE],
-        "contrastive_reduction": [StrOptions({"mean", "sum"})],
-        "batch_size": [Interval(Integral, 2, None, closed="left")],
-        "epochs": [Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [_POSITIVE],
         "random_state": [Interval(Integral, 0, None, closed="left")],
         "device": [str, torch.device],
-        "verbose": ["verbose"],
     }
 
     def __init__(
