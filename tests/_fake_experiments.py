@@ -1,4 +1,5 @@
-"""A stand-in experiment for the command line's tests: three units, a table and a figure."""
+"""The command line's test helpers: a stand-in experiment (three units, a table and a figure) and
+the answer of one command line."""
 
 from spectral_ml.experiments import Records, Table
 from spectral_ml.experiments._units import Protocol
@@ -41,3 +42,12 @@ def fake_experiment(monkeypatch, cli, name="aml-synthetic", fail=None, fail_at=N
 
     monkeypatch.setattr(cli._EXPERIMENTS[name], "protocol", protocol)
     monkeypatch.setattr(cli._EXPERIMENTS[name], "write", write)
+
+
+def cli_answer(cli, argv, capsys):
+    """Exit status and standard error of one command line."""
+    try:
+        code = cli.main(argv)
+    except SystemExit as exc:
+        code = exc.code
+    return code, capsys.readouterr().err

@@ -9,7 +9,7 @@ import pytest
 from spectral_ml import cli
 from spectral_ml.experiments import Table, format_mean_std
 
-from ._fake_experiments import fake_experiment, fake_protocol
+from ._fake_experiments import cli_answer, fake_experiment, fake_protocol
 
 
 def test_demo_shows_paths_and_separation(capsys):
@@ -103,12 +103,7 @@ def test_tables_round_where_they_are_written(tmp_path):
 
 
 def _answer(argv, capsys):
-    """Exit status and standard error of one command line."""
-    try:
-        code = cli.main(argv)
-    except SystemExit as exc:
-        code = exc.code
-    return code, capsys.readouterr().err
+    return cli_answer(cli, argv, capsys)
 
 
 def _assert_one_line_error(argv, capsys, *needles):

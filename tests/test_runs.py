@@ -15,7 +15,7 @@ from spectral_ml import _rundir, cli
 from spectral_ml.experiments import _units
 from spectral_ml.experiments._units import CheckpointMismatchError, UnitStore, run_protocol
 
-from ._fake_experiments import fake_experiment, fake_protocol
+from ._fake_experiments import cli_answer, fake_experiment, fake_protocol
 
 # A Table 1 run on embedded data whose units take about a second each on one core.
 TABLE1 = [
@@ -51,11 +51,7 @@ def _tables(directory: Path) -> dict:
 
 
 def _answer(argv, capsys):
-    try:
-        code = cli.main(argv)
-    except SystemExit as exc:
-        code = exc.code
-    return code, capsys.readouterr().err
+    return cli_answer(cli, argv, capsys)
 
 
 # --------------------------------------------------------------------------- the unit layer
