@@ -77,7 +77,9 @@ def _transform_for_dask(metric, X_train):
     """The metric as the blockwise search ships it to every task: identity, an estimator, or L."""
     if metric is None or callable(getattr(metric, "transform", None)):
         return transform_for_blocks(metric)
-    d = as_dask_rows(X_train, "X_train").shape[1]
+    # Wrapping an in-memory X_train here only to count its columns would hash it a second
+    # time (Dask names the array by its content); the search validates it anyway.
+    d = X_train.shape[1] if getattr(X_train, "ndim", None) == 2 else as_dask_rows(X_train, "X_train").shape[1]
     # L with LᵀL = M, once: metric_transform of the identity is I Lᵀ = Lᵀ.
     return transform_for_blocks(None, np.asarray(to_numpy(metric_transform(metric, np.eye(d)))).T)
 
