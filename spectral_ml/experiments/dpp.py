@@ -410,7 +410,9 @@ def _retrieval_unit(
     seed, variant = key
     # MNIST's split is fixed (only the quick subsets depend on the seed); other sets split by seed.
     data_seed = seed if dataset != "mnist" or quick else 0
-    X_tr, y_tr, X_te, y_te, _, notes = _load_retrieval_cached(dataset, data_dir, quick, data_seed, quick_train)
+    X_tr, y_tr, X_te, y_te, class_names, notes = _load_retrieval_cached(
+        dataset, data_dir, quick, data_seed, quick_train
+    )
     # A small user data set gets one batch of all its samples, not a warning per run.
     params = dict(settings[variant], batch_size=min(settings[variant]["batch_size"], X_tr.shape[0]))
     model = Learner(**params, random_state=seed).fit(X_tr, y_tr)
@@ -434,10 +436,10 @@ def _retrieval_unit(
     if seed == first_seed:
         rng = np.random.default_rng(seed)
         panel = {"train": _subsample(Z_tr, y_tr, 3000, rng), "test": _subsample(Z_te, y_te, 3000, rng)}
-    return {"row": row, "panel": panel, "notes": list(notes)}
+    return {"row": row, "panel": panel, "notes": list(notes), "class_names": list(class_names)}
 
 
-def _assemble_retrieval(results, *, dataset, data_dir, quick, quick_train, settings, notes):
+def _assemble_retrieval(results, *, settings, notes):
     rows, load_notes, panels, curves = [], [], {}, {}
     for unit in results.values():
         rows.append(unit["row"])
@@ -446,8 +448,9 @@ def _assemble_retrieval(results, *, dataset, data_dir, quick, quick_train, setti
             variant = unit["row"]["variant"]
             panels[variant] = unit["panel"]
             curves[variant] = unit["row"]["history"]["contrastive"]
-    data_seed = settings["seeds"][0] if dataset != "mnist" or quick else 0
-    class_names = _load_retrieval_cached(dataset, data_dir, quick, data_seed, quick_train)[4]
+    # The units carry the class names: reading the data set again here only for them would load
+    # it (all of MNIST in a full run) in the main process a second time.
+    class_names = next(iter(results.values()))["class_names"]
     return Records(
         "dpp-retrieval",
         rows=rows,
@@ -552,10 +555,6 @@ def retrieval_protocol(
     )
     assemble = functools.partial(
         _assemble_retrieval,
-        dataset=dataset,
-        data_dir=data_dir,
-        quick=quick,
-        quick_train=quick_train,
         settings=record_settings,
         notes=notes,
     )
