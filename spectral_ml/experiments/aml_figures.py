@@ -268,7 +268,7 @@ def _sensitivity_unit(key, *, dataset, seed, data_dir, n_splits):
     from spectral_ml.metric import AMLMetric
 
     param, value = key
-    X, y, _ = load_prepared_cached(dataset, data_dir, seed)
+    X, y, notes = load_prepared_cached(dataset, data_dir, seed)
     tr_errs, te_errs = [], []
     for split in range(n_splits):
         X_tr, X_te, y_tr, y_te = split_standardized(dataset, X, y, seed=seed + split)
@@ -277,16 +277,19 @@ def _sensitivity_unit(key, *, dataset, seed, data_dir, n_splits):
             model = AMLMetric(**params, random_state=seed).fit(X_tr, y_tr)
         tr_errs.append(knn_error(X_tr, y_tr, X_tr, y_tr, metric=model))
         te_errs.append(knn_error(X_tr, y_tr, X_te, y_te, metric=model))
-    return {
+    row = {
         "parameter": param,
         "value": value,
         "train error": float(np.mean(tr_errs)),
         "test error": float(np.mean(te_errs)),
     }
+    return {"row": row, "notes": list(notes)}
 
 
-def _assemble_sensitivity(results, *, settings, notes):
-    return Records("aml-sensitivity", rows=list(results.values()), settings=settings, notes=list(notes))
+def _assemble_sensitivity(results, *, settings):
+    # Every unit read the same data set: its notes are the first unit's.
+    notes = next(iter(results.values()))["notes"]
+    return Records("aml-sensitivity", rows=[u["row"] for u in results.values()], settings=settings, notes=notes)
 
 
 def sensitivity_protocol(
@@ -299,7 +302,6 @@ def sensitivity_protocol(
 ) -> Protocol:
     """Fig. 5 (see :func:`run_sensitivity`) as units: one per parameter and value."""
     data_dir = None if data_dir is None else str(data_dir)
-    _, _, notes = load_prepared_cached(dataset, data_dir, seed)
     grid = [1e-3, 1e-1, 1e1, 1e3] if quick else list(PAPER_GRID)
     n_splits = n_splits or (1 if quick else 5)
     settings = {"dataset": dataset, "grid": grid, "n_splits": n_splits, "seed": seed}
@@ -309,7 +311,7 @@ def sensitivity_protocol(
         {**settings, "data_dir": data_dir},
         units,
         functools.partial(_sensitivity_unit, dataset=dataset, seed=seed, data_dir=data_dir, n_splits=n_splits),
-        functools.partial(_assemble_sensitivity, settings=settings, notes=notes),
+        functools.partial(_assemble_sensitivity, settings=settings),
         unit_name="value",
     )
 
