@@ -9,13 +9,14 @@ only inside the functions that need it, so importing this package does not need 
 * :mod:`.rows`: checks of row-chunked arrays, their blocks and labels, reductions over
   row blocks (``reduce_row_blocks``), lazy maps (``map_row_blocks``).
 * :mod:`.neighbours`: exact k nearest neighbours, blockwise (k-NN predictions and error,
-  the neighbour lists of retrieval).
+  the neighbour lists of retrieval, the candidates of local pairs).
 """
 
 from .neighbours import (
     RetrievalGraph,
     Transform,
     as_dask_rows,
+    block_pair_candidates,
     knn_error,
     knn_predict,
     neighbour_graph,
@@ -30,6 +31,7 @@ from .rows import (
     label_blocks,
     label_counts,
     map_row_blocks,
+    reduce_row_block_pairs,
     reduce_row_blocks,
     row_blocks,
     tree_reduce,
@@ -39,6 +41,7 @@ __all__ = [
     "RetrievalGraph",
     "Transform",
     "as_dask_rows",
+    "block_pair_candidates",
     "check_dask_rows",
     "classes_of",
     "compute_in_turn",
@@ -49,6 +52,7 @@ __all__ = [
     "label_counts",
     "map_row_blocks",
     "neighbour_graph",
+    "reduce_row_block_pairs",
     "reduce_row_blocks",
     "row_blocks",
     "smallest_k",

@@ -28,9 +28,11 @@ from .rows import (
     encode_labels_block,
     label_blocks,
     row_blocks,
+    tree_reduce,
 )
 
 __all__ = [
+    "block_pair_candidates",
     "smallest_k",
     "Transform",
     "transform_for_blocks",
@@ -415,3 +417,47 @@ class RetrievalGraph:
         )
         task = dask.delayed(summarize, pure=True)
         return compute_in_turn([task(nb, self.q_codes[i], *args) for i, nb in enumerate(neighbours)])
+
+
+def block_pair_candidates(
+    X: Any, codes: Any, task: Callable[..., Any], merge: Callable[..., Any], *, split_every: int = 8
+) -> list[tuple[Any, Any]]:
+    """Neighbour candidates of every row of ``X`` among all its rows, block against block; computed.
+
+    For every (query block, database block) one task computes ``task(Q, D, q_codes,
+    d_codes, q0, d0)`` (the blocks, their rows' class codes and first rows); the results of
+    one query block are merged ``split_every`` at a time by ``merge(*partials)``. Query
+    blocks are computed one after the other (:func:`compute_in_turn`), so at most one query
+    block's candidates and a few database blocks are alive at a time.
+
+    Parameters
+    ----------
+    X : dask.array.Array of shape (n, d)
+        Validated by :func:`check_dask_rows`.
+    codes : ndarray of shape (n,)
+        Class code of every row, in memory.
+    task, merge : callable
+        Picklable (module-level or partial) functions: they run on the workers.
+    split_every : int, default=8
+        Partials merged by one task.
+
+    Returns
+    -------
+    list of (rows, candidates)
+        For every query block, its global row indices and the merged result.
+    """
+    import dask
+
+    blocks, offsets = row_blocks(X)
+    codes = np.asarray(codes)
+    block_codes = [codes[offsets[i] : offsets[i + 1]] for i in range(len(blocks))]
+    apply = dask.delayed(task, pure=True)
+    per_query = []
+    for i, qb in enumerate(blocks):
+        parts = [
+            apply(qb, db, block_codes[i], block_codes[j], int(offsets[i]), int(offsets[j]))
+            for j, db in enumerate(blocks)
+        ]
+        per_query.append(tree_reduce(parts, merge, split_every))
+    results = compute_in_turn(per_query)
+    return [(np.arange(offsets[i], offsets[i + 1]), r) for i, r in enumerate(results)]

@@ -26,6 +26,7 @@ __all__ = [
     "reduce_row_blocks",
     "map_row_blocks",
     "label_counts",
+    "reduce_row_block_pairs",
 ]
 
 
@@ -201,3 +202,57 @@ def label_counts(y: Any, n_samples: int, name: str = "y") -> tuple[Any, Any]:
             raise ValueError(f"{name} contains NaN or infinity.")
     classes, counts = dask.compute(*da.unique(y, return_counts=True))
     return np.asarray(classes), np.asarray(counts, dtype=np.int64)
+
+
+def reduce_row_block_pairs(
+    X: Any,
+    first: Any,
+    second: Any,
+    labels: Any,
+    task: Callable[..., Any],
+    merge: Callable[..., Any],
+    *,
+    split_every: int = 8,
+) -> Any:
+    """``task`` on every pair of row blocks that holds pairs of rows, merged in a tree; computed.
+
+    The pairs (``first[p]``, ``second[p]``) of global row indices are grouped by the blocks
+    their two members lie in; each group is one task, ``task(block_a, block_b,
+    first_local, second_local, labels_of_group)``, with the members' indices within their
+    blocks. Only the blocks of pairs that exist meet in a task, two at a time, so memory
+    stays at a few blocks whatever the number of rows.
+
+    Parameters
+    ----------
+    X : dask.array.Array of shape (n, d)
+        Validated by :func:`check_dask_rows`.
+    first, second : ndarray of shape (n_pairs,)
+        Integer row indices of the two members of each pair, in memory.
+    labels : ndarray of shape (n_pairs,)
+        A value per pair handed to the task with its group (e.g. ±1).
+    task, merge : callable
+        Picklable (module-level) functions: they run on the workers.
+    split_every : int, default=8
+        Partials merged by one task.
+    """
+    import dask
+
+    blocks, offsets = row_blocks(X)
+    first, second, labels = np.asarray(first), np.asarray(second), np.asarray(labels)
+    block_a = np.searchsorted(offsets, first, side="right") - 1
+    block_b = np.searchsorted(offsets, second, side="right") - 1
+    n_blocks = len(blocks)
+    group = block_a * n_blocks + block_b
+    order = np.argsort(group, kind="stable")
+    group = group[order]
+    cuts = np.concatenate(([0], np.flatnonzero(np.diff(group)) + 1, [group.shape[0]]))
+    apply = dask.delayed(task, pure=True)
+    parts = []
+    for lo, hi in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True):
+        if lo == hi:
+            continue
+        a, b = divmod(int(group[lo]), n_blocks)
+        sel = order[lo:hi]
+        parts.append(apply(blocks[a], blocks[b], first[sel] - offsets[a], second[sel] - offsets[b], labels[sel]))
+    (result,) = dask.compute(tree_reduce(parts, merge, split_every))
+    return result

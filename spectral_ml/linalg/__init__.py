@@ -1,13 +1,19 @@
-"""Spectral calculus of symmetric matrices, shared by the DPP term and by GMML/AML.
+r"""Spectral calculus of symmetric matrices, shared by the DPP term and by GMML/AML.
 
-A spectral function of a symmetric matrix M = U diag(λ) Uᵀ applies a scalar function to the
-eigenvalues: f(M) = U diag(f(λ)) Uᵀ. Its derivative is given by the Daleckii–Krein theorem:
-for symmetric M and any A,
+A spectral function of a symmetric matrix :math:`M = U \operatorname{diag}(\lambda) U^\top`
+applies a scalar function to the eigenvalues:
+:math:`f(M) = U \operatorname{diag}(f(\lambda)) U^\top`. Its derivative is given by the
+Daleckii–Krein theorem: for symmetric :math:`M` and any :math:`A`,
 
-    ∂/∂M tr(f(M) A) = U (F ∘ (Uᵀ sym(A) U)) Uᵀ,
+.. math::
 
-where F is the Loewner matrix of first divided differences, F_jk = (f(λ_j) − f(λ_k)) /
-(λ_j − λ_k) for λ_j ≠ λ_k and F_jj = f'(λ_j) (Bhatia, *Matrix Analysis*, Thm. V.3.3).
+    \frac{\partial}{\partial M} \operatorname{tr}\bigl(f(M) A\bigr)
+    = U \bigl(F \circ (U^\top \operatorname{sym}(A)\, U)\bigr) U^\top,
+
+where :math:`F` is the Loewner matrix of first divided differences,
+:math:`F_{jk} = (f(\lambda_j) - f(\lambda_k)) / (\lambda_j - \lambda_k)` for
+:math:`\lambda_j \ne \lambda_k` and :math:`F_{jj} = f'(\lambda_j)` (Bhatia, *Matrix
+Analysis*, Thm. V.3.3).
 Every function takes arrays of any array-API namespace and returns arrays of the same
 namespace and device; float32 inputs are computed in float32.
 
@@ -17,13 +23,13 @@ log-determinants from a Cholesky factor (``_logdet``).
 
 References
 ----------
-.. [1] R. Bhatia, *Matrix Analysis*, Springer GTM 169, 1997, Ch. V.
-.. [2] R. Bhatia, *Positive Definite Matrices*, Princeton, 2007, Ch. 4 (matrix means).
-.. [3] P. Zadeh, R. Hosseini, S. Sra, "Geometric Mean Metric Learning", ICML 2016.
+.. [1] Bhatia, R., *Matrix Analysis*, Springer GTM 169, 1997, Ch. V.
+.. [2] Bhatia, R., *Positive Definite Matrices*, Princeton, 2007, Ch. 4 (matrix means).
+.. [3] Zadeh, P., Hosseini, R. and Sra, S., "Geometric Mean Metric Learning", ICML 2016.
 """
 
 from ._logdet import cholesky_logdet, logdet_spd
-from ._means import geometric_mean, inverse_sharp
+from ._means import geometric_mean, inverse_sharp, ratio_power
 from ._spectral import (
     eigh,
     from_eigh,
@@ -62,6 +68,7 @@ __all__ = [
     "spd_inv_sqrt",
     "geometric_mean",
     "inverse_sharp",
+    "ratio_power",
     "cholesky_logdet",
     "logdet_spd",
 ]

@@ -16,15 +16,20 @@ from .._backend import get_namespace
 from .._validation import check_real
 from ._spectral import eigh, spd_eigh, sym, transpose
 
-__all__ = ["geometric_mean", "inverse_sharp", "inverse_sharp_deferred"]
+__all__ = ["geometric_mean", "inverse_sharp", "inverse_sharp_deferred", "ratio_power"]
 
 
 def geometric_mean(A: Any, B: Any, t: float = 0.5) -> Any:
-    """Weighted matrix geometric mean A #ₜ B of two SPD matrices.
+    r"""Weighted matrix geometric mean A #ₜ B of two SPD matrices.
 
-    A #ₜ B = √A (√A⁻¹ B √A⁻¹)ᵗ √A, the point at parameter t on the affine-invariant
-    geodesic from A (t = 0) to B (t = 1), where √A is the principal square root and √A⁻¹ its
-    inverse. The identity A #ₜ B = B #₁₋ₜ A lets us take the square roots of the
+    .. math::
+
+        A \#_t B = A^{1/2} \bigl(A^{-1/2} B A^{-1/2}\bigr)^t A^{1/2},
+
+    the point at parameter :math:`t` on the affine-invariant geodesic from :math:`A`
+    (:math:`t = 0`) to :math:`B` (:math:`t = 1`), where :math:`A^{1/2}` is the principal
+    square root and :math:`A^{-1/2}` its inverse. The identity
+    :math:`A \#_t B = B \#_{1-t} A` lets us take the square roots of the
     better-conditioned argument, which keeps the congruence accurate when one of the two is
     nearly singular.
 
@@ -86,6 +91,14 @@ def _power(w, p: float, xp):
 _MEAN_AGREEMENT_RTOL = 1e-3
 
 
+class _PowerOutOfRange(ArithmeticError):
+    """The power p of the inner congruence's eigenvalues leaves floating point's range."""
+
+    def __init__(self, decades: float):
+        super().__init__(decades)
+        self.decades = decades
+
+
 class _UndeterminedCongruence(ArithmeticError):
     """Rounding left the inner congruence of a matrix mean without a positive eigenvalue."""
 
@@ -109,6 +122,12 @@ def _congruence_power(w, U, T, outer: float, inner: float, p: float, *, xp):
     wc, Uc = eigh(inner_m @ T @ inner_m, check=False)
     if p != 0 and not bool(wc[0] >= float(xp.finfo(wc.dtype).smallest_normal)):
         raise _UndeterminedCongruence(float(wc[0]))
+    if p != 0:
+        # Far from t ∈ [0, 1] (e.g. GMML extrapolated past B), wcᵖ can leave the range of the
+        # dtype; half its range in decades leaves room for the outer congruence.
+        decades = abs(p) * float(xp.max(xp.abs(xp.log10(wc))))
+        if decades > 0.5 * math.log10(float(xp.finfo(wc.dtype).max)):
+            raise _PowerOutOfRange(decades)
     core = (Uc * (wc**p)[None, :]) @ transpose(Uc, xp)
     return sym(outer_m @ core @ outer_m)
 
@@ -136,9 +155,15 @@ def _cross_checked(first, second, *, xp, what: str, conds):
             f"{summary}: after rounding, the congruence the result is computed from has an eigenvalue "
             f"of {err.eigenvalue:.1e}, so the result is not determined in this precision. {advice}"
         ) from None
+    except _PowerOutOfRange as err:
+        raise ValueError(
+            f"{what} is out of floating point's range here: the power of the congruence's eigenvalues it is "
+            f"computed from spans about 1e±{err.decades:.0f}. Use a weight t closer to [0, 1], or regularize "
+            f"A and B (add a small multiple of the identity)."
+        ) from None
     try:
         gap = float(xp.max(xp.abs(M - _congruence_power(*second(), xp=xp)))) / float(xp.max(xp.abs(M)))
-    except _UndeterminedCongruence:
+    except (_UndeterminedCongruence, _PowerOutOfRange):
         gap = math.inf
     if gap <= _MEAN_AGREEMENT_RTOL:
         return M, None
@@ -156,11 +181,17 @@ def _warn_inaccurate(problem):
 
 
 def inverse_sharp(A: Any, B: Any, t: float = 0.5) -> Any:
-    """A⁻¹ #ₜ B for SPD A and B, by eigendecompositions, without forming an inverse.
+    r"""A⁻¹ #ₜ B for SPD A and B, by eigendecompositions, without forming an inverse.
 
-    A⁻¹ #ₜ B = √A⁻¹ (√A B √A)ᵗ √A⁻¹ = √B (√B A √B)ᵗ⁻¹ √B (√ the principal square root),
-    the point at t on the affine-invariant geodesic from A⁻¹ (t = 0) to B (t = 1). With
-    t = 1/2 it is GMML's closed form, the minimizer of tr(MA) + tr(M⁻¹B) (Zadeh et al., ICML 2016). The
+    .. math::
+
+        A^{-1} \#_t B = A^{-1/2} \bigl(A^{1/2} B A^{1/2}\bigr)^t A^{-1/2}
+        = B^{1/2} \bigl(B^{1/2} A B^{1/2}\bigr)^{t-1} B^{1/2}
+
+    (powers of SPD matrices are principal), the point at :math:`t` on the affine-invariant
+    geodesic from :math:`A^{-1}` (:math:`t = 0`) to :math:`B` (:math:`t = 1`). With
+    :math:`t = 1/2` it is GMML's closed form, the minimizer of
+    :math:`\operatorname{tr}(MA) + \operatorname{tr}(M^{-1}B)` (Zadeh et al., ICML 2016). The
     congruence is taken with the better-conditioned of A and B (condition numbers from
     eigenvalues only), which keeps it accurate when the other is nearly singular; A⁻¹
     itself is never formed. The other factorization is computed too, as a check of the
@@ -237,3 +268,72 @@ def inverse_sharp_deferred(A: Any, B: Any, t: float = 0.5) -> Any:
     return _cross_checked(
         factorization(*first), lambda: factorization(*second), xp=xp, what="A⁻¹ #ₜ B", conds=(cond_a, cond_b)
     )
+
+
+def ratio_power(A: Any, B: Any, t: float = 1.0) -> Any:
+    r"""A^{-1/2} (A^{-1/2} B A^{-1/2})^t A^{-1/2}: whitening by A, directions weighted by their ratio to the power t.
+
+    With :math:`B v_j = \mu_j A v_j` and :math:`V^\top A V = I` (the generalized eigenvectors
+    of the pair), the result is :math:`V \operatorname{diag}(\mu^t) V^\top`: in the
+    coordinates :math:`z = V^\top x`, where A is the identity, the squared norm
+    :math:`x^\top M x = \sum_j \mu_j^t z_j^2` weighs each direction by the ratio
+    :math:`\mu_j` of its B-scatter to its A-scatter, raised to t. It is the geodesic of the
+    affine-invariant metric that leaves :math:`A^{-1}` (t = 0) along the logarithm of the
+    ratios, through :math:`A^{-1} B A^{-1}` at t = 1; unlike :math:`A^{-1} \#_t B`, whose
+    weights grow with the product of the two scatters, a direction with :math:`\mu = 1`
+    keeps its whitened weight 1 for every t, so a larger t sharpens the contrast between
+    directions where B dominates and the others.
+
+    Parameters
+    ----------
+    A, B : arrays of shape (d, d)
+        Symmetric positive definite.
+    t : float, default=1.0
+        Power of the ratios; any finite value (0 gives :math:`A^{-1}`).
+
+    Returns
+    -------
+    array of shape (d, d)
+        Symmetric positive definite.
+
+    Raises
+    ------
+    ValueError
+        If ``A`` or ``B`` is not positive definite, ``t`` is not finite, rounding leaves the
+        inner congruence without a positive eigenvalue, or the powers leave floating point's
+        range (a large t on widely spread ratios).
+
+    Notes
+    -----
+    Computed from the eigendecomposition of A: its accuracy is that of
+    :math:`A^{-1/2}`, about cond(A)·eps relative, and there is no second factorization to
+    check it against as for :func:`inverse_sharp`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from spectral_ml.linalg import ratio_power
+    >>> np.round(ratio_power(np.diag([4.0, 1.0]), np.diag([16.0, 1.0]), 2.0), 12)
+    array([[4., 0.],
+           [0., 1.]])
+    """
+    t = check_real(t, "t")
+    xp = get_namespace(A, B)
+    wa, Ua = eigh(sym(A), check=False)
+    wb = xp.linalg.eigvalsh(sym(B))
+    if not (bool(wa[0] > 0) and bool(wb[0] > 0)):
+        raise ValueError("A and B must be positive definite.")
+    cond_a = float(wa[-1] / wa[0])
+    try:
+        return _congruence_power(wa, Ua, B, -0.5, -0.5, t, xp=xp)
+    except _UndeterminedCongruence as err:
+        raise ValueError(
+            f"A (condition number {cond_a:.1e}) is too ill-conditioned for the ratios to B in floating point: "
+            f"after rounding, the congruence A^(-1/2) B A^(-1/2) has an eigenvalue of {err.eigenvalue:.1e}. "
+            f"Regularize A and B (add a small multiple of the identity) or rescale the problem."
+        ) from None
+    except _PowerOutOfRange as err:
+        raise ValueError(
+            f"The ratio power is out of floating point's range here: the ratios to the power t span about "
+            f"1e±{err.decades:.0f}. Use a smaller t, or regularize A and B (add a small multiple of the identity)."
+        ) from None

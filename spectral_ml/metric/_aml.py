@@ -6,13 +6,14 @@ from numbers import Integral, Real
 
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import BasePairMetric
+from ._base import BasePairMetric, with_pair_parameters
 from ._objective import AMLProblem
 from ._solvers import SOLVERS, solve_aml, warn_host_copy, warn_not_converged
 
 __all__ = ["AMLMetric"]
 
 
+@with_pair_parameters
 class AMLMetric(BasePairMetric):
     """Adversarial Metric Learning with the geometric-mean loss.
 
@@ -81,6 +82,7 @@ class AMLMetric(BasePairMetric):
     floor : float, default=1e-10
         Eigenvalue floor of the PGD projection, relative to the largest eigenvalue (the
         paper clips at 0, but D needs M⁻¹).
+    {pair_parameters}
 
     Attributes
     ----------
@@ -100,7 +102,8 @@ class AMLMetric(BasePairMetric):
     regularization_ : float
         The absolute weight λ used.
     n_pairs_ : int
-        Number of pairs the metric was learned from (N(N − 1)/2 with ``n_pairs="all"``).
+        Number of pairs the metric was learned from (N(N − 1)/2 with ``n_pairs="all"``;
+        about N·(k_target + k_impostor) with ``pairs="neighbors"``).
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (``n_features_in_``,)
@@ -120,9 +123,10 @@ class AMLMetric(BasePairMetric):
 
     References
     ----------
-    .. [1] S. Chen, C. Gong, J. Yang, X. Li, Y. Wei, J. Li, "Adversarial Metric
-       Learning", IJCAI 2018.
-    .. [2] P. Zadeh, R. Hosseini, S. Sra, "Geometric Mean Metric Learning", ICML 2016.
+    .. [1] Chen, S., Gong, C., Yang, J., Li, X., Wei, Y. and Li, J., "Adversarial
+       Metric Learning", IJCAI 2018.
+    .. [2] Zadeh, P., Hosseini, R. and Sra, S., "Geometric Mean Metric Learning",
+       ICML 2016.
 
     Examples
     --------
@@ -168,6 +172,10 @@ class AMLMetric(BasePairMetric):
         prior=None,
         step_size=None,
         floor=1e-10,
+        pairs="random",
+        k_target=3,
+        k_impostor=10,
+        n_refine=0,
     ):
         self.alpha = alpha
         self.beta = beta
@@ -181,6 +189,10 @@ class AMLMetric(BasePairMetric):
         self.prior = prior
         self.step_size = step_size
         self.floor = floor
+        self.pairs = pairs
+        self.k_target = k_target
+        self.k_impostor = k_impostor
+        self.n_refine = n_refine
 
     def _solve(self, A, B, lam, prior):
         prob = AMLProblem(A, B, alpha=self.alpha, beta=self.beta, reg=lam, prior=prior)

@@ -1,23 +1,24 @@
-"""AMLMetricCV: α and β of Adversarial Metric Learning chosen by inner cross-validation.
+"""AMLMetricCV: the pair strategy, t, α and β of GMML and AML chosen by inner cross-validation.
 
 The search follows the idea of scikit-learn's ``LassoCV``: the expensive part of a fit
-is shared along the grid. For each fold the pairs are drawn and reduced to the scatter
-matrices A and B once; then, for each β, α runs through its grid in increasing order and
-every solve starts from the solution at the previous α (the first from GMML's closed
-form, the solution at α = 0). Each grid point is scored by the k-NN error of the
-fold's validation part under the metric learned on its training part.
+is shared along the grid. For each fold and each pair set (random pairs, or local pairs
+with given ``k_target`` and ``k_impostor``), the pairs are reduced to the scatter matrices
+A and B once (local pairs of several k from one neighbour search); then GMML's closed form
+is taken at every t, and for each β, α runs through its grid in increasing order, every
+solve starting from the solution at the previous α (the first from GMML's closed form, the
+solution at α = 0). Each candidate is scored by the k-NN error of the fold's validation
+part under the metric learned on its training part (:mod:`._cv_search`).
 """
 
 from __future__ import annotations
 
-import time
+import math
 import warnings
 from numbers import Integral, Real
 from typing import Any, NoReturn
 
 import numpy as np
 from joblib import Parallel, delayed
-from scipy.stats import rankdata
 from sklearn.base import _fit_context
 from sklearn.model_selection import check_cv
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -25,98 +26,70 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from .._backend import device_of, get_namespace, is_dask_array, is_foreign_array, take_rows, to_numpy
 from .._dask import check_dask_rows
 from .._validation import check_grid, check_labels
-from ..evaluation import knn_error
-from ._base import BasePairMetric
+from ..linalg import psd_sqrt
+from ._base import CLOSED_FORM_PATHS, PAIR_STRATEGIES, BasePairMetric
 from ._class_statistics import all_pairs_fit_statistics, resolve_n_pairs
+from ._cv_search import candidate_params, cv_results, search_fold
+from ._neighbors import check_k, neighbor_tables, pair_scatters
 from ._objective import AMLProblem
 from ._pairs import SingularStatisticsWarning, encode_class_labels, pair_statistics, pairs_of_codes
 from ._solvers import SOLVERS, solve_aml, warn_host_copy, warn_not_converged
 
-__all__ = ["AMLMetricCV"]
+__all__ = ["AMLMetricCV", "GridEdgeWarning"]
 
 #: The AML paper's grid for α and for β: {10⁻³, 10⁻², …, 10³} (Sec. 3.2).
 _PAPER_GRID = (0.001, 0.01, 0.1, 1.0, 10.0, 100.0, 1000.0)
 
-# Mean validation errors closer than this count as tied (they are means of a few
-# ratios of integers, which round differently depending on the order of the folds).
+#: GMML's positions on the geodesic searched by default: the papers' midpoint and
+#: extrapolations past B, which sharpen the contrast between directions.
+_DEFAULT_TS = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)
+
+# Mean validation errors closer than this count as tied (as in ._cv_search).
 _TIE_TOL = 1e-12
 
 
-def _search_fold(data, stats, *, alphas, betas, settings, search_tol, warm_path, n_neighbors, verbose, fold):
-    """Solve and score the whole (α, β) grid on one fold.
+class GridEdgeWarning(UserWarning):
+    """The value chosen by cross-validation lies at the edge of its grid.
 
-    ``data`` is (X_train, codes_train, X_val, codes_val), ``stats`` the fold's problem
-    inputs (A, B, λ, prior) and ``settings`` the keyword arguments of :func:`solve_aml`
-    other than the tolerance. A grid point's score is the number of validation samples
-    a k-NN classifier under its metric misclassifies (:func:`~spectral_ml.evaluation.knn_error`).
-
-    Returns a dict of (n_alphas, n_betas) arrays: misclassified validation samples,
-    solver iterations, convergence flags, solve and scoring times, plus the size of the
-    validation part.
+    The error was still lower there than at the next value inside the grid, so a better
+    value may lie beyond it: extend the grid in that direction. Not emitted when the
+    error is flat at the edge (the next value inside ties), nor at natural bounds
+    (α = 0, t = 0, k = 1).
     """
-    X_tr, codes_tr, X_va, codes_va = data
-    A, B, lam, prior = stats
-    t_start = time.perf_counter()
 
-    def mistakes_of(M):
-        return knn_error(X_tr, codes_tr, X_va, codes_va, metric=M, k=n_neighbors, algorithm="brute", normalize=False)
 
-    shape = (alphas.shape[0], betas.shape[0])
-    out = {
-        "mistakes": np.zeros(shape, dtype=np.int64),
-        "n_iter": np.zeros(shape, dtype=np.int64),
-        "converged": np.ones(shape, dtype=bool),
-        "fit_time": np.zeros(shape),
-        "score_time": np.zeros(shape),
-        "n_val": int(codes_va.shape[0]),
-    }
-    M_gmml = AMLProblem(A, B, alpha=0.0, beta=1.0, reg=lam, prior=prior).gmml_start() if warm_path else None
-    gmml_mistakes = None
-    for j, beta in enumerate(betas):
-        M, M_mistakes = M_gmml, gmml_mistakes
-        for i, alpha in enumerate(alphas):
-            t0 = time.perf_counter()
-            prob = AMLProblem(A, B, alpha=float(alpha), beta=float(beta), reg=lam, prior=prior)
-            res = solve_aml(prob, M, tol=search_tol, verbose=verbose > 1, **settings)
-            t1 = time.perf_counter()
-            out["n_iter"][i, j] = res.n_iter
-            out["converged"][i, j] = res.converged
-            out["fit_time"][i, j] = t1 - t0
-            if warm_path and res.n_iter == 0:
-                # The previous solution already meets the tolerance here: keep it (exactly)
-                # and its score, so that unchanged metrics are scored once.
-                if M_mistakes is None:
-                    M_mistakes = mistakes_of(M)
-                    if M is M_gmml:
-                        gmml_mistakes = M_mistakes
-                    out["score_time"][i, j] = time.perf_counter() - t1
-                out["mistakes"][i, j] = M_mistakes
-                continue
-            mistakes = mistakes_of(res.M)
-            out["score_time"][i, j] = time.perf_counter() - t1
-            out["mistakes"][i, j] = mistakes
-            if warm_path:
-                M, M_mistakes = res.M, mistakes
-    if verbose:
-        err = out["mistakes"] / out["n_val"]
-        i, j = np.unravel_index(np.argmin(err), err.shape)
-        print(
-            f"[AMLMetricCV] fold {fold + 1}: {err.size} grid points, {int(out['n_iter'].sum())} solver "
-            f"iterations, {time.perf_counter() - t_start:.2f} s; lowest error {err[i, j]:.4f} at "
-            f"alpha={alphas[i]:g}, beta={betas[j]:g}"
-        )
-    return out
+def _choices(value, name, allowed):
+    """``value`` as a tuple of distinct choices among ``allowed`` (a single string is one)."""
+    values = (value,) if isinstance(value, str) else tuple(value)
+    if not values or any(not isinstance(v, str) or v not in allowed for v in values):
+        raise ValueError(f"{name} must be one of {allowed} or a non-empty sequence of them, got {value!r}.")
+    if len(set(values)) != len(values):
+        raise ValueError(f"{name} lists a value twice: {value!r}.")
+    return values
+
+
+def _k_grid(value, name):
+    """A number of neighbours or a sequence of them, as a sorted tuple of distinct ints."""
+    values = [value] if isinstance(value, (Integral, np.integer)) else list(np.asarray(value).reshape(-1))
+    if not values:
+        raise ValueError(f"{name} is empty: give at least one value.")
+    try:
+        return tuple(sorted({check_k(v.item() if isinstance(v, np.generic) else v, name) for v in values}))
+    except ValueError:
+        raise ValueError(f"{name} must be an integer of at least 1 or a sequence of them, got {value!r}.") from None
 
 
 class AMLMetricCV(BasePairMetric):
-    """Adversarial Metric Learning with α and β chosen by inner cross-validation.
+    """GMML and Adversarial Metric Learning with pairs, t, α and β chosen by inner cross-validation.
 
-    For every fold of ``cv``, random pairs are drawn from the fold's training part and
-    reduced once to the scatter matrices A and B; every (α, β) of the grid is then solved
-    on those statistics and scored by the error of a ``n_neighbors``-NN classifier on the
-    fold's validation part under the learned metric (the AML paper's criterion, Sec. 3.2).
-    The pair with the lowest mean error is refitted on all the data. The result is a
-    fitted :class:`AMLMetric` in all but name: same attributes, same Mahalanobis API.
+    For every fold of ``cv`` and every pair set (random pairs, and local pairs for every
+    ``k_target`` and ``k_impostor``; see ``pairs``), the pairs of the fold's training part
+    are reduced once to the scatter matrices A and B; GMML's closed form at every ``t`` of
+    ``ts`` and AML at every (α, β) of the grid are then solved on those statistics and
+    scored by the error of a ``n_neighbors``-NN classifier on the fold's validation part
+    under the learned metric (the AML paper's criterion, Sec. 3.2). The candidate with the
+    lowest mean error is refitted on all the data. The result is a fitted
+    :class:`AMLMetric` in all but name: same attributes, same Mahalanobis API.
 
     Solving the grid costs a few fits rather than ``len(alphas) × len(betas)`` of them:
 
@@ -128,6 +101,11 @@ class AMLMetricCV(BasePairMetric):
     * **a looser tolerance during the search** (``search_tol``, default 1e-3 on the
       relative Riemannian gradient norm): enough to rank metrics by k-NN error; the
       refit then solves to ``tol``.
+
+    Local pairs cost one neighbour search per fold (for the largest k; smaller k take the
+    first neighbours of the same lists) and the GMML points one or two eigendecompositions
+    and one scoring each, so the default grid (both strategies, six t on both closed forms
+    and the 7×7 (α, β) grid) costs about twice the search over random pairs alone.
 
     Parameters
     ----------
@@ -185,13 +163,41 @@ class AMLMetricCV(BasePairMetric):
         Fixed step of ``solver="pgd"``; adaptive by default.
     floor : float, default=1e-10
         Relative eigenvalue floor of the PGD projection.
+    pairs : {"random", "neighbors"} or sequence of them, default=("random", "neighbors")
+        Pair strategies searched (see :class:`GMMLMetric`): the papers' random pairs,
+        local pairs (every sample with its target neighbours and impostors), or both.
+    k_target : int or sequence of int, default=3
+        Target neighbours per sample of the local pair sets searched.
+    k_impostor : int or sequence of int, default=10
+        Impostors per sample of the local pair sets searched; every (``k_target``,
+        ``k_impostor``) combination is a pair set.
+    ts : array-like of float or None, default=(0, 0.5, 1, 2, 4, 8)
+        Values t ≥ 0 of GMML's closed forms searched beside the (α, β) grid, on every pair
+        set and every path of ``paths`` (see :class:`GMMLMetric`). ``None`` or empty: AML
+        candidates only.
+    paths : {"gmml", "ratio"} or sequence of them, default=("gmml", "ratio")
+        GMML's closed forms searched at every t: A⁻¹ #ₜ B, and the ratio power, which
+        weighs directions by their ratio of dissimilar to similar scatter to the power t
+        (see :class:`GMMLMetric`).
+    n_refine : int, default=0
+        Rounds of local pairs recomputed in a learned metric: GMML's closed form at
+        t = 1/2 on the current local pairs, shared by every candidate of the pair set (a
+        per-candidate refinement would cost a neighbour search per candidate).
 
     Attributes
     ----------
+    pairs_ : str
+        Selected pair strategy.
+    k_target_, k_impostor_ : int or None
+        Selected numbers of neighbours (None with random pairs).
+    t_ : float or None
+        Selected t when a GMML point wins, else None.
+    path_ : str or None
+        Selected closed form when a GMML point wins, else None.
     alpha_ : float
-        Selected α.
-    beta_ : float
-        Selected β.
+        Selected α (0.0 when a GMML point wins).
+    beta_ : float or None
+        Selected β (None when a GMML point wins).
     best_index_ : int
         Index of the selected pair in ``cv_results_``.
     best_error_ : float
@@ -199,9 +205,13 @@ class AMLMetricCV(BasePairMetric):
     best_score_ : float
         ``1 - best_error_``: the mean validation accuracy, as ``GridSearchCV`` reports it.
     cv_results_ : dict of ndarray
-        One entry per grid point, α-major (the order of ``GridSearchCV`` with
-        ``param_grid={"alpha": alphas, "beta": betas}``): ``params`` (list of dicts),
-        ``param_alpha``, ``param_beta``, ``split{k}_test_error``, ``mean_test_error``,
+        One entry per candidate: pair set by pair set, the t points, then the (α, β)
+        grid α-major (with a single pair set and no t, the order of ``GridSearchCV`` with
+        ``param_grid={"alpha": alphas, "beta": betas}``): ``params`` (list of dicts naming
+        ``pairs`` when several strategies are searched, ``k_target`` and ``k_impostor``
+        for local pairs, and ``t`` or ``alpha`` and ``beta``), ``param_<name>`` for each
+        of these names (masked arrays where a candidate has no such value, as in
+        ``GridSearchCV``), ``split{k}_test_error``, ``mean_test_error``,
         ``std_test_error``, ``rank_test_error`` (1 = best; ties share the lowest rank),
         ``split{k}_n_iter``, ``mean_n_iter``, ``split{k}_converged``, ``mean_fit_time``,
         ``std_fit_time``, ``mean_score_time``, ``std_score_time`` (seconds per fold; the
@@ -242,6 +252,9 @@ class AMLMetricCV(BasePairMetric):
         them.
     SingularStatisticsWarning
         When the pairs of the refit leave A or B singular.
+    GridEdgeWarning
+        When a chosen value lies at the edge of its grid and the error there is lower
+        than at the next value inside: a better value may lie beyond.
 
     See Also
     --------
@@ -254,17 +267,21 @@ class AMLMetricCV(BasePairMetric):
     another local minimum than a solve started from GMML's closed form; the refit follows
     the same path (the selected β, α increasing up to the selected value at
     ``search_tol``, then the selected α to ``tol``) so that it reproduces the metric that
-    was validated. Warm starts are also the more reliable route at large α: there the
+    was validated. A GMML point is refitted in closed form (``n_iter_`` is 0,
+    ``loss_curve_`` holds D at that metric with α = 0, ``grad_norm_`` is NaN: away from
+    t = 1/2 the closed form is not a stationary point of D). Warm starts are also the more reliable route at large α: there the
     start :class:`AMLMetric` uses (GMML's closed form with the dissimilar term weighted
     by c = 1 + αβ²/(2 + β)²) can lie far from the solution, and ``solver="pgd"`` may
     reach ``max_iter`` from it where the path converges in a few dozen iterations. The selected pair is the one with the lowest mean validation error;
     ties (within 1e-12) go to the smallest α, then the smallest β: the metric closest to
-    GMML's, and the first in ``GridSearchCV``'s order.
+    GMML's, and the first in ``GridSearchCV``'s order; candidates come in the order
+    of ``cv_results_``, so ties go to the first pair set, then to a GMML point (smallest
+    t first) over an AML one.
 
     References
     ----------
-    .. [1] S. Chen, C. Gong, J. Yang, X. Li, Y. Wei, J. Li, "Adversarial Metric
-       Learning", IJCAI 2018.
+    .. [1] Chen, S., Gong, C., Yang, J., Li, X., Wei, Y. and Li, J., "Adversarial
+       Metric Learning", IJCAI 2018.
 
     Examples
     --------
@@ -273,11 +290,12 @@ class AMLMetricCV(BasePairMetric):
     >>> from spectral_ml.metric import AMLMetricCV
     >>> X, y = load_wine(return_X_y=True)
     >>> X = StandardScaler().fit_transform(X)
-    >>> model = AMLMetricCV(alphas=(0.1, 1.0, 10.0), betas=(0.5, 2.0), random_state=0).fit(X, y)
-    >>> model.alpha_ in (0.1, 1.0, 10.0) and model.beta_ in (0.5, 2.0)
+    >>> model = AMLMetricCV(alphas=(0.1, 1.0, 10.0), betas=(0.5, 2.0), ts=(0.5, 1.0),
+    ...                     random_state=0).fit(X, y)
+    >>> model.pairs_ in ("random", "neighbors")
     True
-    >>> model.cv_results_["mean_test_error"].shape
-    (6,)
+    >>> model.cv_results_["mean_test_error"].shape  # 2 pair sets × (2 paths × 2 t + 3 × 2 (α, β))
+    (20,)
     >>> model.transform(X).shape
     (178, 13)
     """
@@ -297,6 +315,11 @@ class AMLMetricCV(BasePairMetric):
         "n_jobs": [Integral, None],
         "step_size": [Interval(Real, 0, None, closed="neither"), None],
         "floor": [Interval(Real, 0, 1, closed="neither")],
+        "pairs": [StrOptions(set(PAIR_STRATEGIES)), "array-like"],
+        "k_target": [Interval(Integral, 1, None, closed="left"), "array-like"],
+        "k_impostor": [Interval(Integral, 1, None, closed="left"), "array-like"],
+        "ts": ["array-like", None],
+        "paths": [StrOptions(set(CLOSED_FORM_PATHS)), "array-like"],
     }
 
     def __init__(
@@ -319,6 +342,12 @@ class AMLMetricCV(BasePairMetric):
         prior=None,
         step_size=None,
         floor=1e-10,
+        pairs=PAIR_STRATEGIES,
+        k_target=3,
+        k_impostor=10,
+        ts=_DEFAULT_TS,
+        n_refine=0,
+        paths=CLOSED_FORM_PATHS,
     ):
         self.alphas = alphas
         self.betas = betas
@@ -337,6 +366,12 @@ class AMLMetricCV(BasePairMetric):
         self.prior = prior
         self.step_size = step_size
         self.floor = floor
+        self.pairs = pairs
+        self.k_target = k_target
+        self.k_impostor = k_impostor
+        self.ts = ts
+        self.n_refine = n_refine
+        self.paths = paths
 
     # -- fitting -----------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
@@ -363,7 +398,11 @@ class AMLMetricCV(BasePairMetric):
         self : object
             Fitted estimator.
         """
-        n_pairs = resolve_n_pairs(self.n_pairs, X)
+        strategies = _choices(self.pairs, "pairs", PAIR_STRATEGIES)
+        k_targets, k_impostors = _k_grid(self.k_target, "k_target"), _k_grid(self.k_impostor, "k_impostor")
+        ts = np.zeros(0) if self.ts is None or np.size(self.ts) == 0 else check_grid(self.ts, "ts", positive=False)
+        paths = _choices(self.paths, "paths", CLOSED_FORM_PATHS)
+        n_pairs = resolve_n_pairs(self.n_pairs, X) if "random" in strategies else None
         dask_input = is_dask_array(X)
         if dask_input:
             X = check_dask_rows(X)
@@ -379,7 +418,9 @@ class AMLMetricCV(BasePairMetric):
         codes, counts, classes = encode_class_labels(y)
         splits = self._splits(X, y, codes, classes)
         # All pairs: the statistics of every training part and of the refit in one pass.
-        exact = all_pairs_fit_statistics(X, y, train_parts=[tr for tr, _ in splits]) if n_pairs == "all" else None
+        exact = None
+        if n_pairs == "all":
+            exact = all_pairs_fit_statistics(X, y, train_parts=[tr for tr, _ in splits])
         if dask_input:
             self._reset_features(X.shape[1])
         seed = self.random_state
@@ -387,48 +428,72 @@ class AMLMetricCV(BasePairMetric):
             seed = int(seed.randint(np.iinfo(np.int32).max))
         prior = self._validated_prior(X.shape[1], xp, None if dask_input else device_of(X))
         search_tol = self.tol if self.search_tol is None else float(self.search_tol)
-        n_classes = classes.shape[0]
+        pair_sets = [{"pairs": "random"}] if "random" in strategies else []
+        if "neighbors" in strategies:
+            pair_sets += [
+                {"pairs": "neighbors", "k_target": kt, "k_impostor": ki} for kt in k_targets for ki in k_impostors
+            ]
+        if strategies[0] == "neighbors" and len(strategies) > 1:
+            pair_sets = pair_sets[1:] + pair_sets[:1]
+        self._context = (n_pairs, seed, prior, classes.shape[0])
 
-        jobs = []
         rows_of = (lambda rows: X[rows]) if dask_input else (lambda rows: take_rows(X, rows))
+        jobs = []
         for k, (train, val) in enumerate(splits):
             X_tr = rows_of(train)
-            fold_exact = None if exact is None else exact[k]
-            A, B, lam, _ = self._statistics(X_tr, codes[train], n_classes, seed, prior, quiet=True, exact=fold_exact)
             data = (X_tr, codes[train], rows_of(val), codes[val])
-            jobs.append((data, (A, B, lam, prior)))
-        folds = Parallel(n_jobs=self.n_jobs)(
-            delayed(_search_fold)(
+            stats = self._pair_set_statistics(X_tr, codes[train], pair_sets, None if exact is None else exact[k])
+            jobs += [(k, data, st) for st in stats]
+        outputs = Parallel(n_jobs=self.n_jobs)(
+            delayed(search_fold)(
                 data,
-                stats,
+                (A, B, lam, prior),
+                ts=ts,
+                paths=paths,
                 alphas=alphas,
                 betas=betas,
                 settings=self._solver_settings(),
                 search_tol=search_tol,
                 warm_path=self.warm_path,
                 n_neighbors=self.n_neighbors,
-                verbose=int(self.verbose),
-                fold=k,
+                verbose=int(self.verbose) > 1,
             )
-            for k, (data, stats) in enumerate(jobs)
+            for _, data, (A, B, lam, _) in jobs
         )
-        self.alphas_, self.betas_ = alphas, betas
+        folds = [
+            [out for (k, _, _), out in zip(jobs, outputs, strict=True) if k == fold] for fold in range(len(splits))
+        ]
+        self.alphas_, self.betas_, self.ts_ = alphas, betas, ts
         self.n_splits_ = len(splits)
-        self.cv_results_ = self._results(folds, alphas, betas)
+        params = candidate_params(pair_sets, ts, paths, alphas, betas, name_pairs=len(strategies) > 1)
+        self.cv_results_ = cv_results(folds, params)
+        if self.verbose:
+            self._report_folds(folds, params)
         mean = self.cv_results_["mean_test_error"]
-        # α-major order: the first of the best has the smallest α, then the smallest β.
         best = int(np.flatnonzero(self.cv_results_["rank_test_error"] == 1)[0])
         self.best_index_ = best
-        self.alpha_ = float(self.cv_results_["param_alpha"][best])
-        self.beta_ = float(self.cv_results_["param_beta"][best])
+        per_set = len(paths) * ts.shape[0] + alphas.shape[0] * betas.shape[0]
+        chosen_set = pair_sets[best // per_set]
+        choice = params[best]
+        self.pairs_ = chosen_set["pairs"]
+        self.k_target_ = chosen_set.get("k_target")
+        self.k_impostor_ = chosen_set.get("k_impostor")
+        self.t_ = choice.get("t")
+        self.path_ = (choice.get("path") or paths[0]) if self.t_ is not None else None
+        self.alpha_ = float(choice.get("alpha", 0.0))
+        self.beta_ = choice.get("beta")
         self.best_error_ = float(mean[best])
         self.best_score_ = 1.0 - self.best_error_
         if self.verbose:
             print(
-                f"[AMLMetricCV] selected alpha={self.alpha_:g}, beta={self.beta_:g} "
-                f"(mean validation error {self.best_error_:.4f} over {self.n_splits_} folds)"
+                f"[AMLMetricCV] selected {self._describe_choice()} (mean validation error "
+                f"{self.best_error_:.4f} over {self.n_splits_} folds, {len(params)} candidates)"
             )
-        self._refit(X, codes, n_classes, seed, prior, alphas, search_tol, exact=None if exact is None else exact[-1])
+        self._warn_grid_edges(params, mean, {"ts": ts, "alphas": alphas, "betas": betas}, k_targets, k_impostors)
+        whole = None if exact is None else exact[-1]
+        (A, B, lam, n_pairs_) = self._pair_set_statistics(X, codes, [chosen_set], whole, quiet=False)[0]
+        self._refit(A, B, lam, n_pairs_, prior, alphas, search_tol)
+        del self._context
         return self
 
     def fit_pairs(self, pairs: Any, y: Any) -> NoReturn:
@@ -491,75 +556,132 @@ class AMLMetricCV(BasePairMetric):
                 )
         return splits
 
-    @staticmethod
-    def _results(folds, alphas, betas):
-        n_a, n_b = alphas.shape[0], betas.shape[0]
-        # α-major flattening, the order of GridSearchCV's ParameterGrid.
-        flat = lambda a: np.stack([f[a].reshape(-1) for f in folds])
-        errors = np.stack([f["mistakes"].reshape(-1) / f["n_val"] for f in folds])
-        n_iter, converged = flat("n_iter"), flat("converged")
-        fit_time, score_time = flat("fit_time"), flat("score_time")
-        mean = errors.mean(axis=0)
-        # Ranks as GridSearchCV gives them (ties share the lowest), with means closer
-        # than the tolerance to the next smaller one counted as tied.
-        order = np.argsort(mean, kind="stable")
-        level = np.empty(mean.shape[0], dtype=np.int64)
-        level[order] = np.cumsum(np.r_[0, np.diff(mean[order]) > _TIE_TOL])
-        rank = rankdata(level, method="min").astype(np.int32)
-        param_alpha = np.repeat(alphas, n_b)
-        param_beta = np.tile(betas, n_a)
-        results = {
-            "params": [{"alpha": float(a), "beta": float(b)} for a, b in zip(param_alpha, param_beta, strict=True)],
-            "param_alpha": param_alpha,
-            "param_beta": param_beta,
-        }
-        for k in range(errors.shape[0]):
-            results[f"split{k}_test_error"] = errors[k]
-        results["mean_test_error"] = mean
-        results["std_test_error"] = errors.std(axis=0)
-        results["rank_test_error"] = rank
-        for k in range(errors.shape[0]):
-            results[f"split{k}_n_iter"] = n_iter[k]
-        results["mean_n_iter"] = n_iter.mean(axis=0)
-        for k in range(errors.shape[0]):
-            results[f"split{k}_converged"] = converged[k]
-        results["mean_fit_time"] = fit_time.mean(axis=0)
-        results["std_fit_time"] = fit_time.std(axis=0)
-        results["mean_score_time"] = score_time.mean(axis=0)
-        results["std_score_time"] = score_time.std(axis=0)
-        return results
-
     def _solver_settings(self):
         """Keyword arguments of :func:`solve_aml` shared by every solve of a fit."""
         return {"solver": self.solver, "max_iter": self.max_iter, "step_size": self.step_size, "floor": self.floor}
 
-    def _statistics(self, X, codes, n_classes, seed, prior, *, quiet, exact=None):
-        """Pairs of (X, codes) → (A, B, λ, number of pairs), as :class:`AMLMetric` draws them.
+    def _report_folds(self, folds, params):
+        """One line per fold: candidates, solver iterations, time and the best candidate."""
+        for k, fold in enumerate(folds):
+            mistakes = np.concatenate([part["mistakes"] for part in fold])
+            seconds = sum(float(part["fit_time"].sum() + part["score_time"].sum()) for part in fold)
+            iterations = sum(int(part["n_iter"].sum()) for part in fold)
+            i = int(np.argmin(mistakes))
+            best = ", ".join(
+                f"{key}={value!r}" if isinstance(value, str) else f"{key}={value:g}" for key, value in params[i].items()
+            )
+            print(
+                f"[AMLMetricCV] fold {k + 1}: {mistakes.shape[0]} candidates, {iterations} solver iterations, "
+                f"{seconds:.2f} s; lowest error {mistakes[i] / fold[0]['n_val']:.4f} at {best}"
+            )
 
-        ``exact``: the all-pairs (A, B, number of pairs) of these rows, computed already.
+    def _describe_choice(self):
+        head = f"pairs={self.pairs_!r}"
+        if self.pairs_ == "neighbors":
+            head += f", k_target={self.k_target_}, k_impostor={self.k_impostor_}"
+        if self.t_ is not None:
+            return f"{head}, GMML ({self.path_}) at t={self.t_:g}"
+        return f"{head}, alpha={self.alpha_:g}, beta={self.beta_:g}"
+
+    def _pair_set_statistics(self, X, codes, pair_sets, exact, *, quiet=True):
+        """(A, B, λ, number of pairs) of every pair set of ``(X, codes)``.
+
+        Random pairs are drawn as :class:`AMLMetric` draws them (or are ``exact``, the
+        all-pairs statistics of these rows computed already); local pairs of every k come
+        from one neighbour search for the largest k, refined ``n_refine`` times in GMML's
+        metric at t = 1/2.
         """
-        if exact is not None:
-            A, B, n_pairs = exact
-            xp = get_namespace(A)
-        else:
-            xp = get_namespace(X)
-            counts = np.bincount(codes, minlength=n_classes)
-            indices, labels = pairs_of_codes(codes, counts, self.n_pairs, random_state=seed)
-            A, B = pair_statistics(X, labels, indices)
-            n_pairs = int(labels.shape[0])
+        n_pairs, seed, prior, n_classes = self._context
+        local = [ps for ps in pair_sets if ps["pairs"] == "neighbors"]
+        tables = None
+        if local:
+            k_t = max(ps["k_target"] for ps in local)
+            k_i = max(ps["k_impostor"] for ps in local)
+            tables = neighbor_tables(X, codes, k_t, k_i)
+        out = []
+        for ps in pair_sets:
+            if ps["pairs"] == "random":
+                if exact is not None:
+                    A, B, count = exact
+                else:
+                    counts = np.bincount(codes, minlength=n_classes)
+                    indices, labels = pairs_of_codes(codes, counts, n_pairs, random_state=seed)
+                    A, B = pair_statistics(X, labels, indices)
+                    count = int(labels.shape[0])
+            else:
+                A, B, count = self._local_statistics(X, codes, tables, ps, prior)
+            out.append(self._regularized(A, B, count, prior, quiet=quiet))
+        return out
+
+    def _local_statistics(self, X, codes, tables, pair_set, prior):
+        targets, impostors, n_classes = tables
+        kt, ki = pair_set["k_target"], pair_set["k_impostor"]
+        A, B, count = pair_scatters(X, targets, impostors, n_classes, k_target=kt, k_impostor=ki)
+        for _ in range(int(self.n_refine)):
+            A_, B_, lam, _ = self._regularized(A, B, count, prior, quiet=True)
+            M = AMLProblem(A_, B_, alpha=0.0, beta=1.0, reg=lam, prior=prior).gmml_start()
+            t_, i_, _ = neighbor_tables(X, codes, kt, ki, components=to_numpy(psd_sqrt(M)))
+            A, B, count = pair_scatters(X, t_, i_, n_classes)
+        return A, B, count
+
+    def _regularized(self, A, B, count, prior, *, quiet):
+        """(A, B, λ, count) with the absolute regularization weight, singularity checked."""
+        xp = get_namespace(A)
         lam = self._absolute_reg(A, B, prior, xp)
         with warnings.catch_warnings():
             if quiet:
                 # Once per fit is enough: the refit on all the data says it if it applies.
                 warnings.simplefilter("ignore", SingularStatisticsWarning)
-            # fit → _refit → _statistics: one frame deeper than AMLMetric's, to name the caller of fit.
-            self._check_singular(A, B, lam, xp, stacklevel=6)
-        return A, B, lam, n_pairs
+            # fit → _pair_set_statistics → _regularized → _check_singular: to name the caller of fit.
+            self._check_singular(A, B, lam, xp, stacklevel=7)
+        return A, B, lam, count
 
-    def _refit(self, X, codes, n_classes, seed, prior, alphas, search_tol, exact=None):
-        A, B, lam, n_pairs = self._statistics(X, codes, n_classes, seed, prior, quiet=False, exact=exact)
+    def _warn_grid_edges(self, params, mean, grids, k_targets, k_impostors):
+        """One :class:`GridEdgeWarning` naming every chosen value at an edge its error still improves at."""
+        best = params[self.best_index_]
+        index = {tuple(sorted(p.items())): i for i, p in enumerate(params)}
+        values = {"t": ("ts", 0.0), "alpha": ("alphas", 0.0), "beta": ("betas", None)}
+        values.update(k_target=("k_target", 1), k_impostor=("k_impostor", 1))
+        grid_of = {**grids, "k_target": np.asarray(k_targets, float), "k_impostor": np.asarray(k_impostors, float)}
+        found = []
+        for key, (grid_name, bound) in values.items():
+            if key not in best:
+                continue
+            grid = np.sort(np.asarray(grid_of[grid_name], dtype=float))
+            if grid.shape[0] < 2:
+                continue
+            value = float(best[key])
+            for edge, inner, side in ((grid[0], grid[1], "smallest"), (grid[-1], grid[-2], "largest")):
+                if value != edge or (side == "smallest" and bound is not None and edge <= bound):
+                    continue
+                inner_value = int(inner) if key.startswith("k_") else float(inner)
+                neighbour = index.get(tuple(sorted({**best, key: inner_value}.items())))
+                if neighbour is not None and mean[neighbour] - mean[self.best_index_] <= _TIE_TOL:
+                    continue  # flat toward the edge: nothing suggests a better value beyond
+                direction = "below" if side == "smallest" else "above"
+                found.append(f"{key}={value:g} is the {side} value of {grid_name} (try values {direction} it)")
+        if found:
+            warnings.warn(
+                f"AMLMetricCV chose {self._describe_choice()}, where "
+                f"{'; '.join(found)}: the validation error is lower there than at the next value inside "
+                f"the grid, so a better value may lie beyond; extend the grid.",
+                GridEdgeWarning,
+                stacklevel=4,
+            )
+
+    def _refit(self, A, B, lam, n_pairs, prior, alphas, search_tol):
         self.regularization_ = lam
         self.n_pairs_ = n_pairs
+        if self.t_ is not None:
+            # A GMML point: its closed form, which the search validated.
+            prob = AMLProblem(A, B, alpha=0.0, beta=1.0, reg=lam, prior=prior)
+            M = prob.gmml_start(self.t_, self.path_)
+            self.n_iter_ = 0
+            self.loss_curve_ = [float(prob.value(M))]
+            self.grad_norm_ = math.nan
+            self.converged_ = True
+            self._set_metric(M)
+            return
         verbose = int(self.verbose) > 1
         settings = self._solver_settings()
         M = None

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -38,9 +39,50 @@ from ._class_statistics import (
     dask_transform,
     resolve_n_pairs,
 )
+from ._neighbors import local_fit_statistics
 from ._pairs import SingularStatisticsWarning, make_pairs, pair_statistics
 
-__all__ = ["MahalanobisMixin", "BasePairMetric"]
+#: The pair strategies of :meth:`BasePairMetric.fit`: the papers' random pairs, or each
+#: sample with its target neighbours and impostors.
+PAIR_STRATEGIES = ("random", "neighbors")
+
+#: The documentation of the pair strategy's parameters, shared by the estimators' docstrings
+#: (which hold the placeholder ``{pair_parameters}``, filled by :func:`with_pair_parameters`).
+PAIR_PARAMETERS_DOC = """pairs : {"random", "neighbors"}, default="random"
+        Which pairs :meth:`fit` learns from. ``"random"``: pairs drawn uniformly over each
+        class and over pairs of classes, the papers' protocol (``n_pairs`` of them).
+        ``"neighbors"``: every sample with its ``k_target`` nearest samples of its class
+        (similar pairs) and its ``k_impostor`` nearest samples of other classes
+        (dissimilar pairs, the impostors), found by an exact blockwise search; A and B
+        become the local within- and between-class scatters, which helps where classes
+        are large and made of several clusters (see the user guide). ``n_pairs`` must then
+        be left at None.
+    k_target : int, default=3
+        Target neighbours per sample, with ``pairs="neighbors"``.
+    k_impostor : int, default=10
+        Impostors per sample, with ``pairs="neighbors"``.
+    n_refine : int, default=0
+        With ``pairs="neighbors"``: how many times the neighbours are searched again in
+        the learned metric and the metric learned anew from them."""
+
+
+def with_pair_parameters(cls: type) -> type:
+    """Class decorator: put :data:`PAIR_PARAMETERS_DOC` in place of ``{pair_parameters}`` in the docstring."""
+    cls.__doc__ = (cls.__doc__ or "").replace("{pair_parameters}", PAIR_PARAMETERS_DOC)
+    return cls
+
+
+#: GMML's closed forms: A⁻¹ #ₜ B (the papers') and the ratio power of A and B.
+CLOSED_FORM_PATHS = ("gmml", "ratio")
+
+__all__ = [
+    "MahalanobisMixin",
+    "BasePairMetric",
+    "PAIR_STRATEGIES",
+    "CLOSED_FORM_PATHS",
+    "PAIR_PARAMETERS_DOC",
+    "with_pair_parameters",
+]
 
 
 class _MahalanobisDistance:
@@ -193,6 +235,10 @@ class BasePairMetric(ClassNamePrefixFeaturesOutMixin, MahalanobisMixin, Transfor
         "reg": [Interval(Real, 0, None, closed="left")],
         "prior": ["array-like", None],
         "random_state": ["random_state"],
+        "pairs": [StrOptions(set(PAIR_STRATEGIES))],
+        "k_target": [Interval(Integral, 1, None, closed="left")],
+        "k_impostor": [Interval(Integral, 1, None, closed="left")],
+        "n_refine": [Interval(Integral, 0, None, closed="left")],
     }
 
     def __sklearn_tags__(self):
@@ -214,21 +260,25 @@ class BasePairMetric(ClassNamePrefixFeaturesOutMixin, MahalanobisMixin, Transfor
     def fit(self, X: Any, y: Any) -> BasePairMetric:
         """Learn the metric from labelled samples.
 
-        Draws ``n_pairs`` random pairs (half similar, half dissimilar; default
-        1000·c(c−1) for c classes), or takes every pair with ``n_pairs="all"``, reduces
-        them to the scatter matrices A and B, and computes M. Nothing is standardized:
-        put a ``StandardScaler`` before the estimator in a ``Pipeline`` where features
-        have different units.
+        With ``pairs="random"``, draws ``n_pairs`` random pairs (half similar, half
+        dissimilar; default 1000·c(c−1) for c classes), or takes every pair with
+        ``n_pairs="all"``; with ``pairs="neighbors"``, pairs every sample with its
+        ``k_target`` target neighbours and ``k_impostor`` impostors. The pairs are reduced
+        to the scatter matrices A and B, from which M is computed; with ``n_refine``, the
+        neighbours are then searched again in the learned metric and M recomputed, that
+        many times. Nothing is standardized: put a ``StandardScaler`` before the estimator
+        in a ``Pipeline`` where features have different units.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
             Training samples (NumPy-compatible, or an array of another array-API
             library, which keeps the computation in that library), or a ``dask.array``
-            chunked by rows: its statistics are one Dask reduction over the row blocks
-            (on the active ``dask.distributed`` Client, if any), always over all pairs
-            (the default ``n_pairs`` switches to ``"all"`` with a warning; an explicit
-            number of pairs raises ``ValueError``). NaN or infinity in a block raise
+            chunked by rows. With random pairs its statistics are one Dask reduction over
+            the row blocks (on the active ``dask.distributed`` Client, if any), always over
+            all pairs (the default ``n_pairs`` switches to ``"all"`` with a warning; an
+            explicit number of pairs raises ``ValueError``); with local pairs the
+            neighbours are searched block against block. NaN or infinity in a block raise
             ``ValueError`` when the block is computed, and nothing is fitted.
         y : array-like of shape (n_samples,)
             Class labels: at least two classes, each with at least two samples. With a
@@ -239,6 +289,8 @@ class BasePairMetric(ClassNamePrefixFeaturesOutMixin, MahalanobisMixin, Transfor
         self : object
             Fitted estimator.
         """
+        if self.pairs == "neighbors":
+            return self._fit_neighbors(X, y)
         n_pairs = resolve_n_pairs(self.n_pairs, X)
         if is_dask_array(X):
             # Everything is computed before any attribute is set: a failed pass (NaN in a
@@ -255,6 +307,36 @@ class BasePairMetric(ClassNamePrefixFeaturesOutMixin, MahalanobisMixin, Transfor
                 n_pairs_ = int(labels.shape[0])
         self.n_pairs_ = n_pairs_
         self._fit_statistics(A, B)
+        return self
+
+    def _fit_neighbors(self, X, y):
+        """:meth:`fit` with local pairs, refined ``n_refine`` times in the learned metric."""
+        if self.n_pairs is not None:
+            raise ValueError(
+                f"n_pairs={self.n_pairs!r} sets the number of random pairs; with pairs='neighbors' the pairs "
+                f"are set by k_target and k_impostor: leave n_pairs at None."
+            )
+        if is_dask_array(X):
+            X = check_dask_rows(X)
+            d = X.shape[1]
+        else:
+            X, y = self._validate_labelled(X, y)
+            d = X.shape[1]
+        components = None
+        rounds = int(self.n_refine) + 1
+        for r in range(rounds):
+            A, B, n_pairs_ = local_fit_statistics(X, y, self.k_target, self.k_impostor, components=components)
+            if components is None and is_dask_array(X):
+                self._reset_features(d)
+            self.n_pairs_ = n_pairs_
+            with warnings.catch_warnings():
+                if r < rounds - 1:
+                    # Only the metric returned is reported on: an earlier round's metric serves
+                    # to find neighbours, and its warnings would be repeated by the next round.
+                    warnings.simplefilter("ignore", SingularStatisticsWarning)
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                self._fit_statistics(A, B)
+            components = self.components_
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)

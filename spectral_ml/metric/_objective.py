@@ -37,7 +37,7 @@ from typing import Any
 from .._backend import device_of, get_namespace, to_namespace
 from .._validation import as_float_array, check_matrix, check_positive, check_real
 from ..linalg import eigh, loewner_matrix, numerical_rank, spd_eigh, spd_inv, sym
-from ..linalg._means import inverse_sharp_deferred
+from ..linalg._means import inverse_sharp_deferred, ratio_power
 from ..linalg._spectral import transpose
 
 __all__ = [
@@ -261,8 +261,12 @@ class AMLProblem:
         moved = [None if S is None else to_namespace(S, xp, device) for S in (A, B, prior)]
         return AMLProblem(moved[0], moved[1], alpha=self.alpha, beta=self.beta, reg=reg, prior=moved[2])
 
-    def gmml_start(self, t: float = 0.5) -> Any:
+    def gmml_start(self, t: float = 0.5, path: str = "gmml") -> Any:
         """A₁⁻¹ #_t B₁: for t = 1/2 the minimizer of D without its spectral term.
+
+        With ``path="ratio"``, the ratio power A₁^{-1/2} (A₁^{-1/2} B₁ A₁^{-1/2})^t A₁^{-1/2}
+        instead (:func:`spectral_ml.linalg.ratio_power`), the closed form of
+        ``GMMLMetric(path="ratio")``.
 
         That is GMML's closed form with the dissimilar pairs weighted by c: the exact
         answer when α = 0, and the optimum of every direction the h₊ term does not see
@@ -281,7 +285,10 @@ class AMLProblem:
             f"(e.g. StandardScaler)."
         )
         try:
-            M, problem = inverse_sharp_deferred(self.A1, self.B1, float(t))
+            if path == "ratio":
+                M, problem = ratio_power(self.A1, self.B1, float(t)), None
+            else:
+                M, problem = inverse_sharp_deferred(self.A1, self.B1, float(t))
         except ValueError as err:
             raise ValueError(f"{err} {advice}") from err
         # An inaccurate closed form is refused, not warned about: reg is the estimators' remedy.

@@ -15,6 +15,9 @@ from sklearn.preprocessing import StandardScaler
 from spectral_ml.metric import AMLMetric, AMLMetricCV, GMMLMetric
 from tests._estimator_checks import sklearn_checks
 
+# The papers' search: random pairs and the (α, β) grid only, which GridSearchCV over
+# AMLMetric reproduces; tests/metric/test_local_pairs.py covers the strategies and t.
+PAPER = {"pairs": "random", "ts": None}
 ALPHAS = (0.1, 1.0, 10.0)
 BETAS = (0.5, 2.0)
 
@@ -49,7 +52,7 @@ def test_cold_search_reproduces_grid_search_exactly(wine, wine_grid_search):
     """Without warm starts and at the full tolerance, every grid point is an AMLMetric fit."""
     X, y = wine
     gs = wine_grid_search
-    cv = AMLMetricCV(alphas=ALPHAS, betas=BETAS, warm_path=False, search_tol=None, random_state=0).fit(X, y)
+    cv = AMLMetricCV(**PAPER, alphas=ALPHAS, betas=BETAS, warm_path=False, search_tol=None, random_state=0).fit(X, y)
     assert [p for p in cv.cv_results_["params"]] == [
         {"alpha": p["amlmetric__alpha"], "beta": p["amlmetric__beta"]} for p in gs.cv_results_["params"]
     ]
@@ -73,7 +76,7 @@ def test_warm_path_selects_what_grid_search_selects(wine, wine_grid_search):
     """Warm starts reach the same minima here: same errors and the same selection."""
     X, y = wine
     gs = wine_grid_search
-    cv = AMLMetricCV(alphas=ALPHAS, betas=BETAS, search_tol=None, random_state=0).fit(X, y)
+    cv = AMLMetricCV(**PAPER, alphas=ALPHAS, betas=BETAS, search_tol=None, random_state=0).fit(X, y)
     np.testing.assert_allclose(cv.cv_results_["mean_test_error"], 1 - gs.cv_results_["mean_test_score"], atol=1e-12)
     assert (cv.alpha_, cv.beta_) == (gs.best_params_["amlmetric__alpha"], gs.best_params_["amlmetric__beta"])
     ref = gs.best_estimator_[0].get_mahalanobis_matrix()
@@ -84,7 +87,7 @@ def test_default_search_tolerance_stays_close_to_grid_search(wine, wine_grid_sea
     """At search_tol=1e-3 each grid point's error moves by at most a sample or two."""
     X, y = wine
     gs = wine_grid_search
-    cv = AMLMetricCV(alphas=ALPHAS, betas=BETAS, random_state=0).fit(X, y)
+    cv = AMLMetricCV(**PAPER, alphas=ALPHAS, betas=BETAS, random_state=0).fit(X, y)
     n_val = np.array([len(va) for _, va in StratifiedKFold(3).split(X, y)])
     diff = np.abs(_split_errors(cv) - (1 - np.stack([gs.cv_results_[f"split{k}_test_score"] for k in range(3)])))
     assert np.all(diff * n_val[:, None] <= 2 + 1e-9)
@@ -108,15 +111,15 @@ def test_warm_starts_need_fewer_iterations_than_cold_starts(wine, solver, search
         search_tol=search_tol,
         solver=solver,
     )
-    warm = AMLMetricCV(**kw).fit(X, y)
-    cold = AMLMetricCV(warm_path=False, **kw).fit(X, y)
+    warm = AMLMetricCV(**PAPER, **kw).fit(X, y)
+    cold = AMLMetricCV(**PAPER, warm_path=False, **kw).fit(X, y)
     n_warm, n_cold = _total_iterations(warm), _total_iterations(cold)
     assert n_warm < ratio * n_cold, (n_warm, n_cold)
 
 
 def test_refit_equals_a_converged_aml_fit_at_the_selection(wine):
     X, y = wine
-    cv = AMLMetricCV(alphas=ALPHAS, betas=BETAS, random_state=0, tol=1e-9).fit(X, y)
+    cv = AMLMetricCV(**PAPER, alphas=ALPHAS, betas=BETAS, random_state=0, tol=1e-9).fit(X, y)
     ref = AMLMetric(alpha=cv.alpha_, beta=cv.beta_, random_state=0, tol=1e-9).fit(X, y)
     assert cv.loss_curve_[-1] == pytest.approx(ref.loss_curve_[-1], rel=1e-12)
     M, Mr = cv.get_mahalanobis_matrix(), ref.get_mahalanobis_matrix()
@@ -127,7 +130,7 @@ def test_refit_equals_a_converged_aml_fit_at_the_selection(wine):
 def test_fitted_attributes_and_cv_results_layout(wine):
     X, y = wine
     alphas, betas = (10.0, 0.1, 1.0, 1.0), (2.0, 0.5)
-    cv = AMLMetricCV(alphas=alphas, betas=betas, cv=4, random_state=0).fit(X, y)
+    cv = AMLMetricCV(**PAPER, alphas=alphas, betas=betas, cv=4, random_state=0).fit(X, y)
     np.testing.assert_array_equal(cv.alphas_, [0.1, 1.0, 10.0])
     np.testing.assert_array_equal(cv.betas_, [0.5, 2.0])
     res = cv.cv_results_
@@ -183,7 +186,7 @@ def test_ties_go_to_the_smallest_alpha_then_beta(rng):
     """Well-separated classes: every candidate is perfect and the first one is chosen."""
     y = np.repeat([0, 1, 2], 30)
     X = rng.standard_normal((90, 4)) + 10.0 * y[:, None]
-    cv = AMLMetricCV(alphas=(10.0, 0.01, 1.0), betas=(3.0, 0.3), random_state=0).fit(X, y)
+    cv = AMLMetricCV(**PAPER, alphas=(10.0, 0.01, 1.0), betas=(3.0, 0.3), random_state=0).fit(X, y)
     assert np.all(cv.cv_results_["mean_test_error"] == 0)
     assert np.all(cv.cv_results_["rank_test_error"] == 1)
     assert (cv.alpha_, cv.beta_, cv.best_index_) == (0.01, 0.3, 0)
@@ -191,7 +194,7 @@ def test_ties_go_to_the_smallest_alpha_then_beta(rng):
 
 def test_alpha_zero_in_the_grid_is_gmml(wine):
     X, y = wine
-    cv = AMLMetricCV(alphas=(0.0,), betas=(1.0,), random_state=0).fit(X, y)
+    cv = AMLMetricCV(**PAPER, alphas=(0.0,), betas=(1.0,), random_state=0).fit(X, y)
     gmml = GMMLMetric(random_state=0).fit(X, y)
     np.testing.assert_allclose(cv.get_mahalanobis_matrix(), gmml.get_mahalanobis_matrix(), rtol=1e-8, atol=1e-10)
     assert cv.n_iter_ == 0
@@ -200,23 +203,23 @@ def test_alpha_zero_in_the_grid_is_gmml(wine):
 def test_deterministic_with_random_state(wine):
     X, y = wine
     kw = dict(alphas=ALPHAS, betas=BETAS)
-    a = AMLMetricCV(random_state=3, **kw).fit(X, y)
-    b = AMLMetricCV(random_state=3, **kw).fit(X, y)
+    a = AMLMetricCV(**PAPER, random_state=3, **kw).fit(X, y)
+    b = AMLMetricCV(**PAPER, random_state=3, **kw).fit(X, y)
     np.testing.assert_array_equal(_split_errors(a), _split_errors(b))
     np.testing.assert_array_equal(a.get_mahalanobis_matrix(), b.get_mahalanobis_matrix())
-    c = AMLMetricCV(random_state=np.random.RandomState(5), **kw).fit(X, y)
-    d = AMLMetricCV(random_state=np.random.RandomState(5), **kw).fit(X, y)
+    c = AMLMetricCV(**PAPER, random_state=np.random.RandomState(5), **kw).fit(X, y)
+    d = AMLMetricCV(**PAPER, random_state=np.random.RandomState(5), **kw).fit(X, y)
     np.testing.assert_array_equal(c.get_mahalanobis_matrix(), d.get_mahalanobis_matrix())
     # Other pairs give another metric.
-    e = AMLMetricCV(random_state=4, **kw).fit(X, y)
+    e = AMLMetricCV(**PAPER, random_state=4, **kw).fit(X, y)
     assert not np.allclose(e.get_mahalanobis_matrix(), a.get_mahalanobis_matrix())
 
 
 def test_parallel_folds_give_identical_results(wine):
     X, y = wine
     kw = dict(alphas=(0.1, 10.0), betas=(1.0,), random_state=0)
-    serial = AMLMetricCV(**kw).fit(X, y)
-    parallel = AMLMetricCV(n_jobs=2, **kw).fit(X, y)
+    serial = AMLMetricCV(**PAPER, **kw).fit(X, y)
+    parallel = AMLMetricCV(**PAPER, n_jobs=2, **kw).fit(X, y)
     np.testing.assert_array_equal(_split_errors(serial), _split_errors(parallel))
     np.testing.assert_array_equal(serial.get_mahalanobis_matrix(), parallel.get_mahalanobis_matrix())
 
@@ -225,8 +228,8 @@ def test_cv_splitters_and_iterables(wine):
     X, y = wine
     kw = dict(alphas=(0.1, 10.0), betas=(1.0,), random_state=0)
     skf = StratifiedKFold(3, shuffle=True, random_state=1)
-    a = AMLMetricCV(cv=skf, **kw).fit(X, y)
-    b = AMLMetricCV(cv=list(skf.split(X, y)), **kw).fit(X, y)
+    a = AMLMetricCV(**PAPER, cv=skf, **kw).fit(X, y)
+    b = AMLMetricCV(**PAPER, cv=list(skf.split(X, y)), **kw).fit(X, y)
     np.testing.assert_array_equal(_split_errors(a), _split_errors(b))
     assert a.n_splits_ == 3
 
@@ -235,7 +238,7 @@ def test_refit_warns_but_the_search_does_not(wine):
     X, y = wine
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        cv = AMLMetricCV(alphas=(1.0, 100.0), betas=(1.0,), max_iter=2, random_state=0).fit(X, y)
+        cv = AMLMetricCV(**PAPER, alphas=(1.0, 100.0), betas=(1.0,), max_iter=2, random_state=0).fit(X, y)
     conv = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
     assert len(conv) == 1 and "refit" in str(conv[0].message)
     assert not all(cv.cv_results_[f"split{k}_converged"].all() for k in range(3))
@@ -244,17 +247,19 @@ def test_refit_warns_but_the_search_does_not(wine):
 
 def test_verbose_reports_folds_and_selection(wine, capsys):
     X, y = wine
-    AMLMetricCV(alphas=(0.1,), betas=(1.0,), random_state=0, verbose=1).fit(X, y)
+    AMLMetricCV(**PAPER, alphas=(0.1,), betas=(1.0,), random_state=0, verbose=1).fit(X, y)
     out = capsys.readouterr().out.strip().splitlines()
-    assert len(out) == 4 and "selected alpha=0.1" in out[-1]
-    AMLMetricCV(alphas=(0.1,), betas=(1.0,), random_state=0).fit(X, y)
+    assert len(out) == 4 and "selected pairs='random', alpha=0.1, beta=1" in out[-1]
+    AMLMetricCV(**PAPER, alphas=(0.1,), betas=(1.0,), random_state=0).fit(X, y)
     assert capsys.readouterr().out == ""
 
 
 def test_in_a_pipeline(wine):
     X, y = load_wine(return_X_y=True)
     pipe = make_pipeline(
-        StandardScaler(), AMLMetricCV(alphas=(0.1, 10.0), betas=(1.0,), random_state=0), KNeighborsClassifier(5)
+        StandardScaler(),
+        AMLMetricCV(**PAPER, alphas=(0.1, 10.0), betas=(1.0,), random_state=0),
+        KNeighborsClassifier(5),
     )
     pipe.fit(X[::2], y[::2])
     assert pipe.score(X[1::2], y[1::2]) > 0.9
@@ -264,8 +269,8 @@ def test_in_a_pipeline(wine):
 def test_riemannian_solver(wine):
     X, y = wine
     kw = dict(alphas=(0.1, 10.0), betas=(1.0,), random_state=0, search_tol=None, tol=1e-8)
-    pgd = AMLMetricCV(**kw).fit(X, y)
-    rie = AMLMetricCV(solver="riemannian", **kw).fit(X, y)
+    pgd = AMLMetricCV(**PAPER, **kw).fit(X, y)
+    rie = AMLMetricCV(**PAPER, solver="riemannian", **kw).fit(X, y)
     np.testing.assert_array_equal(_split_errors(pgd), _split_errors(rie))
     assert rie.loss_curve_[-1] == pytest.approx(pgd.loss_curve_[-1], rel=1e-10)
 
@@ -274,8 +279,8 @@ def test_array_api_strict_stays_in_namespace(wine):
     xs = pytest.importorskip("array_api_strict")
     X, y = wine
     kw = dict(alphas=(0.1, 10.0), betas=(1.0,), random_state=0)
-    ref = AMLMetricCV(**kw).fit(X, y)
-    est = AMLMetricCV(**kw).fit(xs.asarray(X), y)
+    ref = AMLMetricCV(**PAPER, **kw).fit(X, y)
+    est = AMLMetricCV(**PAPER, **kw).fit(xs.asarray(X), y)
     np.testing.assert_array_equal(_split_errors(est), _split_errors(ref))
     assert isinstance(est.components_, type(xs.asarray(X)))
     np.testing.assert_allclose(
@@ -309,7 +314,7 @@ def test_array_api_strict_stays_in_namespace(wine):
 def test_invalid_hyperparameters_raise_clear_errors(wine, params, match):
     X, y = wine
     with pytest.raises(ValueError, match=match):
-        AMLMetricCV(**params).fit(X, y)
+        AMLMetricCV(**PAPER, **params).fit(X, y)
 
 
 def test_data_problems_raise_clear_errors(wine):
@@ -318,33 +323,33 @@ def test_data_problems_raise_clear_errors(wine):
     y_few = y.copy()
     y_few[:2] = 7  # a class of two samples
     with pytest.raises(ValueError, match=r"cv=3: class 7 has 2 sample"):
-        AMLMetricCV(**small).fit(X, y_few)
+        AMLMetricCV(**PAPER, **small).fit(X, y_few)
     # Three samples of a class suffice for three folds, not for two (a training part gets 1).
     y_three = y.copy()
     y_three[:3] = 7
-    AMLMetricCV(cv=3, **small).fit(X, y_three)
+    AMLMetricCV(**PAPER, cv=3, **small).fit(X, y_three)
     with pytest.raises(ValueError, match="training part of fold"):
-        AMLMetricCV(cv=2, **small).fit(X, y_three)
+        AMLMetricCV(**PAPER, cv=2, **small).fit(X, y_three)
     # Unstratified folds that leave a class out of a training part.
     order = np.argsort(y, kind="stable")
     with pytest.raises(ValueError, match="cv: the training part"):
-        AMLMetricCV(cv=KFold(3), **small).fit(X[order], y[order])
+        AMLMetricCV(**PAPER, cv=KFold(3), **small).fit(X[order], y[order])
     with pytest.raises(ValueError, match="n_neighbors"):
-        AMLMetricCV(n_neighbors=500, **small).fit(X, y)
+        AMLMetricCV(**PAPER, n_neighbors=500, **small).fit(X, y)
     with pytest.raises(ValueError, match="2 classes"):
-        AMLMetricCV(**small).fit(X, np.zeros_like(y))
+        AMLMetricCV(**PAPER, **small).fit(X, np.zeros_like(y))
     X_bad = X.copy()
     X_bad[0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
-        AMLMetricCV(**small).fit(X_bad, y)
+        AMLMetricCV(**PAPER, **small).fit(X_bad, y)
     with pytest.raises(NotImplementedError, match="fit\\(X, y\\)"):
-        AMLMetricCV().fit_pairs(np.stack([X[:4], X[4:8]], axis=1), np.array([1, 1, -1, -1]))
+        AMLMetricCV(**PAPER).fit_pairs(np.stack([X[:4], X[4:8]], axis=1), np.array([1, 1, -1, -1]))
 
 
 @sklearn_checks(
     [
-        AMLMetricCV(alphas=(0.1, 10.0), betas=(1.0,), n_pairs=300),
-        AMLMetricCV(alphas=(1.0,), betas=(0.5, 2.0), solver="riemannian", warm_path=False, n_pairs=300),
+        AMLMetricCV(**PAPER, alphas=(0.1, 10.0), betas=(1.0,), n_pairs=300),
+        AMLMetricCV(**PAPER, alphas=(1.0,), betas=(0.5, 2.0), solver="riemannian", warm_path=False, n_pairs=300),
     ]
 )
 def test_sklearn_compatible(estimator, check):

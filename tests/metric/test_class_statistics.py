@@ -214,7 +214,7 @@ def test_aml_cv_all_pairs_folds_match_separate_fits(rng):
     from spectral_ml.metric import AMLMetric, AMLMetricCV
 
     X, y = _mixture(rng, (40, 30, 35), d=3)
-    cv = AMLMetricCV(alphas=(0.0,), betas=(1.0,), cv=3, n_pairs="all").fit(X, y)
+    cv = AMLMetricCV(alphas=(0.0,), betas=(1.0,), cv=3, n_pairs="all", pairs="random", ts=None).fit(X, y)
     ref = AMLMetric(alpha=0.0, beta=1.0, n_pairs="all").fit(X, y)
     assert cv.n_pairs_ == ref.n_pairs_
     assert _relative(cv.mahalanobis_matrix_, ref.mahalanobis_matrix_) < 1e-8

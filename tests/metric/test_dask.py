@@ -178,3 +178,51 @@ def test_fit_pairs_on_dask_equals_in_memory():
     with pytest.raises(ValueError, match=r"pairs contains NaN or infinity \(in pairs 90 to 179\)"):
         fresh.fit_pairs(da.from_array(bad, chunks=(90, 2, 4)), labels)
     assert not hasattr(fresh, "n_features_in_")
+
+
+# ---------------------------------------------------------------------------------------
+# Local pairs: the blockwise search and the scatters over pairs of blocks
+# ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("chunks", [64, 200, 900])
+def test_neighbor_pairs_on_dask_are_the_in_memory_pairs(chunks):
+    from spectral_ml.metric import neighbor_pairs
+
+    X, y = _data(seed=3, n=600)
+    ref_idx, ref_lab = neighbor_pairs(X, y, 4, 7)
+    idx, lab = neighbor_pairs(da.from_array(X, chunks=(chunks, 5)), da.from_array(y, chunks=chunks), 4, 7)
+    np.testing.assert_array_equal(idx, ref_idx)
+    np.testing.assert_array_equal(lab, ref_lab)
+
+
+def test_local_pair_fits_on_dask_match_in_memory_fits():
+    X, y = _data(seed=4, n=700)
+    Xd = da.from_array(X, chunks=(150, 5))
+    for make in (
+        lambda: GMMLMetric(pairs="neighbors", n_refine=1),
+        lambda: GMMLMetric(pairs="neighbors", path="ratio", t=2.0),
+        lambda: AMLMetric(pairs="neighbors"),
+    ):
+        ref, est = make().fit(X, y), make().fit(Xd, y)
+        assert est.n_pairs_ == ref.n_pairs_
+        assert _rel(est.mahalanobis_matrix_, ref.mahalanobis_matrix_) < 1e-8
+
+
+def test_nan_in_a_dask_block_is_named_by_the_local_search():
+    from spectral_ml.metric import neighbor_pairs
+
+    X, y = _data(seed=5, n=300)
+    X[250, 2] = np.nan
+    with pytest.raises(ValueError, match=r"X contains NaN or infinity \(in rows 200 to 299\)"):
+        neighbor_pairs(da.from_array(X, chunks=(100, 5)), y)
+
+
+def test_cv_over_local_pairs_on_dask_matches_in_memory():
+    X, y = _data(seed=6, n=450)
+    kw = dict(alphas=(0.1, 1.0), betas=(1.0,), pairs="neighbors", ts=(0.5, 2.0), random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = AMLMetricCV(**kw).fit(X, y)
+        est = AMLMetricCV(**kw).fit(da.from_array(X, chunks=(100, 5)), y)
+    np.testing.assert_array_equal(est.cv_results_["mean_test_error"], ref.cv_results_["mean_test_error"])
+    assert est.best_index_ == ref.best_index_
+    assert _rel(est.mahalanobis_matrix_, ref.mahalanobis_matrix_) < 1e-6

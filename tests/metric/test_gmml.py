@@ -103,7 +103,7 @@ def test_improves_knn_on_data_with_noisy_features(rng):
 
 @pytest.mark.parametrize(
     "params, match",
-    [({"t": 1.5}, "t"), ({"t": -0.1}, "t"), ({"n_pairs": 0}, "n_pairs"), ({"reg": -1.0}, "reg")],
+    [({"t": "half"}, "t"), ({"t": -0.1}, "t"), ({"n_pairs": 0}, "n_pairs"), ({"reg": -1.0}, "reg")],
 )
 def test_invalid_hyperparameters(wine, params, match):
     X, y = wine
