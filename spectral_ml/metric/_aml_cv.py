@@ -42,7 +42,7 @@ _PAPER_GRID = (0.001, 0.01, 0.1, 1.0, 10.0, 100.0, 1000.0)
 
 #: GMML's positions on the geodesic searched by default: the papers' midpoint and
 #: extrapolations past B, which sharpen the contrast between directions.
-_DEFAULT_TS = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)
+_DEFAULT_TS = (0.5, 1.0, 2.0, 4.0)
 
 # Mean validation errors closer than this count as tied (as in ._cv_search).
 _TIE_TOL = 1e-12
@@ -103,9 +103,10 @@ class AMLMetricCV(BasePairMetric):
       refit then solves to ``tol``.
 
     Local pairs cost one neighbour search per fold (for the largest k; smaller k take the
-    first neighbours of the same lists) and the GMML points one or two eigendecompositions
-    and one scoring each, so the default grid (both strategies, six t on both closed forms
-    and the 7×7 (α, β) grid) costs about twice the search over random pairs alone.
+    first neighbours of the same lists) and the GMML points one eigendecomposition
+    and one scoring each, so the default grid (both strategies, four t on both closed forms
+    and the 7×7 (α, β) grid) costs two to three times the search over random pairs and the
+    (α, β) grid alone.
 
     Parameters
     ----------
@@ -171,7 +172,7 @@ class AMLMetricCV(BasePairMetric):
     k_impostor : int or sequence of int, default=10
         Impostors per sample of the local pair sets searched; every (``k_target``,
         ``k_impostor``) combination is a pair set.
-    ts : array-like of float or None, default=(0, 0.5, 1, 2, 4, 8)
+    ts : array-like of float or None, default=(0.5, 1, 2, 4)
         Values t ≥ 0 of GMML's closed forms searched beside the (α, β) grid, on every pair
         set and every path of ``paths`` (see :class:`GMMLMetric`). ``None`` or empty: AML
         candidates only.

@@ -338,7 +338,7 @@ def test_no_edge_warning_when_the_error_is_flat():
         cv = AMLMetricCV(alphas=(0.01, 1.0, 10.0), betas=(0.3, 3.0), random_state=0).fit(X, y)
     assert np.all(cv.cv_results_["mean_test_error"] == 0)
     # Ties go to the first candidate: random pairs, the smallest t.
-    assert (cv.pairs_, cv.t_) == ("random", 0.0)
+    assert (cv.pairs_, cv.path_, cv.t_) == ("random", "gmml", 0.5)
 
 
 @pytest.mark.parametrize(
