@@ -7,6 +7,10 @@ The site works offline: MathJax is copied into ``_static`` from the ``sphinx-mat
 package, and nothing is loaded from another host. The build runs every script of
 ``examples/`` (sphinx-gallery) and writes the API reference's pages from the package's
 ``__all__`` (``generate_api.py``); both outputs are not tracked.
+
+The API pages of :mod:`spectral_ml.torch` and of the Dask support are made from the real
+objects, so PyTorch (its CPU build is enough) and Dask must be installed: without them the
+build stops and says what to install. CuPy, which needs an NVIDIA GPU, is mocked when absent.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    "sphinx.ext.viewcode",  # the [source] links of the API pages
     "sphinx-mathjax-offline",  # ships MathJax 3 into _static/mathjax: math renders offline
     "numpydoc",
     "sphinx_gallery.gen_gallery",
@@ -41,8 +46,27 @@ extensions = [
 ]
 
 # --- API reference --------------------------------------------------------------------
-# Optional dependencies that are absent are mocked, so their modules are still documented.
-autodoc_mock_imports = [m for m in ("torch", "cupy") if importlib.util.find_spec(m) is None]
+# PyTorch and Dask are documented from the real objects: a mock would turn every signature
+# of spectral_ml.torch into (*args, **kwargs) and drop the classes' real bases.
+_REQUIRED = {
+    "torch": "python -m pip install torch --index-url https://download.pytorch.org/whl/cpu",
+    "dask": 'python -m pip install "dask[array,distributed]"',
+}
+_missing = [name for name in _REQUIRED if importlib.util.find_spec(name) is None]
+if _missing:
+    from sphinx.errors import ConfigError
+
+    raise ConfigError(
+        "The documentation is built from the real PyTorch and Dask objects, and "
+        + " and ".join(_missing)
+        + " cannot be imported. Install "
+        + ("it" if len(_missing) == 1 else "them")
+        + " first (the CPU build of PyTorch is enough): "
+        + "; ".join(_REQUIRED[name] for name in _missing)
+        + ' (or python -m pip install -e ".[docs,torch,dask]").'
+    )
+# CuPy needs an NVIDIA GPU: where it is absent, its imports are mocked.
+autodoc_mock_imports = [m for m in ("cupy",) if importlib.util.find_spec(m) is None]
 
 import generate_api  # noqa: E402 - after the package and the extensions are put on sys.path
 from sphinx.ext.autodoc.mock import mock  # noqa: E402 - with the imports above
@@ -61,15 +85,18 @@ numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
 
 # --- Examples gallery -------------------------------------------------------------------
+# The examples draw with pyplot, cell by cell (``# %%``): each figure shows under the code
+# that drew it, and the first (or ``sphinx_gallery_thumbnail_number``) is the thumbnail.
+# ``doc_module`` and ``backreferences_dir`` give every API page the examples that use its
+# object (the ``minigallery`` of the autosummary templates).
 sphinx_gallery_conf = {
     "examples_dirs": str(DOCS.parent / "examples"),
     "gallery_dirs": "auto_examples",
     "filename_pattern": r".*\.py$",  # run every example, not only plot_*.py
-    "image_scrapers": ("matplotlib", "spectral_docs"),
-    "reset_argv": "spectral_docs.gallery_argv",
+    "image_scrapers": ("matplotlib",),
     "within_subsection_order": "FileNameSortKey",
     "remove_config_comments": True,
-    "download_all_examples": False,
+    "download_all_examples": True,  # one archive of the scripts, one of the notebooks
     "show_memory": False,
     "show_signature": False,
     "min_reported_time": 1,
@@ -112,7 +139,7 @@ html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,
     "navbar_align": "left",
-    "header_links_before_dropdown": 6,  # the API in the bar; results and the rest under "More"
+    "header_links_before_dropdown": 7,  # up to the API in the bar; the rest under "More"
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version"],
 }
@@ -130,8 +157,16 @@ html_sidebars = {
         "bibliography",
         "auto_examples/index",
         "api",
+        "release_notes",
+        "faq",
+        "citing",
+        "contributing",
     )
 }
 html_static_path = ["_static"]
 html_css_files = ["spectral_ml.css"]
 html_show_sourcelink = False
+
+# --- [source] links (sphinx.ext.viewcode) ------------------------------------------------
+# Names that spectral_ml re-exports link to the module that defines them.
+viewcode_follow_imported_members = True

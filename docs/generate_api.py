@@ -61,11 +61,22 @@ def documented_methods(cls) -> list[str]:
     names: list[str] = []
     for owner in owners:
         for name, value in vars(owner).items():
-            if name.startswith("_") or name in names:
+            if name.startswith("_") or name in names or _undocumented_hook(owner, name, value):
                 continue
             if inspect.isfunction(value) or isinstance(value, (classmethod, staticmethod)):
                 names.append(name)
     return names
+
+
+def _undocumented_hook(owner, name: str, value) -> bool:
+    """A method without a docstring that overrides one of a base class from another library.
+
+    Such a method is a hook the other library calls (``torch.nn.Module.extra_repr``), not
+    part of this package's API; its page entry would have an empty summary.
+    """
+    if getattr(getattr(value, "__func__", value), "__doc__", None):  # its own, not an inherited one
+        return False
+    return any(name in vars(base) and not base.__module__.startswith(PACKAGE + ".") for base in owner.__mro__[1:])
 
 
 def doc_comment(name: str, module) -> str:
@@ -173,11 +184,34 @@ def _data_entry(name: str, value, doc: str) -> list[str]:
     return lines + [""]
 
 
+_ABBREVIATIONS = ("e.g", "i.e", "cf", "etc", "Eq", "Eqs", "Fig", "Figs", "Sec", "Thm", "Ch", "vs", "al")
+
+
+def first_sentence(doc: str | None) -> str:
+    """The first sentence of a docstring's first paragraph, on one line.
+
+    A sentence ends at a full stop followed by a space or the end of the paragraph, outside
+    parentheses and not after an abbreviation ("e.g.", "Eq."); a paragraph without one is
+    returned whole. ``"Layers with explicit backward passes, losses with feature\ngradients.
+    More."`` gives ``"Layers with explicit backward passes, losses with feature gradients."``.
+    """
+    paragraph = " ".join(inspect.cleandoc(doc or "").split("\n\n")[0].split())
+    depth = 0
+    for i, char in enumerate(paragraph):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char != "." or depth > 0 or paragraph[i + 1 : i + 2] not in ("", " "):
+            continue
+        word = paragraph[:i].rsplit(" ", 1)[-1].lstrip("(")
+        if word not in _ABBREVIATIONS:
+            return paragraph[: i + 1]
+    return paragraph
+
+
 def modules_table(modules) -> str:
-    """A table of the module pages with the first line of each module's docstring."""
+    """A table of the module pages with the first sentence of each module's docstring."""
     lines = [".. list-table::", "   :class: api-modules", ""]
     for module in modules:
-        summary = (module.__doc__ or "").strip().partition("\n")[0]
+        summary = first_sentence(module.__doc__)
         lines += [f"   * - :doc:`{module.__name__} <api/{module.__name__}>`", f"     - {summary}"]
     return "\n".join(lines) + "\n"
 

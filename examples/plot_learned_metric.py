@@ -1,68 +1,114 @@
 """What a learned metric does to the data
 ======================================
 
-Learns GMML and AML metrics on the AML paper's synthetic set (10-D, two classes, a clean
-training set and an overlapping test set) and draws the training and test samples on the
-first two principal components of the input and of each learned embedding X·Lᵀ, as in Fig. 3
-of Chen et al. (IJCAI 2018). Also draws the eigenvalue spectrum of each learned M.
-
-Usage::
-
-    python examples/plot_learned_metric.py [--out FIGURE.png] [--seed 0]
+A Mahalanobis metric ``d(x, x′)² = (x − x′)ᵀ M (x − x′)`` with
+``M = LᵀL`` is the Euclidean distance after the linear map ``x ↦ L x``.
+This example learns GMML and AML metrics on the AML paper's synthetic
+set (10 dimensions, two classes, a clean training set and an overlapping
+test set) and draws the data on the first two principal components
+before and after each map, as in Fig. 3 of Chen et al. (IJCAI 2018).
 """
 
-from __future__ import annotations
-
-import argparse
-import os
-import tempfile
-
-import numpy as np
-from matplotlib.figure import Figure
+import matplotlib.pyplot as plt
 
 from spectral_ml.datasets import make_aml_synthetic
+from spectral_ml.evaluation import knn_error
 from spectral_ml.metric import AMLMetric, GMMLMetric
-from spectral_ml.plotting import plot_eigenvalue_spectrum, plot_embedding_2d
+from spectral_ml.plotting import (
+    plot_eigenvalue_spectrum,
+    plot_embedding_2d,
+)
+
+# %%
+# The data
+# --------
+# The two classes differ along the first coordinate only. Training
+# points lie clearly on their own side; test points are noisier, and the
+# classes overlap between them.
+data = make_aml_synthetic(random_state=0)
+n_train, n_test = len(data.y_train), len(data.y_test)
+print(f"{n_train} training, {n_test} test points")
+print(f"{data.X_train.shape[1]} dimensions")
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
-    parser.add_argument("--out", help="PNG path (default: a temporary directory)")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-
-    data = make_aml_synthetic(random_state=args.seed)
-    models = {
-        "GMML": GMMLMetric(random_state=args.seed).fit(data.X_train, data.y_train),
-        "AML": AMLMetric(alpha=1.0, beta=1.0, random_state=args.seed).fit(data.X_train, data.y_train),
-    }
-    fig = Figure(figsize=(16, 7), layout="constrained")
-    grid = fig.add_gridspec(2, 4)
-    axes = np.array([[fig.add_subplot(grid[row, col]) for col in range(3)] for row in range(2)])
-    for row, (split, X, y) in enumerate((("train", data.X_train, data.y_train), ("test", data.X_test, data.y_test))):
-        plot_embedding_2d(X, y, basis_from=data.X_train, ax=axes[row, 0], title=f"input, {split}")
-        for col, (name, model) in enumerate(models.items(), start=1):
-            plot_embedding_2d(
-                model.transform(X),
-                y,
-                basis_from=model.transform(data.X_train),
-                ax=axes[row, col],
-                title=f"{name}, {split}",
-            )
-    # The spectrum of M: how strongly the metric stretches each direction it learned.
-    plot_eigenvalue_spectrum(
-        {name: model.get_mahalanobis_matrix() for name, model in models.items()},
-        ax=fig.add_subplot(grid[:, 3]),
-        title="eigenvalues of the learned M",
+def draw(transform, name):
+    """Points on the principal axes of the (mapped) training set."""
+    fig, axes = plt.subplots(
+        1, 2, figsize=(6.6, 3.4), layout="constrained"
     )
-    out = args.out or os.path.join(tempfile.mkdtemp(prefix="spectral_ml_"), "learned_metric.png")
-    fig.savefig(out, dpi=100)
-    for name, model in models.items():
-        w = np.linalg.eigvalsh(model.get_mahalanobis_matrix())
-        print(f"{name}: eigenvalues of M from {w.min():.3g} to {w.max():.3g}")
-    print(f"figure written to {out}")
-    return 0
+    for ax, split, X, y in (
+        (axes[0], "train", data.X_train, data.y_train),
+        (axes[1], "test", data.X_test, data.y_test),
+    ):
+        plot_embedding_2d(
+            X,
+            y,
+            transform=transform,
+            basis_from=data.X_train,
+            ax=ax,
+            title=f"{name}, {split}",
+            class_names=["class 0", "class 1"],
+            legend=split == "train",
+        )
 
 
-if __name__ == "__main__":
-    main()
+draw(None, "input space")
+
+# %%
+# In the input space the first principal component already follows the
+# direction that separates the classes (their means are 4 apart, the
+# training noise is 0.5), and on the test set the noisier classes
+# overlap between them. Nine of the ten coordinates are noise.
+#
+# Learning the metrics
+# --------------------
+# :class:`~spectral_ml.metric.GMMLMetric` has a closed form;
+# :class:`~spectral_ml.metric.AMLMetric` also learns from adversarial
+# pairs, synthetic pairs made hard to tell apart, which is meant to help
+# where the test data are noisier than the training data.
+models = {
+    "GMML": GMMLMetric(random_state=0).fit(data.X_train, data.y_train),
+    "AML": AMLMetric(alpha=1.0, beta=1.0, random_state=0).fit(
+        data.X_train, data.y_train
+    ),
+}
+splits = (data.X_train, data.y_train, data.X_test, data.y_test)
+print(f"Euclidean 5-NN test error {knn_error(*splits, k=5):.3f}")
+for name, model in models.items():
+    error = knn_error(*splits, metric=model, k=5)
+    print(f"{name:<9s} 5-NN test error {error:.3f}")
+
+# %%
+# The GMML embedding
+# ------------------
+# GMML's map stretches the direction that separates the classes relative
+# to the nine noise directions (mind the scale of the first axis): the
+# classes move apart compared with the noise, and the 5-NN test error
+# above falls a little.
+draw(models["GMML"], "GMML")
+
+# %%
+# The AML embedding
+# -----------------
+# Much like GMML's on this set, with the separating direction stretched
+# a little less.
+draw(models["AML"], "AML")
+
+# %%
+# The spectrum of each metric
+# ---------------------------
+# How strongly each metric stretches the directions it learned: one
+# eigenvalue of ``M`` far above the others is the separating direction,
+# the rest the noise it shrinks.
+fig, ax = plt.subplots(figsize=(6.4, 3.8), layout="constrained")
+plot_eigenvalue_spectrum(
+    {
+        name: model.get_mahalanobis_matrix()
+        for name, model in models.items()
+    },
+    ax=ax,
+    title="eigenvalues of the learned M",
+)
+
+# %%
+# sphinx_gallery_thumbnail_number = 3

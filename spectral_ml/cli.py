@@ -48,6 +48,9 @@ _METHOD_NAMES = {
     "gmml": "GMML",
     "aml": "AML",
     "aml-riemannian": "AML (riemannian)",
+    "gmml-local": "GMML (local)",
+    "aml-local": "AML (local)",
+    "aml-cv": "AML-CV",
     "nca": "NCA",
     "itml": "ITML",
     "lmnn": "LMNN",
@@ -79,7 +82,7 @@ def _int_in(name: str, low: int, high: int | None = None):
     return parse
 
 
-def _positive_float(name: str):
+def _positive_float(name: str, upper: float | None = None):
     def parse(text: str) -> float:
         try:
             value = float(text)
@@ -87,6 +90,8 @@ def _positive_float(name: str):
             raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
         if not math.isfinite(value) or value <= 0:
             raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text!r}")
+        if upper is not None and value > upper:
+            raise argparse.ArgumentTypeError(f"must lie in (0, {upper:g}], got {text!r}")
         return value
 
     parse.__name__ = name
@@ -182,6 +187,8 @@ def _retrieval_protocol(args):
         blas_threads=_blas_threads(args),
         network=network(args),
         device=getattr(args, "device", "cpu"),
+        thetas=getattr(args, "theta", None),
+        dpp_weights=getattr(args, "dpp_weight", None),
     )
 
 
@@ -467,14 +474,12 @@ def _options(parser, names, *, command):
     if "data-dir" in names:
         parser.add_argument("--data-dir", metavar="DIR", help="data directory (default: $SPECTRAL_ML_DATA)")
     if "network" in names:
-        (
-            parser.add_argument(
-                "--network",
-                choices=("perceptron", "paper-cnn"),
-                default="perceptron",
-                help="feature network: the NumPy perceptron 784-200-2 (default), or the paper's "
-                "convolutional network in PyTorch (needs the torch extra; MNIST only)",
-            ),
+        parser.add_argument(
+            "--network",
+            choices=("perceptron", "paper-cnn"),
+            default="perceptron",
+            help="feature network: the NumPy perceptron 784-200-2 (default), or the paper's "
+            "convolutional network in PyTorch (needs the torch extra; MNIST only)",
         )
         parser.add_argument(
             "--device",
@@ -482,6 +487,9 @@ def _options(parser, names, *, command):
             metavar="DEVICE",
             help="PyTorch device of --network paper-cnn: cpu (default), cuda or cuda:N",
         )
+        for flag, hi, what in (("--theta", 1.0, "step theta of DPPSG*"), ("--dpp-weight", None, "DPP weight")):
+            sweep = f"a sweep of the {what}: DPPSG* trained with each value and the baseline, *_theta.csv and .png"
+            parser.add_argument(flag, nargs="+", type=_positive_float(flag, hi), metavar="X", help=sweep)
     if "table1" in names:
         where = " of aml-table1" if command == "reproduce" else ""
         parser.add_argument(
@@ -495,8 +503,10 @@ def _options(parser, names, *, command):
             nargs="+",
             choices=list(_METHOD_NAMES),
             metavar="METHOD",
-            help=f"learners{where}, of {', '.join(_METHOD_NAMES)} (default: all available; "
-            "itml and lmnn, from metric-learn, not with --quick)",
+            help=f"learners{where}, of {', '.join(_METHOD_NAMES)}: gmml-local and aml-local learn "
+            "from local pairs (each sample's nearest same-class and other-class samples), aml-cv "
+            "chooses random or local pairs by cross-validation (default: all available; not with "
+            "--quick: itml and lmnn, from metric-learn, gmml-local and aml-local)",
         )
         parser.add_argument(
             "--standardize",

@@ -70,10 +70,10 @@ def test_report_links_tables_and_figures(tmp_path):
     assert "thread(s)" in machine and "numpy " in machine and "scikit-learn " in machine
     assert "![fig](fig.png)" in text
     assert "[t.csv](t.csv)" in text
-    assert "| x | 1.5 |" in text
+    assert "| x | 1.50 |" in text
     assert "a note" in text
     assert "RuntimeError: boom" in text
-    assert csv_path.read_text().splitlines() == ["a,b", "x,1.5"]
+    assert csv_path.read_text().splitlines() == ["a,b", "x,1.50"]
 
 
 def test_table_and_formatting_errors():
@@ -95,8 +95,16 @@ def test_tables_round_where_they_are_written(tmp_path):
     table.add_row(1e-5)
     table.add_row(1234.5678)
     csv_path, md_path = table.save(tmp_path, "t")
-    assert csv_path.read_text().splitlines() == ["value", "0.09375", "0.3333", "n/a", "1e-05", "1235"]
-    assert "| 0.09375 |" in md_path.read_text()
+    # Three significant figures of the column's smallest magnitude (1e-5), every number with its decimals.
+    assert csv_path.read_text().splitlines() == [
+        "value",
+        "0.0937500",
+        "0.3333333",
+        "n/a",
+        "0.0000100",
+        "1234.5678000",
+    ]
+    assert "| 0.0937500 |" in md_path.read_text()
 
 
 # --------------------------------------------------------------------------- a user's mistakes
@@ -221,6 +229,19 @@ def test_argument_mistakes(argv, needles, capsys):
     _assert_one_line_error(argv, capsys, *needles)
 
 
+def test_table1_methods_name_every_learner_and_the_help_lists_them(capsys):
+    from spectral_ml.experiments.aml import TABLE1_METHODS
+
+    assert sorted(cli._METHOD_NAMES.values()) == sorted(TABLE1_METHODS)
+    text = " ".join(_help(["aml-table1"], capsys).split())
+    for name in ("gmml-local", "aml-local", "aml-cv", "local pairs"):
+        assert name in text, name
+    args = cli.build_parser().parse_args(
+        ["aml-table1", "--quick", "--datasets", "wine", "--methods", "aml-cv", "gmml-local", "aml-local"]
+    )
+    assert cli._table1_protocol(args).settings["methods"] == ["GMML (local)", "AML (local)", "AML-CV"]
+
+
 def test_baselines_of_a_missing_package_are_refused_before_any_work(capsys, monkeypatch):
     import spectral_ml.experiments.aml as aml
 
@@ -298,7 +319,7 @@ def test_non_empty_out_needs_overwrite_which_replaces_only_earlier_outputs(tmp_p
     assert cli.main(["aml-synthetic", "--out", str(out), "--seed", "2", "--overwrite", "--jobs", "1"]) == 0
     report = (out / "report.md").read_text()
     assert "seed 2" in report and "seed 1" not in report
-    assert (out / "aml_synthetic.csv").read_text().splitlines()[1] == "2,0.3"
+    assert (out / "aml_synthetic.csv").read_text().splitlines()[1] == "2,0.300"  # 0.1 + 0.2, three significant figures
     assert not (out / "aml_roc_wine.png").exists()
     assert (out / "notes.txt").read_text() == "the user's own file"
     assert sorted(p.name for p in out.iterdir()) == [

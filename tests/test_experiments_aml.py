@@ -19,6 +19,8 @@ from spectral_ml.experiments.aml import (
     table1_records,
 )
 
+from ._fake_experiments import cli_answer
+
 
 def _write_user_set(directory, name="lab_measurements", seed=0):
     """Three classes told apart by two features, drowned by three loud noise features.
@@ -203,6 +205,87 @@ def test_table1_methods_and_records(tmp_path):
         table1_records([name], data_dir=tmp_path, methods=["SVM"], progress=False)
     with pytest.raises(ValueError, match="pca"):
         table1_records([name], data_dir=tmp_path, pca=0, progress=False)
+
+
+def test_table1_local_columns_are_in_both_tables_and_say_what_aml_cv_chose(tmp_path):
+    name = _write_user_set(tmp_path)
+    methods = ["AML-CV", "GMML", "AML (local)", "GMML (local)"]
+    res = run_table1(
+        [name], tmp_path / "out", n_splits=2, quick=True, data_dir=tmp_path, methods=methods, progress=False
+    )
+    table = list(csv.reader(open(tmp_path / "out" / "aml_table1.csv")))
+    timing = list(csv.reader(open(tmp_path / "out" / "aml_table1_time.csv")))
+    in_order = ["GMML", "GMML (local)", "AML (local)", "AML-CV"]
+    assert table[0][1:5] == in_order and timing[0][1:5] == in_order
+    for column in range(1, 5):
+        assert "±" in table[1][column] and float(timing[1][column]) > 0
+    for method in in_order:
+        assert all(0.0 <= e <= 1.0 for e in res["errors"][name][method]), method
+    rows = res["records"].rows
+    choices = [r["choice"] for r in rows if r["method"] == "AML-CV"]
+    assert len(choices) == 2 and all(c.startswith(("local pairs (k_target=", "random pairs, ")) for c in choices)
+    assert all(r["choice"] is None for r in rows if r["method"] != "AML-CV")
+    said = [n for n in res["notes"] if n.startswith(f"{name}: AML-CV chose ")]
+    assert len(said) == 1 and sum(f"({k} split" in said[0] for k in (1, 2)) >= 1
+
+
+def test_quick_table1_leaves_the_local_gmml_and_aml_columns_to_methods():
+    from spectral_ml.experiments.aml import LOCAL_METHODS, table1_protocol
+
+    quick = table1_protocol(["wine"], quick=True).settings["methods"]
+    assert "AML-CV" in quick and not {"GMML (local)", "AML (local)"} & set(quick)
+    assert set(LOCAL_METHODS) <= set(table1_protocol(["wine"]).settings["methods"])
+    named = table1_protocol(["wine"], quick=True, methods=["AML (local)", "GMML (local)"])
+    assert named.settings["methods"] == ["GMML (local)", "AML (local)"]
+
+
+@pytest.mark.filterwarnings("ignore::spectral_ml.metric.GridEdgeWarning")
+def test_local_columns_learn_from_local_pairs_and_the_papers_columns_from_random_pairs():
+    from sklearn.datasets import load_wine
+    from sklearn.preprocessing import StandardScaler
+
+    import spectral_ml.experiments.aml as aml
+    from spectral_ml.metric import AMLMetricCV
+
+    X, y = load_wine(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    learners, _ = aml._learners(True, 0)
+    gmml_local = learners["GMML (local)"](X, y)
+    assert gmml_local.pairs == "neighbors" and gmml_local.t in AMLMetricCV().ts
+    aml_local = learners["AML (local)"](X, y)
+    assert aml_local.pairs_ == "neighbors" and aml_local.t_ is None and aml_local.alpha_ > 0
+    paper_aml = learners["AML"](X, y)
+    assert paper_aml.pairs_ == "random" and paper_aml.t_ is None and paper_aml.alpha_ > 0
+    assert learners["GMML"](X, y).pairs == "random"
+    chosen = learners["AML-CV"](X, y)
+    assert chosen.pairs_ in ("random", "neighbors")
+
+
+def test_local_columns_resume_to_the_tables_of_an_uninterrupted_run(tmp_path, capsys, monkeypatch):
+    from spectral_ml.experiments import _units
+
+    argv = ["aml-table1", "--quick", "--datasets", "wine", "--splits", "2", "--jobs", "1", "--no-progress"]
+    argv += ["--methods", "gmml-local", "aml-local", "aml-cv"]
+    assert cli.main([*argv, "--out", str(tmp_path / "straight")]) == 0
+    compute = _units._compute_limited
+    calls = []
+
+    def interrupted_at_the_second_unit(*args):
+        calls.append(args[2])
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return compute(*args)
+
+    monkeypatch.setattr(_units, "_compute_limited", interrupted_at_the_second_unit)
+    out = tmp_path / "resumed"
+    assert cli_answer(cli, [*argv, "--out", str(out)], capsys)[0] == 130
+    assert not out.exists()
+    monkeypatch.setattr(_units, "_compute_limited", compute)
+    assert cli.main([*argv, "--out", str(out), "--resume"]) == 0
+    for name in ("aml_table1.csv", "aml_table1.md"):
+        assert (out / name).read_text() == (tmp_path / "straight" / name).read_text(), name
+    header = (out / "aml_table1.csv").read_text().splitlines()[0]
+    assert header.startswith("dataset,GMML (local),AML (local),AML-CV,")
 
 
 def test_nca_is_fitted_on_a_capped_subsample(tmp_path, monkeypatch):

@@ -29,7 +29,11 @@ def test_quick_retrieval_writes_the_table_and_the_figures(tmp_path, monkeypatch)
     assert figures[0].axes[0].get_ylabel() == "contrastive loss $L_C$"
     table = out["table"]
     assert [row[0] for row in table.rows] == list(VARIANTS)
-    assert table.columns[:5] == ["method", "mAP@10", "mAP@20", "mAP@50", "mAP@100"]
+    assert table.columns[:7] == ["method", "λ₁", "θ", "mAP@10", "mAP@20", "mAP@50", "mAP@100"]
+    # Each row says which λ₁ and θ it used: θ only for DPPSG*, λ₁ for every DPP term.
+    settings = {row[0]: (row[1], row[2]) for row in table.rows}
+    assert settings["baseline"] == ("–", "–") and settings["DPPSG"][1] == "–"
+    assert settings["DPPSG*"] == ("3e-4", "1e-1")
     for path in out["files"]:
         assert path.exists() and path.stat().st_size > 0
     names = {p.name for p in out["files"]}
@@ -60,7 +64,7 @@ def test_retrieval_seeds_give_mean_and_std(tmp_path):
         "digits", tmp_path, seeds=(0, 1), quick=True, epochs=2, variants=("baseline", "WGAN"), progress=False
     )
     assert [row[0] for row in out["table"].rows] == ["baseline", "WGAN"]
-    assert "±" in out["table"].rows[0][1]
+    assert "±" in out["table"].formatted_rows()[0][3]
     assert len(out["results"]["baseline"]["map"]) == 2
 
 

@@ -346,6 +346,7 @@ def test_the_package_keeps_the_public_names_of_the_module():
         "spd_inv_sqrt",
         "geometric_mean",
         "inverse_sharp",
+        "ratio_power",
         "cholesky_logdet",
         "logdet_spd",
     }
@@ -401,3 +402,19 @@ def test_cholesky_logdet_in_place_keeps_the_pivot_test(rng, n):
     x[1] = x[0]
     K = np.exp(-((x[:, None, :] - x[None, :, :]) ** 2).sum(-1))
     assert linalg.cholesky_logdet(K.copy(), overwrite=True) == (None, None)
+
+
+@pytest.mark.parametrize("t", [0.0, 0.5, 1.0, 3.0])
+def test_ratio_power_is_the_generalized_eigenvector_form(xp, t):
+    """A^(-1/2) (A^(-1/2) B A^(-1/2))^t A^(-1/2) = V diag(μ^t) Vᵀ with B V = A V diag(μ), VᵀAV = I."""
+    import scipy.linalg
+
+    rng = np.random.default_rng(7)
+    G, H = rng.normal(size=(2, 6, 6))
+    A, B = G @ G.T + np.eye(6), H @ H.T + 0.5 * np.eye(6)
+    mu, V = scipy.linalg.eigh(B, A)
+    M = linalg.ratio_power(xp.asarray(A), xp.asarray(B), t)
+    np.testing.assert_allclose(np.asarray(M), V @ np.diag(mu**t) @ V.T, rtol=1e-10, atol=1e-12)
+    # A direction with equal scatters keeps weight 1 whatever t.
+    D = linalg.ratio_power(xp.asarray(np.diag([2.0, 5.0])), xp.asarray(np.diag([2.0, 20.0])), t)
+    np.testing.assert_allclose(np.asarray(D), np.diag([0.5, 0.2 * 4.0**t]), rtol=1e-12)

@@ -419,6 +419,7 @@ def test_the_package_keeps_the_public_names_of_the_module():
         "plot_roc",
         "plot_sensitivity",
         "plot_overhead",
+        "plot_sweep",
         "plot_loss_curves",
         "plot_embedding_2d",
         "plot_eigenvalue_spectrum",

@@ -1,8 +1,5 @@
 """Sphinx extension of the spectral_ml documentation.
 
-* The gallery shows the figures an example saves: the examples draw on
-  ``matplotlib.figure.Figure`` objects (no pyplot state) and write them with ``savefig``;
-  while the gallery runs, every saved figure is kept and written again as the example's image.
 * Names that ``spectral_ml`` re-exports (``spectral_ml.AMLMetric``) are documented there;
   references to them through their submodule (``spectral_ml.metric.AMLMetric``) resolve to
   that page.
@@ -12,14 +9,18 @@
   reproduction run wrote so that it fits the page: float noise rounded to three decimals,
   the papers' columns (``paper ...``) in a table of their own, and wide tables split into
   parts that repeat the key column(s). The CSV file itself is offered for download.
+* Long dotted names (``spectral_ml.torch.PaperMNISTNet``) wrap at their dots: after the
+  build, every page gets a ``<wbr>`` (a line-break opportunity that copying and search
+  ignore) after each dot inside a name in its headings, its navigation (sidebars, contents,
+  breadcrumbs), its previous / next links and the API summary tables. The theme renders the
+  navigation from plain-text titles, so this is done on the written pages.
 """
 
 from __future__ import annotations
 
 import csv
-import os
 import re
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from docutils import nodes
 from docutils.parsers.rst import directives
@@ -28,73 +29,6 @@ from sphinx.util.docutils import SphinxDirective
 
 PACKAGE = "spectral_ml"
 _ADDRESS = re.compile(r"^[^@\s]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
-
-
-class SavedFigures:
-    """sphinx-gallery image scraper: the figures the example's code block saved."""
-
-    def __init__(self):
-        self.pending: list = []  # (figure, savefig keyword arguments)
-        self._original = None
-
-    def install(self):
-        from matplotlib.figure import Figure
-
-        if self._original is not None:
-            return
-        self._original = Figure.savefig
-        scraper = self
-
-        def savefig(fig, fname, *args, **kwargs):
-            scraper.pending.append((fig, {k: v for k, v in kwargs.items() if k in ("dpi", "bbox_inches")}))
-            return scraper._original(fig, fname, *args, **kwargs)
-
-        Figure.savefig = savefig
-
-    def __call__(self, block, block_vars, gallery_conf):
-        from sphinx_gallery.scrapers import figure_rst
-
-        saved, self.pending = self.pending, []
-        figures, seen = [], set()
-        for fig, kwargs in saved:
-            # pyplot's figures are the matplotlib scraper's; a figure saved twice shows once
-            if id(fig) in seen or getattr(fig.canvas, "manager", None) is not None:
-                continue
-            seen.add(id(fig))
-            figures.append((fig, kwargs))
-        paths = []
-        for (fig, kwargs), path in zip(
-            figures, block_vars["image_path_iterator"], strict=False
-        ):  # an endless supply of paths
-            self._original(fig, path, **kwargs)
-            paths.append(PurePosixPath(path))
-        return figure_rst(paths, gallery_conf["src_dir"]) if paths else ""
-
-    def __repr__(self):  # stable, so the configuration hash does not change between builds
-        return "SavedFigures()"
-
-
-SAVED_FIGURES = SavedFigures()
-
-
-def _get_sg_image_scraper():
-    """Entry point sphinx-gallery calls for ``image_scrapers = ("spectral_docs",)``."""
-    SAVED_FIGURES.install()
-    return SAVED_FIGURES
-
-
-def gallery_argv(gallery_conf, script_vars):
-    """Command-line arguments of an example in the gallery.
-
-    An example that takes ``--out`` writes its figure next to the gallery's pages (a
-    directory the build owns), named by a path relative to the example, so that what it
-    prints names no directory of the machine that built the documentation.
-    """
-    src = Path(script_vars["src_file"])
-    if '"--out"' not in src.read_text(encoding="utf-8"):
-        return []
-    target = Path(gallery_conf["src_dir"]) / "auto_examples" / f"{src.stem}.png"
-    return ["--out", os.path.relpath(target, src.parent)]
 
 
 class UndoFalseMailto(SphinxTransform):
@@ -308,10 +242,130 @@ def _summary_with_whole_parentheses():
     autosummary.extract_summary = extract_summary
 
 
+# A dot between two parts of a name: "spectral_ml.torch" but not "0.1.0", "Eq. 3" or "e.g.".
+_NAME_DOT = re.compile(r"(?<=[A-Za-z_]\w)\.(?=[A-Za-z_])")
+# The parts of a page whose text is a label: headings, navigation, previous / next titles and
+# the API's summary tables (none of them holds a script or preformatted text).
+_LABELS = re.compile(
+    r"<(h[1-6])\b.*?</\1>"
+    r"|<nav\b.*?</nav>"
+    r'|<p class="prev-next-title">.*?</p>'
+    r'|<table class="[^"]*\bautosummary\b.*?</table>',
+    re.DOTALL,
+)
+# The text between two tags, or a block whose text is not a label (kept as it is).
+_TEXT = re.compile(r"(<(script|style|pre|textarea)\b.*?</\2>)|>([^<]+)<", re.DOTALL)
+
+
+def _break_text(match: re.Match) -> str:
+    if match.group(1):
+        return match.group(1)
+    return ">" + _NAME_DOT.sub(".<wbr>", match.group(3)) + "<"
+
+
+def break_names_at_dots(html: str) -> str:
+    """``html`` with ``<wbr>`` after each dot inside a name in its headings, navigation,
+    previous / next links and autosummary tables (text elsewhere is left as it is).
+
+    ``<h1>spectral_ml.torch.DPPDiversity</h1>`` becomes
+    ``<h1>spectral_ml.<wbr>torch.<wbr>DPPDiversity</h1>``; attributes are not text and stay
+    as they are, and a page already treated comes back unchanged.
+    """
+    return _LABELS.sub(lambda label: _TEXT.sub(_break_text, label.group(0)), html)
+
+
+def _break_names_in_pages(app, exception):
+    """``break_names_at_dots`` on every HTML page of the output directory."""
+    if app.builder.format != "html":
+        return
+    for path in Path(app.outdir).rglob("*.html"):
+        html = path.read_text(encoding="utf-8")
+        treated = break_names_at_dots(html)
+        if treated != html:
+            path.write_text(treated, encoding="utf-8")
+
+
+def _module_of_wrapped(app, modname, attribute):
+    """viewcode: the module that defines a package object, through decorators' wrappers.
+
+    scikit-learn wraps an estimator's ``transform`` (``set_output``) in a function of its
+    own module; the ``[source]`` link goes to the wrapped function's module instead.
+    """
+    import importlib
+    import inspect
+
+    if not modname or not (modname == PACKAGE or modname.startswith(PACKAGE + ".")):
+        return None
+    try:
+        value = importlib.import_module(modname)
+        for part in attribute.split("."):
+            value = getattr(value, part)
+        return getattr(inspect.unwrap(value), "__module__", None)
+    except Exception:  # not an attribute viewcode can follow: its own lookup decides
+        return None
+
+
+def _tags_with_inherited_methods(app, modname):
+    """viewcode's source and tags of a package module, with a tag for each inherited method.
+
+    viewcode links ``spectral_ml.AMLMetric.fit`` to the module that defines ``fit`` (a
+    base class's module) but looks for the tag ``AMLMetric.fit`` there, where the method is
+    ``BasePairMetric.fit``: every class of the package that inherits a method of a class of
+    this module gets a tag of its own name on the same lines, so the method's ``[source]``
+    link shows where it is written.
+    """
+    import importlib
+    import inspect
+
+    from sphinx.pycode import ModuleAnalyzer
+
+    if not (modname == PACKAGE or modname.startswith(PACKAGE + ".")):
+        return None
+    try:
+        analyzer = ModuleAnalyzer.for_module(modname)
+        analyzer.find_tags()
+        module = importlib.import_module(modname)
+    except Exception:  # viewcode itself reports what it cannot analyze
+        return None
+    tags = dict(analyzer.tags)
+    for owner in list(vars(module).values()):
+        if not inspect.isclass(owner) or owner.__module__ != modname:
+            continue
+        subclasses, seen = list(owner.__subclasses__()), set()
+        while subclasses:
+            sub = subclasses.pop()
+            if sub in seen:
+                continue
+            seen.add(sub)
+            subclasses += sub.__subclasses__()
+            for tag, where in analyzer.tags.items():
+                head, _, method = tag.partition(".")
+                if head != owner.__name__ or not method or "." in method:
+                    continue
+                alias = f"{sub.__name__}.{method}"
+                found = next((vars(c)[method] for c in sub.__mro__ if method in vars(c)), None)
+                if alias not in tags and method in vars(owner) and _plain(found) is _plain(vars(owner)[method]):
+                    tags[alias] = where
+    return analyzer.code, tags
+
+
+def _plain(attribute):
+    """The function behind a class attribute: through classmethod, staticmethod, property
+    and wrappers (scikit-learn re-wraps ``transform`` in each subclass)."""
+    import inspect
+
+    attribute = getattr(attribute, "__func__", None) or getattr(attribute, "fget", None) or attribute
+    return inspect.unwrap(attribute) if callable(attribute) else attribute
+
+
 def setup(app):
+    app.setup_extension("sphinx.ext.viewcode")  # its event is connected to below
     _register_author_year_labels()
     _summary_with_whole_parentheses()
     app.add_directive("results-table", ResultsTable)
     app.add_transform(UndoFalseMailto)
     app.connect("missing-reference", resolve_reexport)
+    app.connect("build-finished", _break_names_in_pages)
+    app.connect("viewcode-find-source", _tags_with_inherited_methods)
+    app.connect("viewcode-follow-imported", _module_of_wrapped)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

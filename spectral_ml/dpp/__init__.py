@@ -1,15 +1,15 @@
-"""DPP diversity term with proper spectral sub-gradients (Yu et al.).
+r"""DPP diversity term with proper spectral sub-gradients (Yu et al.).
 
 The diversity of a feature batch X (n × d) is det L or log det L of its Gaussian kernel
-matrix L_ij = exp(−‖x_i − x_j‖²/σ²). :func:`dpp_diversity` returns its value and an ascent
-direction with respect to X: the exact gradient while L is safely invertible, a proper
-sub-gradient (DPPSG or DPPSG*) where L is singular or nearly so. The pieces are exported
-for use on their own:
+matrix :math:`L_{ij} = \exp(-\|x_i - x_j\|^2/\sigma^2)`. :func:`dpp_diversity` returns its
+value and an ascent direction with respect to X: the exact gradient while L is safely
+invertible, a proper sub-gradient (DPPSG or DPPSG*) where L is singular or nearly so. The
+pieces are exported for use on their own:
 
-* :func:`gaussian_kernel`, :func:`kernel_backward` — the kernel and the O(n²d)
-  back-propagation of any ∂J/∂L to ∂J/∂X;
-* :func:`logdet_gradient`, :func:`det_gradient` — exact gradients L⁻¹ and det(L)·L⁻¹
-  from one Cholesky factorization;
+* :func:`gaussian_kernel`, :func:`kernel_backward` — the kernel and the :math:`O(n^2d)`
+  back-propagation of any :math:`\partial J/\partial L` to :math:`\partial J/\partial X`;
+* :func:`logdet_gradient`, :func:`det_gradient` — exact gradients :math:`L^{-1}` and
+  :math:`\det(L)\,L^{-1}` from one Cholesky factorization;
 * :func:`dppsg`, :func:`dppsg_star` — the proper sub-gradients of Algorithms 1 and 2.
 
 Its settings travel as one checked object, :class:`DPPSettings`, which the term, the losses,

@@ -59,14 +59,15 @@ def _clipped_logdet(w, delta: float, xp, *, with_count: bool = False):
 
 
 class DPPResult:
-    """Value and ascent direction of the DPP diversity term, from :func:`dpp_diversity`.
+    r"""Value and ascent direction of the DPP diversity term, from :func:`dpp_diversity`.
 
     Attributes
     ----------
     grad : array of shape (n, d)
         Ascent direction for the diversity in the namespace, device and dtype of ``X``.
-        With ``method == "exact"`` it is the gradient ∂value/∂X; on the sub-gradient paths
-        it is the kernel back-propagation of the proper sub-gradient L̂ (DPPSG or DPPSG*),
+        With ``method == "exact"`` it is the gradient :math:`\partial\,\mathrm{value}/\partial X`;
+        on the sub-gradient paths it is the kernel back-propagation of the proper
+        sub-gradient :math:`\hat L` (DPPSG or DPPSG*),
         which is not the gradient of anything but increases det L (see
         :func:`dpp_diversity`). To *minimise* a loss that rewards diversity, subtract a
         multiple of it (or add ``-weight * grad`` to the loss gradient).
@@ -82,15 +83,18 @@ class DPPResult:
 
         * from the Cholesky factor (in float64) when one was computed and succeeded
           (``"exact"``, and ``"auto"`` whatever the path);
-        * on the ``"dppsg"`` path otherwise, Σ log max(λ_i, Δ) over the eigenvalues of L
-          already computed: log det L when no eigenvalue is below Δ, else the
-          log-determinant of DPPSG's lifted matrix L̄ = U diag(max(λ, Δ)) Uᵀ, an upper
+        * on the ``"dppsg"`` path otherwise, :math:`\sum_i\log\max(\lambda_i, \Delta)` over
+          the eigenvalues of L already computed: log det L when no eigenvalue is below Δ,
+          else the log-determinant of DPPSG's lifted matrix
+          :math:`\bar L = U\operatorname{diag}(\max(\lambda, \Delta))U^\top`, an upper
           bound of log det L that stays finite when L is singular;
         * on the ``"dppsg*"`` path computed on first access, so that training loops that
           only need ``grad`` do not pay for it: a Cholesky factorization if it was not
-          tried yet, and if it fails (L singular) Σ log max(λ_i, Δ) over the eigenvalues.
+          tried yet, and if it fails (L singular) :math:`\sum_i\log\max(\lambda_i, \Delta)`
+          over the eigenvalues.
     logdet_exact : bool
-        Whether ``logdet`` is log det L itself or the lifted surrogate log det L̄.
+        Whether ``logdet`` is log det L itself or the lifted surrogate
+        :math:`\log\det\bar L`.
         Accessing it computes ``logdet``.
     is_gradient : bool
         ``method == "exact"``.
@@ -156,13 +160,18 @@ def dpp_diversity(
     underflow: str = "raise",
     settings: DPPSettings | None = None,
 ) -> DPPResult:
-    """DPP diversity of a feature batch, det L or log det L, with an ascent direction.
+    r"""DPP diversity of a feature batch, det L or log det L, with an ascent direction.
 
-    L is the Gaussian kernel matrix of the batch (Yu et al., Eq. 4,
-    L_ij = exp(−‖x_i − x_j‖²/σ²)). Where L is safely invertible the exact gradient is
-    back-propagated; where it is singular or nearly so, a *proper sub-gradient* L̂ is used
-    instead (Yu et al., Sec. 3.2): a direction along which det L becomes positive, which
-    neither the gradient nor the pseudo-inverse provides at det L = 0.
+    L is the Gaussian kernel matrix of the batch (Yu et al., Eq. 4),
+
+    .. math::
+
+        L_{ij} = \exp\bigl(-\|x_i - x_j\|^2/\sigma^2\bigr).
+
+    Where L is safely invertible the exact gradient is back-propagated; where it is singular
+    or nearly so, a *proper sub-gradient* :math:`\hat L` is used instead (Yu et al.,
+    Sec. 3.2): a direction along which det L becomes positive, which neither the gradient
+    nor the pseudo-inverse provides at :math:`\det L = 0`.
 
     Parameters
     ----------
@@ -175,14 +184,14 @@ def dpp_diversity(
         the distances you want to keep apart: points much closer than σ look like
         duplicates, points much farther than σ do not interact.
     objective : {"logdet", "det"}, default="logdet"
-        ``"det"`` is the paper's objective (their loss term is −λ₁ det L); its gradient
-        det(L)·L⁻¹ vanishes as det L underflows, which happens for batches of a few hundred
-        points even in float64. ``"logdet"`` has gradient L⁻¹, the same direction without
-        the vanishing scale.
+        ``"det"`` is the paper's objective (their loss term is :math:`-\lambda_1\det L`);
+        its gradient :math:`\det(L)\,L^{-1}` vanishes as det L underflows, which happens for
+        batches of a few hundred points even in float64. ``"logdet"`` has gradient
+        :math:`L^{-1}`, the same direction without the vanishing scale.
     method : {"auto", "exact", "dppsg", "dppsg*"}, default="auto"
         ``"auto"``: one Cholesky factorization of L; exact gradient if it succeeds (every
-        pivot above its rounding error, see Raises) and log det L ≥ log β, otherwise the
-        sub-gradient chosen by ``subgradient``.
+        pivot above its rounding error, see Raises) and :math:`\log\det L\ge\log\beta`,
+        otherwise the sub-gradient chosen by ``subgradient``.
         ``"exact"``: always the exact gradient; raises if L is not numerically positive
         definite. ``"dppsg"``/``"dppsg*"``: always that sub-gradient.
     subgradient : {"dppsg", "dppsg*"}, default="dppsg*"
@@ -190,15 +199,16 @@ def dpp_diversity(
         slightly better, and it needs no eigendecomposition.
     beta : float, default=1e-7
         Threshold β > 0 on det L for ``method="auto"``, compared in log space
-        (log det L ≥ log β), since det L itself underflows. Because the n eigenvalues of a
-        Gaussian kernel matrix sum to n, the other n − 1 have a product below e, so
-        det L ≥ β guarantees λ_min(L) > β/e and a condition number below e·n/β: for the
-        default (the paper's Δ) and n = 500, κ(L) < 1.4e10 and the float64 Cholesky solve
-        keeps about six correct digits. A batch with a duplicated point has det L at
-        round-off level (< 1e-15) and always takes the sub-gradient. A batch of many
-        moderately close points can have det L < β with all eigenvalues well above Δ; it
+        (:math:`\log\det L\ge\log\beta`), since det L itself underflows. Because the n
+        eigenvalues of a Gaussian kernel matrix sum to n, the other n − 1 have a product
+        below e, so :math:`\det L\ge\beta` guarantees :math:`\lambda_{\min}(L) > \beta/e`
+        and a condition number below :math:`en/\beta`: for the default (the paper's Δ) and
+        n = 500, :math:`\kappa(L) < 1.4\cdot 10^{10}` and the float64 Cholesky solve keeps
+        about six correct digits. A batch with a duplicated point has det L at round-off
+        level (below 1e-15) and always takes the sub-gradient. A batch of many moderately
+        close points can have :math:`\det L < \beta` with all eigenvalues well above Δ; it
         then gets the sub-gradient too (DPPSG* is a useful direction there, DPPSG is zero).
-        Values above 1 disable the exact path, since det L ≤ 1.
+        Values above 1 disable the exact path, since :math:`\det L\le 1`.
     delta : float, default=1e-7
         DPPSG's eigenvalue floor Δ > 0 (the paper's value for MNIST; 1e-6 for CIFAR-100).
         Also the floor of the lifted log-determinant reported when L is singular.
@@ -234,38 +244,45 @@ def dpp_diversity(
         for a ``sigma`` so small for ``X`` that every off-diagonal entry of L underflows
         (L would be the identity and the term would have no gradient: the closest two rows
         must be within about 26.6·σ in float64, 9.3·σ in float32) unless
-        ``underflow="allow"``, or so extreme that 1/σ² leaves the float64 range.
+        ``underflow="allow"``, or so extreme that :math:`1/\sigma^2` leaves the float64
+        range.
     numpy.linalg.LinAlgError
         With ``method="exact"`` when L is not numerically positive definite: its Cholesky
-        factorization fails or leaves a pivot C_jj² ≤ n·ε (ε of float64), within the
-        factorization's rounding error. It is a subclass of ``ValueError``.
+        factorization fails or leaves a pivot :math:`C_{jj}^2\le n\varepsilon`
+        (:math:`\varepsilon` of float64), within the factorization's rounding error. It is
+        a subclass of ``ValueError``.
 
     Notes
     -----
-    *Exact path.* One Cholesky factorization L = C Cᵀ gives log det L = 2 Σ log C_ii and
-    L⁻¹ (C⁻¹ by halves and LAPACK ``lauum`` on NumPy, in the kernel's own memory;
-    ``cholesky_inverse`` on PyTorch; two triangular solves elsewhere); ``grad`` is the
-    kernel back-propagation of L⁻¹ (``"logdet"``) or of det(L)·L⁻¹ (``"det"``). The
-    factorization and L⁻¹ are computed in float64 also for float32 batches: the condition
-    numbers the exact path accepts (above) leave a float32 solve with no correct digit.
-    W = L⁻¹ ∘ L is cast back before the back-propagation.
+    *Exact path.* One Cholesky factorization :math:`L = CC^\top` gives
+    :math:`\log\det L = 2\sum_i\log C_{ii}` and :math:`L^{-1}` (:math:`C^{-1}` by halves
+    and LAPACK ``lauum`` on NumPy, in the kernel's own memory; ``cholesky_inverse`` on
+    PyTorch; two triangular solves elsewhere); ``grad`` is the kernel back-propagation of
+    :math:`L^{-1}` (``"logdet"``) or of :math:`\det(L)\,L^{-1}` (``"det"``). The
+    factorization and :math:`L^{-1}` are computed in float64 also for float32 batches: the
+    condition numbers the exact path accepts (above) leave a float32 solve with no correct
+    digit. :math:`W = L^{-1}\circ L` is cast back before the back-propagation.
 
-    *Sub-gradient paths.* ``grad`` is the kernel back-propagation of L̂ used in place of
-    ∂J/∂L, as the paper does, with the algorithm's own scale and whatever the objective:
+    *Sub-gradient paths.* ``grad`` is the kernel back-propagation of :math:`\hat L` used in
+    place of :math:`\partial J/\partial L`, as the paper does, with the algorithm's own
+    scale and whatever the objective:
 
-    * DPPSG: L̂ = U diag(max(λ, Δ) − λ) Uᵀ (one ``eigh``, in float64). Its entries are of
-      order Δ and it is zero when λ_min ≥ Δ.
-    * DPPSG*: L̂ = θ(I − L), so W = L̂ ∘ L has off-diagonal −θ L_ij². With
-      ``method="dppsg*"`` the back-propagation is fused: W = −θ exp(−2‖x_i − x_j‖²/σ²) is
-      formed directly (its diagonal does not matter), two O(n²d) matrix products and one
-      exponential, no factorization; ``value`` is computed only when read.
+    * DPPSG: :math:`\hat L = U\operatorname{diag}(\max(\lambda, \Delta) - \lambda)U^\top`
+      (one ``eigh``, in float64). Its entries are of order Δ and it is zero when
+      :math:`\lambda_{\min}\ge\Delta`.
+    * DPPSG*: :math:`\hat L = \theta(I - L)`, so :math:`W = \hat L\circ L` has off-diagonal
+      :math:`-\theta L_{ij}^2`. With ``method="dppsg*"`` the back-propagation is fused:
+      :math:`W_{ij} = -\theta\exp(-2\|x_i - x_j\|^2/\sigma^2)` is formed directly (its
+      diagonal does not matter), two :math:`O(n^2d)` matrix products and one exponential,
+      no factorization; ``value`` is computed only when read.
 
-    Exactly duplicated rows receive identical directions (∂L_ij/∂x_i ∝ x_i − x_j = 0), so
-    the sub-gradient cannot separate them by itself; in a network they separate through
-    their different inputs. Near-duplicates are pushed apart directly.
+    Exactly duplicated rows receive identical directions
+    (:math:`\partial L_{ij}/\partial x_i\propto x_i - x_j = 0`), so the sub-gradient
+    cannot separate them by itself; in a network they separate through their different
+    inputs. Near-duplicates are pushed apart directly.
 
-    Cost for n points in d dimensions: exact O(n³/3 + 2n³/3 + n²d); DPPSG O(n³) (``eigh``);
-    DPPSG* O(n²d).
+    Cost for n points in d dimensions: exact :math:`O(n^3/3 + 2n^3/3 + n^2d)`; DPPSG
+    :math:`O(n^3)` (``eigh``); DPPSG* :math:`O(n^2d)`.
 
     References
     ----------

@@ -92,7 +92,10 @@ def not_pd_error(name: str) -> NotPositiveDefiniteError:
 
 
 def logdet_gradient(L: Any) -> tuple[Any, Any]:
-    """log det L and its gradient L⁻¹, from one Cholesky factorization.
+    r"""log det L and its gradient, from one Cholesky factorization.
+
+    For :math:`L = CC^\top`, :math:`\log\det L = 2\sum_i\log C_{ii}` and
+    :math:`\partial\log\det L/\partial L = L^{-1}`.
 
     Parameters
     ----------
@@ -102,10 +105,10 @@ def logdet_gradient(L: Any) -> tuple[Any, Any]:
     Returns
     -------
     logdet : float
-        log det L = 2 Σ log C_ii.
+        :math:`\log\det L`.
     grad : array of shape (n, n)
-        L⁻¹ = ∂ log det L / ∂L, symmetric, in the namespace and dtype of ``L``. Computed in
-        float64 (see the module notes) and cast back.
+        :math:`L^{-1}`, symmetric, in the namespace and dtype of ``L``. Computed in float64
+        (see the module notes) and cast back.
 
     Raises
     ------
@@ -113,8 +116,8 @@ def logdet_gradient(L: Any) -> tuple[Any, Any]:
         If ``L`` is not a finite square matrix.
     numpy.linalg.LinAlgError
         If ``L`` is not numerically positive definite: the factorization fails or a pivot
-        C_jj² is below its rounding error n·ε·L_jj (float64 ε). It is a subclass of
-        ``ValueError``.
+        :math:`C_{jj}^2` is below its rounding error :math:`n\varepsilon L_{jj}` (float64
+        :math:`\varepsilon`). It is a subclass of ``ValueError``.
 
     Examples
     --------
@@ -133,7 +136,7 @@ def logdet_gradient(L: Any) -> tuple[Any, Any]:
 
 
 def det_gradient(L: Any) -> tuple[Any, Any]:
-    """det L and its gradient det(L)·L⁻¹, from one Cholesky factorization.
+    r"""det L and its gradient :math:`\det(L)\,L^{-1}`, from one Cholesky factorization.
 
     Parameters
     ----------
@@ -143,11 +146,11 @@ def det_gradient(L: Any) -> tuple[Any, Any]:
     Returns
     -------
     det : float
-        det L = exp(log det L). Underflows to 0.0 for large ill-conditioned matrices (a
+        :math:`\det L = \exp(\log\det L)`. Underflows to 0.0 for large ill-conditioned matrices (a
         Gaussian kernel matrix of a few hundred clustered points), in which case the
         gradient is exactly zero too: prefer :func:`logdet_gradient` there.
     grad : array of shape (n, n)
-        det(L)·L⁻¹ in the namespace and dtype of ``L``.
+        :math:`\det(L)\,L^{-1}` in the namespace and dtype of ``L``.
 
     Raises
     ------

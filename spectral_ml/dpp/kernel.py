@@ -311,10 +311,14 @@ def centred_backward(W: Any, Xc: Any, sigma: float, xp: Any, coef: float = 1.0) 
 
 
 def gaussian_kernel(X: Any, sigma: float = DEFAULT_SIGMA) -> Any:
-    """Gaussian L-ensemble kernel L_ij = exp(−‖x_i − x_j‖² / σ²) of a feature batch.
+    r"""Gaussian L-ensemble kernel of a feature batch.
 
-    This is Eq. 4 of Yu et al.: the width enters as σ², without the factor 2 of the usual
-    RBF convention. The diagonal is exactly 1.
+    .. math::
+
+        L_{ij} = \exp\bigl(-\|x_i - x_j\|^2 / \sigma^2\bigr).
+
+    This is Eq. 4 of Yu et al.: the width enters as :math:`\sigma^2`, without the factor 2
+    of the usual RBF convention. The diagonal is exactly 1.
 
     Parameters
     ----------
@@ -341,10 +345,11 @@ def gaussian_kernel(X: Any, sigma: float = DEFAULT_SIGMA) -> Any:
 
     Notes
     -----
-    Squared distances are computed as ‖x_i‖² + ‖x_j‖² − 2 x_iᵀx_j on the centred batch
-    (one symmetric matrix product, O(n²d), or on PyTorch's CPU backend the strips of its
-    upper triangle) and clipped at 0. Their absolute error is about
-    ε·‖x‖², so distances far below √ε·‖x − mean‖ (≈ 3e-4 relative in float32) are not
+    Squared distances are computed as :math:`\|x_i\|^2 + \|x_j\|^2 - 2x_i^\top x_j` on the
+    centred batch (one symmetric matrix product, :math:`O(n^2d)`, or on PyTorch's CPU
+    backend the strips of its upper triangle) and clipped at 0. Their absolute error is
+    about :math:`\varepsilon\|x\|^2`, so distances far below
+    :math:`\sqrt{\varepsilon}\,\|x - \bar x\|` (about 3e-4 relative in float32) are not
     resolved. Entries below twice the smallest normal number of the dtype (4.5e-308 in
     float64, 2.4e-38 in float32) are set to exactly 0: arithmetic at the bottom of the
     normal range and below it is slow, and such entries are negligible next to the unit
@@ -366,16 +371,20 @@ def gaussian_kernel(X: Any, sigma: float = DEFAULT_SIGMA) -> Any:
 
 
 def kernel_backward(X: Any, G: Any, sigma: float = DEFAULT_SIGMA, *, L: Any = None) -> Any:
-    """Back-propagate ∂J/∂L through the Gaussian kernel to ∂J/∂X in O(n²d).
+    r"""Back-propagate a gradient with respect to the kernel matrix to the feature batch.
+
+    Given :math:`G = \partial J/\partial L` it returns :math:`\partial J/\partial X` in
+    :math:`O(n^2d)`: the :math:`n\times n\times d` tensor :math:`\partial L/\partial X` is
+    never formed.
 
     Parameters
     ----------
     X : array of shape (n, d)
         The feature batch the kernel was built from.
     G : array of shape (n, n)
-        ∂J/∂L, the gradient of a scalar J with respect to the n² entries of L (or any
-        direction in the space of symmetric matrices, such as a DPP sub-gradient). Only its
-        symmetric part matters, because L is symmetric.
+        :math:`\partial J/\partial L`, the gradient of a scalar J with respect to the
+        :math:`n^2` entries of L (or any direction in the space of symmetric matrices, such
+        as a DPP sub-gradient). Only its symmetric part matters, because L is symmetric.
     sigma : float, default=0.2
         Kernel width σ > 0 used to build L.
     L : array of shape (n, n), optional
@@ -384,8 +393,9 @@ def kernel_backward(X: Any, G: Any, sigma: float = DEFAULT_SIGMA, *, L: Any = No
     Returns
     -------
     grad : array of shape (n, d)
-        ∂J/∂X = (4/σ²)(W X − diag(W 1) X) with W = sym(G) ∘ L, in the namespace, device and
-        dtype of ``X``.
+        :math:`\partial J/\partial X = \frac{4}{\sigma^2}\bigl(WX - \operatorname{diag}(W\mathbf 1)X\bigr)`
+        with :math:`W = \operatorname{sym}(G)\circ L`, in the namespace, device and dtype
+        of ``X``.
 
     Raises
     ------
@@ -395,7 +405,7 @@ def kernel_backward(X: Any, G: Any, sigma: float = DEFAULT_SIGMA, *, L: Any = No
 
     Examples
     --------
-    The gradient of J(L) = Σ_ij L_ij pulls the two points together:
+    The gradient of :math:`J(L) = \sum_{ij} L_{ij}` pulls the two points together:
 
     >>> import numpy as np
     >>> from spectral_ml.dpp import kernel_backward

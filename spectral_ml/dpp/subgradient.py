@@ -59,23 +59,32 @@ def eigh64(L: Any, xp: Any) -> tuple[Any, Any]:
 
 
 def dppsg(L: Any, delta: float = DEFAULT_DELTA, *, return_eigenvalues: bool = False) -> Any:
-    """DPPSG proper sub-gradient U diag(max(λ, Δ) − λ) Uᵀ of det at L (Yu et al., Alg. 1).
+    r"""DPPSG proper sub-gradient of det at L (Yu et al., Alg. 1).
+
+    With the eigendecomposition :math:`L = U\operatorname{diag}(\lambda)U^\top`, the
+    direction lifts the eigenvalues below :math:`\Delta` to :math:`\Delta`:
+
+    .. math::
+
+        \hat L = U\operatorname{diag}\bigl(\max(\lambda, \Delta) - \lambda\bigr)U^\top.
 
     Parameters
     ----------
     L : array of shape (n, n)
         Symmetric positive semi-definite matrix (a Gaussian kernel matrix), any namespace.
     delta : float, default=1e-7
-        Eigenvalue floor Δ > 0; the paper uses 1e-7 (MNIST) and 1e-6 (CIFAR-100). L + L̂
-        has det ≥ Δ^(number of lifted eigenvalues) · Π(other eigenvalues) > 0, and the
-        smaller Δ the closer L + L̂ stays to L.
+        Eigenvalue floor Δ > 0; the paper uses 1e-7 (MNIST) and 1e-6 (CIFAR-100).
+        :math:`\det(L + \hat L) \ge \Delta^k\prod_{\lambda_i\ge\Delta}\lambda_i > 0` for
+        :math:`k` lifted eigenvalues, and the smaller Δ the closer :math:`L + \hat L` stays
+        to L.
     return_eigenvalues : bool, default=False
         Also return the eigenvalues of L (float64, ascending).
 
     Returns
     -------
     direction : array of shape (n, n)
-        L̂ = L̄ − L, symmetric positive semi-definite, in the namespace and dtype of ``L``.
+        :math:`\hat L = \bar L - L`, symmetric positive semi-definite, in the namespace and
+        dtype of ``L``.
         It is zero when every eigenvalue is at least Δ, and its entries are of order Δ: it
         is an ascent direction, not a gradient, and its scale is the algorithm's.
     eigenvalues : array of shape (n,)
@@ -89,8 +98,8 @@ def dppsg(L: Any, delta: float = DEFAULT_DELTA, *, return_eigenvalues: bool = Fa
     Notes
     -----
     The eigendecomposition is computed in float64 whatever the dtype of ``L``: float32
-    eigenvalues of a kernel matrix are not accurate to Δ. Cost: one ``eigh`` (O(n³)) plus
-    O(n²k) for the k lifted eigenvalues.
+    eigenvalues of a kernel matrix are not accurate to Δ. Cost: one ``eigh``
+    (:math:`O(n^3)`) plus :math:`O(n^2k)` for the :math:`k` lifted eigenvalues.
 
     Examples
     --------
@@ -112,7 +121,7 @@ def dppsg(L: Any, delta: float = DEFAULT_DELTA, *, return_eigenvalues: bool = Fa
 
 
 def dppsg_star(L: Any, theta: float = DEFAULT_THETA) -> Any:
-    """DPPSG* proper sub-gradient θ(I − L) of det at a Gaussian kernel matrix (Alg. 2).
+    r"""DPPSG* proper sub-gradient :math:`\theta(I - L)` of det at a Gaussian kernel matrix (Alg. 2).
 
     Parameters
     ----------
@@ -121,13 +130,14 @@ def dppsg_star(L: Any, theta: float = DEFAULT_THETA) -> Any:
         matrix), any namespace.
     theta : float, default=0.1
         Fraction θ ∈ (0, 1] of the way from the spectrum λ toward the all-ones spectrum
-        (the maximiser of det under tr L = n). The paper only asks for "a small value";
-        θ = 1 jumps to L + L̂ = I.
+        (the maximiser of det under :math:`\operatorname{tr}L = n`). The paper only asks
+        for "a small value"; θ = 1 jumps to :math:`L + \hat L = I`.
 
     Returns
     -------
     direction : array of shape (n, n)
-        θ(I − L) = U diag(b − λ) Uᵀ with b = (1 − θ)λ + θ·1, in the namespace and dtype of
+        :math:`\theta(I - L) = U\operatorname{diag}(b - \lambda)U^\top` with
+        :math:`b = (1 - \theta)\lambda + \theta\mathbf 1`, in the namespace and dtype of
         ``L``. An ascent direction, not a gradient.
 
     Raises
@@ -138,7 +148,7 @@ def dppsg_star(L: Any, theta: float = DEFAULT_THETA) -> Any:
     Notes
     -----
     Costs one pass over L: the eigendecomposition of Alg. 2 cancels out, because
-    U diag(λ) Uᵀ = L and U Uᵀ = I.
+    :math:`U\operatorname{diag}(\lambda)U^\top = L` and :math:`UU^\top = I`.
 
     Examples
     --------

@@ -34,13 +34,14 @@ _BLOCK_ELEMENTS = 1 << 22
 
 
 def metric_transform(metric: Any, X: Any) -> Any:
-    """Map samples so that Euclidean distances become the distances of ``metric``.
+    r"""Map samples so that Euclidean distances become the distances of ``metric``.
 
     Parameters
     ----------
     metric : None, array of shape (d, d), or fitted estimator
         ``None``: Euclidean (identity map). An array: a Mahalanobis matrix M (symmetric
-        positive semi-definite); samples map to x ↦ Lx with LᵀL = M. An estimator: its
+        positive semi-definite); samples map to :math:`x\mapsto Lx` with
+        :math:`L^\top L = M`. An estimator: its
         ``transform`` method (any fitted metric learner, e.g. :class:`AMLMetric`,
         scikit-learn's ``NeighborhoodComponentsAnalysis`` or metric-learn's learners), or
         its ``get_mahalanobis_matrix()`` when it has no ``transform``.

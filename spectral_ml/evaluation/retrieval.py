@@ -187,13 +187,15 @@ def mean_average_precision_at_k(
     *,
     batch_size: int | None = None,
 ) -> Any:
-    """Mean average precision of the top ``k`` retrieved items (mAP@K).
+    r"""Mean average precision of the top ``k`` retrieved items (mAP@K).
 
     Each query ranks the database by squared Euclidean distance (ties kept in database
-    order). For one query, with ``rel_i`` = 1 when the i-th retrieved item has the query's
-    label and ``P@i`` the precision of the top i::
+    order). For one query, with :math:`\mathrm{rel}_i = 1` when the i-th retrieved item has
+    the query's label (0 otherwise) and :math:`P@i` the precision of the top i,
 
-        AP@K = sum_{i <= K} rel_i * P@i / divisor
+    .. math::
+
+        \mathrm{AP@K} = \frac{1}{\mathrm{divisor}}\sum_{i\le K}\mathrm{rel}_i\,P@i,
 
     and mAP@K is the mean of AP@K over the queries.
 
@@ -357,12 +359,12 @@ def precision_at_1(
 def map_at_r(
     queries: Any, query_labels: Any, database: Any = None, database_labels: Any = None, *, batch_size: int | None = None
 ) -> Any:
-    """MAP@R: mean average precision with each query's cut-off set to its own R.
+    r"""MAP@R: mean average precision with each query's cut-off set to its own R.
 
     For a query with R relevant database items (same label; itself excluded leave-one-out)
-    ``AP@R = sum_{i <= R} rel_i * P@i / R`` (Musgrave, Belongie and Lim, "A metric learning
-    reality check", ECCV 2020). It equals 1 exactly when the R nearest items are all the
-    relevant ones. Queries with R = 0 contribute 0.
+    :math:`\mathrm{AP@R} = \frac1R\sum_{i\le R}\mathrm{rel}_i\,P@i` (Musgrave, Belongie and
+    Lim, "A metric learning reality check", ECCV 2020). It equals 1 exactly when the R
+    nearest items are all the relevant ones. Queries with R = 0 contribute 0.
 
     Parameters
     ----------

@@ -159,7 +159,7 @@ def _fpr_at(fpr, tprs, tpr: float) -> float:
 
 @dataclass
 class VerificationReport:
-    """Summary of a pair-verification evaluation.
+    r"""Summary of a pair-verification evaluation.
 
     Attributes
     ----------
@@ -170,7 +170,8 @@ class VerificationReport:
     tpr_target : float
         The target true positive rate (0.95 by default).
     eer : float
-        Equal error rate: the error where FPR = 1 − TPR (linear interpolation).
+        Equal error rate: the error where :math:`\mathrm{FPR} = 1 - \mathrm{TPR}` (linear
+        interpolation).
     fpr, tpr, thresholds : ndarray
         The ROC curve (see :func:`roc_curve_from_distances`).
     n_similar, n_dissimilar : int

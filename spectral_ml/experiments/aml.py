@@ -1,8 +1,9 @@
 """Experiments of the AML paper (Chen et al., IJCAI 2018), computed by this library.
 
 * :func:`run_table1` — Table 1 protocol: random 80/20 splits, 5-NN error (mean ± std) of
-  Euclidean distance, GMML, AML (default solver, and Riemannian), scikit-learn's NCA and
-  metric-learn's ITML / LMNN when that package imports; every learner's main parameters tuned by inner
+  Euclidean distance, GMML, AML (default solver, and Riemannian), the same learners on local
+  pairs (and AML-CV, which chooses the pairs), scikit-learn's NCA and metric-learn's ITML /
+  LMNN when that package imports; every learner's main parameters tuned by inner
   cross-validation on the training part of each split, never on its test part.
 * :func:`run_synthetic` — Fig. 3: GMML vs AML on the synthetic 10-D two-class set.
 * :func:`run_roc` — Fig. 4's kind: ROC curves and AUC of pair verification on held-out pairs.
@@ -30,6 +31,7 @@ from sklearn.neighbors import KNeighborsClassifier, NeighborhoodComponentsAnalys
 from sklearn.pipeline import make_pipeline
 
 from spectral_ml.evaluation import knn_error
+from spectral_ml.metric import GridEdgeWarning
 
 from . import report
 from ._paper import AML_PAPER_TABLE1, PAPER_GRID
@@ -63,6 +65,7 @@ __all__ = [
     "PAPER_TABLE1",
     "PAPER_GRID",
     "TABLE1_METHODS",
+    "LOCAL_METHODS",
     "NCA_MAX_ROWS",
     "prepare_features",
     "preprocess_split",
@@ -86,8 +89,26 @@ __all__ = [
 #: 5-NN error reported in the AML paper's Table 1 (AML, GMML, ITML, LMNN).
 PAPER_TABLE1 = AML_PAPER_TABLE1
 
-#: Learners of Table 1, in the order of its columns (ITML and LMNN need metric-learn).
-TABLE1_METHODS = ("Euclidean", "GMML", "AML", "AML (riemannian)", "NCA", "ITML", "LMNN")
+#: Learners of Table 1, in the order of its columns (ITML and LMNN need metric-learn): the
+#: papers', then those learning from local pairs (:data:`LOCAL_METHODS`).
+TABLE1_METHODS = (
+    "Euclidean",
+    "GMML",
+    "AML",
+    "AML (riemannian)",
+    "GMML (local)",
+    "AML (local)",
+    "AML-CV",
+    "NCA",
+    "ITML",
+    "LMNN",
+)
+
+#: The columns of local pairs (each sample with its nearest same-class samples as similar
+#: pairs and its nearest other-class samples as dissimilar pairs): GMML with t (and its
+#: closed form) tuned over AMLMetricCV's default t grid, AML with (α, β) tuned, and :class:`~spectral_ml.metric.AMLMetricCV` choosing the pair
+#: strategy, the numbers of neighbours, t and (α, β) itself.
+LOCAL_METHODS = ("GMML (local)", "AML (local)", "AML-CV")
 
 #: NCA's memory and time grow with the square of the training rows: above this many (2000
 #: in quick mode) it is fitted on a stratified subsample (said in the table's notes).
@@ -143,7 +164,9 @@ def _learners(quick, seed, n_jobs=None):
 
     The two AML columns share one tuning per training part: both solvers minimize the same
     D(M), so (α, β) is chosen once by :class:`AMLMetricCV` (with its default solver, the
-    "AML" column) and the Riemannian column refits with it.
+    "AML" column) and the Riemannian column refits with it. The papers' GMML and AML
+    columns learn from random pairs only; the local columns (:data:`LOCAL_METHODS`) from
+    local pairs, or (AML-CV) from the strategy that inner cross-validation chooses.
     """
     from spectral_ml.metric import AMLMetric, AMLMetricCV, GMMLMetric
 
@@ -151,20 +174,31 @@ def _learners(quick, seed, n_jobs=None):
     inner = 3
     tuned = {}
 
-    def gmml(X, y):
+    def gmml(X, y, *, local=False):
         params = {"gmmlmetric__t": [0.1, 0.3, 0.5, 0.7, 0.9], "gmmlmetric__reg": [1e-3, 1e-1]}
         if quick:
             params = {"gmmlmetric__t": [0.3, 0.5, 0.7], "gmmlmetric__reg": [1e-3]}
-        pipe = make_pipeline(GMMLMetric(random_state=seed), KNeighborsClassifier(5))
+        if local:
+            # The GMML points of AMLMetricCV's default grid: its t (beyond 1, past B) and
+            # its closed forms.
+            defaults = AMLMetricCV().get_params()
+            params["gmmlmetric__t"] = list(defaults["ts"])
+            if "paths" in defaults:
+                params["gmmlmetric__path"] = list(defaults["paths"])
+        pairs = {"pairs": "neighbors"} if local else {}
+        pipe = make_pipeline(GMMLMetric(random_state=seed, **pairs), KNeighborsClassifier(5))
         cv = StratifiedKFold(inner, shuffle=True, random_state=seed)
         search = GridSearchCV(pipe, params, cv=cv, n_jobs=n_jobs).fit(X, y)
         return search.best_estimator_[0]
+
+    def aml_cv(**kwargs):
+        return AMLMetricCV(alphas=grid, betas=grid, cv=inner, random_state=seed, **kwargs)
 
     def aml_tuned(X, y):
         key = (id(X), X.shape)
         if key not in tuned:
             tuned.clear()
-            tuned[key] = AMLMetricCV(alphas=grid, betas=grid, cv=inner, random_state=seed).fit(X, y)
+            tuned[key] = aml_cv(pairs="random", ts=()).fit(X, y)
         return tuned[key]
 
     def aml_riemannian(X, y):
@@ -179,6 +213,9 @@ def _learners(quick, seed, n_jobs=None):
         "GMML": gmml,
         "AML": aml_tuned,
         "AML (riemannian)": aml_riemannian,
+        "GMML (local)": functools.partial(gmml, local=True),
+        "AML (local)": lambda X, y: aml_cv(pairs="neighbors", ts=()).fit(X, y),
+        "AML-CV": lambda X, y: aml_cv().fit(X, y),
         "NCA": nca,
     }
     ml, reason = metric_learn_learners()
@@ -188,10 +225,34 @@ def _learners(quick, seed, n_jobs=None):
     return learners, reason
 
 
+def _choice(model) -> str | None:
+    """What a learner that chooses its pairs by cross-validation chose, in a few words."""
+    if getattr(model, "pairs_", None) is None:
+        return None
+    if getattr(model, "t_", None) is not None:
+        path = getattr(model, "path_", None)
+        what = f"GMML{f' ({path})' if path else ''} at t={model.t_:g}"
+    else:
+        what = f"AML at α={model.alpha_:g}, β={model.beta_:g}"
+    if model.pairs_ == "neighbors":
+        return f"local pairs (k_target={model.k_target_}, k_impostor={model.k_impostor_}), {what}"
+    return f"random pairs, {what}"
+
+
+#: Left out of the ``quick`` default (they can still be named): metric-learn's learners, and
+#: the local GMML and AML columns, which would make a quick run half as long again (AML-CV,
+#: which searches local pairs too, stays).
+_NOT_QUICK = ("ITML", "LMNN", "GMML (local)", "AML (local)")
+
+
 def _check_methods(methods, quick, reason):
-    """The learners to run, in table order; the default leaves metric-learn out of ``quick``."""
+    """The learners to run, in table order; the default leaves ``_NOT_QUICK`` out of ``quick``."""
     if methods is None:
-        methods = [m for m in TABLE1_METHODS if m not in ("ITML", "LMNN") or (not quick and reason is None)]
+        methods = [
+            m
+            for m in TABLE1_METHODS
+            if not (quick and m in _NOT_QUICK) and not (reason is not None and m in ("ITML", "LMNN"))
+        ]
     else:
         methods = list(methods)
         unknown = [m for m in methods if m not in TABLE1_METHODS]
@@ -238,14 +299,16 @@ def _table1_unit(key, *, quick, seed, data_dir, methods, standardize, pca):
     X, y, load_notes = load_prepared_cached(name, data_dir, seed)
     learners, _ = _learners(quick, seed)
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.2, stratify=y, random_state=seed + split)
-    choice = choose_preprocessing(name, X_tr, y_tr, standardize=standardize, pca=pca, seed=seed + split)
-    X_tr, X_te = preprocess_split(name, X_tr, X_te, seed=seed + split, standardize=choice[0], pca=choice[1])
+    preprocessing = choose_preprocessing(name, X_tr, y_tr, standardize=standardize, pca=pca, seed=seed + split)
+    X_tr, X_te = preprocess_split(
+        name, X_tr, X_te, seed=seed + split, standardize=preprocessing[0], pca=preprocessing[1]
+    )
     if "AML (riemannian)" in methods:
         # A fresh worker process would otherwise time pymanopt's import (about a second) as
         # part of its first Riemannian fit.
         with contextlib.suppress(ImportError):
             import pymanopt  # noqa: F401 - imported outside the timed fit
-    rows, failures, subsampled = [], [], False
+    rows, failures, edges, subsampled = [], [], [], False
     for method in methods:
         start = time.perf_counter()
         with suppress_fit_warnings():
@@ -254,12 +317,21 @@ def _table1_unit(key, *, quick, seed, data_dir, methods, standardize, pca):
                 if method == "NCA":
                     X_fit, y_fit = _nca_subsample(X_tr, y_tr, seed + split, quick)
                     subsampled |= X_fit.shape[0] < X_tr.shape[0]
-                model = learners[method](X_fit, y_fit)
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always", GridEdgeWarning)
+                    model = learners[method](X_fit, y_fit)
+                for w in caught:
+                    if issubclass(w.category, GridEdgeWarning):
+                        edges.append((method, str(w.message)))
+                    else:  # the others as they would have been without recording
+                        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
                 err = knn_error(X_tr, y_tr, X_te, y_te, metric=model)
                 elapsed = time.perf_counter() - start
+                choice = _choice(model) if method == "AML-CV" else None
             except Exception as exc:  # a baseline failing must not sink the table
                 failures.append((method, _failure(method, exc)))
                 err = elapsed = float("nan")
+                choice = None
         rows.append(
             {
                 "dataset": name,
@@ -267,13 +339,15 @@ def _table1_unit(key, *, quick, seed, data_dir, methods, standardize, pca):
                 "method": method,
                 "error": err,
                 "time": elapsed,
-                "preprocessing": describe_preprocessing(*choice),
+                "preprocessing": describe_preprocessing(*preprocessing),
+                "choice": choice,
             }
         )
     return {
         "rows": rows,
         "notes": list(load_notes),
         "failures": failures,
+        "edges": edges,
         "subsampled": subsampled,
         "n_train": int(X_tr.shape[0]),
     }
@@ -285,6 +359,7 @@ def _assemble_table1(results, *, datasets, n_splits, quick, methods, standardize
     # One note per learner and reason, however many splits it failed on: a learner that
     # cannot run here fails the same way on every split.
     failed: dict[tuple, list[str]] = {}
+    at_edge = {}  # method -> [(where, message)]
     for name in datasets:
         units = [results[(name, split)] for split in range(n_splits)]
         notes += [n for n in units[0]["notes"] if n not in notes]
@@ -292,12 +367,33 @@ def _assemble_table1(results, *, datasets, n_splits, quick, methods, standardize
             rows += unit["rows"]
             for method, reason in unit["failures"]:
                 failed.setdefault((method, reason), []).append(f"{name} split {split}")
+            for method, message in unit.get("edges", ()):
+                at_edge.setdefault(method, []).append((f"{name} split {split}", message))
         if any(unit["subsampled"] for unit in units):
             notes.append(
                 f"{name}: NCA fitted on a stratified subsample of {_nca_rows(quick)} of the "
                 f"{units[-1]['n_train']} training rows of each split (its memory grows with the square "
                 f"of the rows); evaluated on every row."
             )
+    if "AML-CV" in methods:
+        for name in datasets:
+            chosen = [r["choice"] for r in rows if r["dataset"] == name and r["method"] == "AML-CV" and r["choice"]]
+            if chosen:
+                counts = {c: chosen.count(c) for c in dict.fromkeys(chosen)}
+                notes.append(
+                    f"{name}: AML-CV chose "
+                    + "; ".join(
+                        f"{c} ({n} split{'s' if n > 1 else ''})"
+                        for c, n in sorted(counts.items(), key=lambda cn: -cn[1])
+                    )
+                    + "."
+                )
+    for method, found in at_edge.items():
+        notes.append(
+            f"{method}: the value chosen by inner cross-validation sat at an edge of its grid, with the "
+            f"validation error still falling toward it, on {len(found)} of {len(datasets) * n_splits} "
+            f"splits (first, {found[0][0]}: {found[0][1]})"
+        )
     for (method, reason), where in failed.items():
         shown = ", ".join(where[:4]) + (f" and {len(where) - 4} more" if len(where) > 4 else "")
         notes.append(f"{method} failed on {len(where)} of {len(datasets) * n_splits} splits ({shown}): {reason}.")
@@ -325,9 +421,12 @@ def table1_protocol(
     """The Table 1 protocol (see :func:`run_table1`) as units: one per data set and split."""
     _check_table1(n_splits, standardize, pca)
     _, reason = _learners(quick, seed)
+    default = methods is None
     methods = _check_methods(methods, quick, reason)
     datasets = list(datasets)
     notes = []
+    if default and quick:
+        notes.append("GMML (local) and AML (local) skipped in --quick mode (AML-CV searches local pairs too).")
     if not {"ITML", "LMNN"} & set(methods) and reason:
         notes.append(f"ITML / LMNN skipped: {reason}.")
     elif not {"ITML", "LMNN"} & set(methods) and quick:
@@ -428,8 +527,8 @@ def run_table1(
     n_splits : int, default=20
         Random splits (the paper's protocol uses 20).
     quick : bool, default=False
-        Smaller grids, fewer NCA iterations, no metric-learn baselines unless ``methods``
-        names them.
+        Smaller grids, fewer NCA iterations, no metric-learn baselines and only one of the
+        local columns (AML-CV) unless ``methods`` names them.
     seed : int, default=0
         Seed of splits, pairs and learners.
     data_dir : path-like, optional
@@ -439,7 +538,8 @@ def run_table1(
         split and learner at work.
     methods : sequence of str, optional
         Learners to compare, a subset of :data:`TABLE1_METHODS` (default: all that are
-        available; ITML and LMNN not in ``quick`` mode). NCA is fitted on a stratified
+        available; ITML, LMNN, "GMML (local)" and "AML (local)" not in ``quick`` mode; see
+        :data:`LOCAL_METHODS` for the columns of local pairs). NCA is fitted on a stratified
         subsample of :data:`NCA_MAX_ROWS` rows (2000 with ``quick``) when a training part is
         larger, and said so in the notes.
     standardize : bool or "cv", default=True

@@ -18,12 +18,14 @@ from __future__ import annotations
 import functools
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
+from .._validation import check_positive
 from ..dpp import PAPER_VARIANTS
+from ..dpp.settings import PAPER_NETWORK_THETA
 from . import report
 from ._paper import DPP_PAPER_TABLE1, DPP_PAPER_TABLE6, RETRIEVAL_KS
 from ._records import Records
@@ -39,6 +41,7 @@ __all__ = [
     "ALL_VARIANTS",
     "RETRIEVAL_KS",
     "NETWORKS",
+    "SWEEP_VARIANT",
     "dpp_variant_params",
     "load_retrieval_data",
     "retrieval_protocol",
@@ -63,6 +66,9 @@ VARIANTS = tuple(PAPER_TABLE1)
 #: loss and WGAN term without the DPP term, a control the paper does not report), in the
 #: order of :data:`spectral_ml.dpp.PAPER_VARIANTS`, the one table of their DPP and WGAN terms.
 ALL_VARIANTS = tuple(PAPER_VARIANTS)
+
+#: The variant whose θ and λ₁ a sweep of :func:`run_dpp_retrieval` varies.
+SWEEP_VARIANT = "DPPSG*"
 
 #: Networks of :func:`run_dpp_retrieval`: the NumPy perceptron, or the paper's CNN in PyTorch.
 NETWORKS = ("perceptron", "paper-cnn")
@@ -122,6 +128,7 @@ def dpp_variant_params(variant: str, *, dataset: str = "mnist", quick: bool = Fa
     >>> p["dpp"], p["dpp_sigma"], p["wgan"], p["wgan_n_reference"]
     ('dppsg*', 0.2, True, 2000)
     """
+    from ..nn import DPPFeatureLearner
     from ..nn.training import DEFAULT_DPP_WEIGHT
 
     if variant not in ALL_VARIANTS:
@@ -132,7 +139,12 @@ def dpp_variant_params(variant: str, *, dataset: str = "mnist", quick: bool = Fa
     method, wgan = PAPER_VARIANTS[variant]
     params["dpp"] = method
     if method is not None:
-        params.update(dpp_sigma=0.2, dpp_weight=DEFAULT_DPP_WEIGHT[method], dpp_delta=1e-7, dpp_theta=0.1)
+        params.update(
+            dpp_sigma=0.2,
+            dpp_weight=DEFAULT_DPP_WEIGHT[method],
+            dpp_delta=1e-7,
+            dpp_theta=DPPFeatureLearner().get_params()["dpp_theta"],
+        )
     params["wgan"] = wgan
     if params["wgan"]:
         params.update(
@@ -202,6 +214,30 @@ def _subsample(Z, y, n, rng):
     return Z[idx], y[idx]
 
 
+def _sweep_variants(thetas, dpp_weights):
+    """The variants a sweep trains besides the requested ones: the baseline and DPPSG*."""
+    return [] if thetas is None and dpp_weights is None else ["baseline", SWEEP_VARIANT]
+
+
+def _grid(values, name, upper=None):
+    """A sweep's values checked: a non-empty sequence of distinct positive floats (at most ``upper``)."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable) or not (values := list(values)):
+        raise ValueError(f"{name} must be a non-empty sequence of positive numbers, got {values!r}.")
+    checked = [check_positive(v, name, upper=upper) for v in values]
+    if len(set(checked)) != len(checked):
+        raise ValueError(f"{name} must not repeat a value, got {values!r}.")
+    return checked
+
+
+def _sweep_grid(thetas, dpp_weights, params):
+    """(θ values, λ₁ values) of a sweep, the variant's own where one is not given; None without one."""
+    if thetas is None and dpp_weights is None:
+        return None
+    thetas = [params["dpp_theta"]] if thetas is None else _grid(thetas, "thetas", upper=1.0)
+    weights = [params["dpp_weight"]] if dpp_weights is None else _grid(dpp_weights, "dpp_weights")
+    return thetas, weights
+
+
 def _check_seeds(seeds):
     try:
         seeds = [int(s) for s in seeds]
@@ -227,6 +263,8 @@ def run_dpp_retrieval(
     device: str = "cpu",
     n_jobs: int = 1,
     checkpoints: Any = None,
+    thetas: Sequence[float] | None = None,
+    dpp_weights: Sequence[float] | None = None,
 ) -> dict:
     """DPP paper Table 1 and Fig. 1: retrieval with learned 2-D features, per variant.
 
@@ -287,6 +325,13 @@ def run_dpp_retrieval(
     checkpoints : path-like or UnitStore, optional
         Directory where every finished training is kept (in ``dpp-retrieval/``): a run with
         the same settings and directory computes only the trainings it lacks.
+    thetas, dpp_weights : sequence of float, optional
+        A sweep of DPPSG*'s step θ ∈ (0, 1] and of the DPP weight λ₁ > 0: besides the
+        variants, the "DPPSG*" variant is trained with every pair (θ, λ₁) of the grid (the
+        variant's own value where one of them is not given), and the contrastive baseline
+        with each seed, for the sweep table and figure (``*_theta.csv``, ``*_theta.png``).
+        On the sub-gradient path, which 2-D features of a batch of 200 always take, the
+        term's push is λ₁θ(I − L): only the product matters there.
 
     Returns
     -------
@@ -297,7 +342,9 @@ def run_dpp_retrieval(
         per-run table as CSV and Markdown, the figures), ``"figure"`` (path of the Fig. 1
         style figure), ``"results"`` (per variant: lists over the seeds of ``"map"``
         (dict K → %), ``"gap"``, ``"time"``, ``"subgradient"``, and the ``"history"`` of each
-        run), ``"settings"`` (the learner settings of each variant).
+        run), ``"settings"`` (the learner settings of each variant); with a sweep also
+        ``"sweep"``, its table (mAP@10 and the gap to P per λ₁ and θ, the difference to
+        the baseline, and the push of the DPP term against the contrastive gradient).
 
     Notes
     -----
@@ -321,6 +368,14 @@ def run_dpp_retrieval(
       (the purpose of the term) → λ₂ = 10³, λ₁ = 3·10⁻⁴ (92.01, gap to P 0.48; λ₂ = 10⁴
       reaches 87 % inside the box at 85.1).
 
+    DPPSG*'s θ, which the paper leaves at "a small value", is 0.1 here (at λ₁ = 3·10⁻⁴) and
+    10⁻³ for the paper's network (at its λ₁ = 10³, on a summed contrastive loss): values that
+    cost no measurable mAP in the sweep (``thetas``, ``dpp_weights``). Every batch of 2-D
+    features takes the sub-gradient, which pushes with λ₁θ(I − L): where that push stays
+    below about a fifth of the contrastive gradient (the sweep table's last column) it costs
+    nothing, near the gradient's size up to a few points, at ten times and more over ten
+    points; on neither network does a θ gain.
+
     Examples
     --------
     >>> import tempfile
@@ -343,6 +398,8 @@ def run_dpp_retrieval(
         device=device,
         n_jobs=n_jobs,
         checkpoints=checkpoints,
+        thetas=thetas,
+        dpp_weights=dpp_weights,
     )
     return report.write_dpp_retrieval(records, out_dir)
 
@@ -361,14 +418,21 @@ def retrieval_records(
     device: str = "cpu",
     n_jobs: int = 1,
     checkpoints: Any = None,
+    thetas: Sequence[float] | None = None,
+    dpp_weights: Sequence[float] | None = None,
 ) -> Records:
     """Measure DPP Table 1 (see :func:`run_dpp_retrieval`); return its records.
 
-    One row per variant and seed: ``variant``, ``seed``, ``map`` (dict K → mAP@K in %),
-    ``gap`` (gap to P), ``time`` (training, s), ``subgradient`` (fraction of batches on a
-    sub-gradient path; NaN without the DPP term) and ``history`` (the learner's). The
-    figures' data (features of the first seed, loss curves, class names) are in
-    ``figures``; the learner settings of each variant in ``settings["learner"]``.
+    One row per training (a variant and seed, and with a sweep a point of its grid):
+    ``variant``, ``seed``, ``theta`` (DPPSG*'s θ; None for the other variants), ``weight``
+    (λ₁; None without the DPP term), ``map`` (dict K → mAP@K in %), ``gap`` (gap to P),
+    ``time`` (training, s), ``subgradient`` (fraction of batches on a sub-gradient path; NaN
+    without the DPP term), ``gradients`` (the norms of the contrastive gradient and of the
+    DPPSG* direction at λ₁θ = 1 wrt the trained features of a class-balanced training batch,
+    ``"contrastive"`` and ``"dppsg*"``) and ``history`` (the learner's). The figures' data
+    (features of the first seed, loss curves, class names) are in ``figures``; the learner
+    settings of each variant in ``settings["learner"]``, the sweep's grid in
+    ``settings["thetas"]`` and ``settings["dpp_weights"]`` (None without a sweep).
     """
     protocol = retrieval_protocol(
         dataset,
@@ -380,6 +444,8 @@ def retrieval_records(
         blas_threads=blas_threads,
         network=network,
         device=device,
+        thetas=thetas,
+        dpp_weights=dpp_weights,
     )
     return run_protocol(protocol, store=unit_store(checkpoints, "dpp-retrieval"), n_jobs=n_jobs, progress=progress)
 
@@ -399,7 +465,7 @@ def _load_retrieval_cached(dataset, data_dir, quick, seed, quick_train):
 def _retrieval_unit(
     key, *, dataset, data_dir, quick, network, settings, quick_train, gap_points, gap_repeats, first_seed
 ):
-    """One variant trained with one seed: mAP@K, gap to P, training time; the first seed's panels."""
+    """One variant trained with one seed (and a point of the sweep): mAP@K, gap to P, time; the panels."""
     from ..evaluation import gap_to_reference, mean_average_precision_at_k
 
     if network == "paper-cnn":
@@ -407,14 +473,17 @@ def _retrieval_unit(
     else:
         from ..nn import DPPFeatureLearner as Learner
 
-    seed, variant = key
+    seed, variant, *grid = key
     # MNIST's split is fixed (only the quick subsets depend on the seed); other sets split by seed.
     data_seed = seed if dataset != "mnist" or quick else 0
     X_tr, y_tr, X_te, y_te, class_names, notes = _load_retrieval_cached(
         dataset, data_dir, quick, data_seed, quick_train
     )
+    params = dict(settings[variant])
+    if grid:
+        params.update(dpp_theta=grid[0], dpp_weight=grid[1])
     # A small user data set gets one batch of all its samples, not a warning per run.
-    params = dict(settings[variant], batch_size=min(settings[variant]["batch_size"], X_tr.shape[0]))
+    params["batch_size"] = min(params["batch_size"], X_tr.shape[0])
     model = Learner(**params, random_state=seed).fit(X_tr, y_tr)
     Z_tr, Z_te = model.transform(X_tr), model.transform(X_te)
     ks = [k for k in RETRIEVAL_KS if k <= Z_tr.shape[0]]
@@ -426,17 +495,47 @@ def _retrieval_unit(
     row = {
         "variant": variant,
         "seed": seed,
+        "theta": params.get("dpp_theta") if params["dpp"] == "dppsg*" else None,
+        "weight": params.get("dpp_weight") if params["dpp"] is not None else None,
         "map": maps,
         "gap": float(gap),
         "time": float(model.train_time_),
         "subgradient": sub,
+        "gradients": _gradient_norms(Z_tr, y_tr, params, seed),
         "history": {k: list(v) for k, v in hist.items()},
     }
     panel = None
-    if seed == first_seed:
+    if seed == first_seed and not grid:
         rng = np.random.default_rng(seed)
         panel = {"train": _subsample(Z_tr, y_tr, 3000, rng), "test": _subsample(Z_te, y_te, 3000, rng)}
     return {"row": row, "panel": panel, "notes": list(notes), "class_names": list(class_names)}
+
+
+def _gradient_norms(Z, y, params, seed):
+    """Norms of the contrastive gradient and of the DPPSG* direction at λ₁θ = 1 on a training batch.
+
+    Both wrt the features of a class-balanced batch of the learner's size drawn from the
+    training set, in float64, with the learner's contrastive settings and σ: the push of
+    the term against the main loss that a well-trained state of the network meets.
+    """
+    from ..dpp import DEFAULT_SIGMA, dpp_diversity
+    from ..nn import contrastive_loss
+
+    rng = np.random.default_rng(seed)
+    classes = np.unique(y)
+    per_class = max(1, params["batch_size"] // len(classes))
+    idx = np.concatenate([rng.permutation(np.flatnonzero(y == c))[:per_class] for c in classes])
+    F = np.asarray(Z[idx], dtype=np.float64)
+    _, dF = contrastive_loss(
+        F,
+        y[idx],
+        margin=params["margin"],
+        alpha=params["contrastive_alpha"],
+        reduction=params.get("contrastive_reduction", "mean"),
+    )
+    sigma = params.get("dpp_sigma", DEFAULT_SIGMA)
+    push = dpp_diversity(F, sigma, method="dppsg*", theta=1.0, underflow="allow").grad
+    return {"contrastive": float(np.linalg.norm(dF)), "dppsg*": float(np.linalg.norm(push))}
 
 
 def _assemble_retrieval(results, *, settings, notes):
@@ -471,8 +570,15 @@ def retrieval_protocol(
     blas_threads: int = 1,
     network: str = "perceptron",
     device: str = "cpu",
+    thetas: Sequence[float] | None = None,
+    dpp_weights: Sequence[float] | None = None,
 ) -> Protocol:
-    """DPP Table 1 (see :func:`run_dpp_retrieval`) as units: one per seed and variant."""
+    """DPP Table 1 (see :func:`run_dpp_retrieval`) as units: one per seed and variant.
+
+    With a sweep (``thetas`` or ``dpp_weights``), also one unit per seed and point of the
+    grid (the key ``(seed, "DPPSG*", theta, weight)``), and the baseline's when it is not
+    among the variants; a point at the variant's own settings is its Table 1 unit.
+    """
     seeds = _check_seeds(seeds)
     variants = list(variants)
     if not variants or any(v not in ALL_VARIANTS for v in variants):
@@ -493,7 +599,8 @@ def retrieval_protocol(
         from ..torch._device import check_device
 
         device = str(check_device(device))
-        settings = {v: dict(paper_cnn_variant_params(v, quick=quick, epochs=epochs), device=device) for v in variants}
+        trained = list(dict.fromkeys([*variants, *_sweep_variants(thetas, dpp_weights)]))
+        settings = {v: dict(paper_cnn_variant_params(v, quick=quick, epochs=epochs), device=device) for v in trained}
         quick_train = _CNN_QUICK_TRAIN
         if quick:
             # The exact distance between 2000-point clouds costs seconds per draw, the bulk of a
@@ -505,7 +612,9 @@ def retrieval_protocol(
                 f"device={device!r} places the paper's network (network='paper-cnn'); the "
                 "perceptron runs in NumPy on the CPU."
             )
-        settings = {v: dpp_variant_params(v, dataset=dataset, quick=quick, epochs=epochs) for v in variants}
+        trained = list(dict.fromkeys([*variants, *_sweep_variants(thetas, dpp_weights)]))
+        settings = {v: dpp_variant_params(v, dataset=dataset, quick=quick, epochs=epochs) for v in trained}
+    sweep = _sweep_grid(thetas, dpp_weights, settings.get(SWEEP_VARIANT))
     notes = [
         "Protocol: every test image queries the training set (the database) by Euclidean distance "
         "between the 2-D features; AP@K divides by the hits within the top K (the paper's "
@@ -517,17 +626,23 @@ def retrieval_protocol(
         notes += [
             "Network: the paper's CNN in PyTorch (conv 5x5 32-32-64 with batch normalization, max then "
             "average pooling, FC 200 and 2; no 10-unit layer, see spectral_ml.torch.PaperMNISTNet) with the "
-            "paper's settings: summed contrastive loss (margin 0.8, alpha 5), -lambda_1 det L with "
-            "lambda_1 = 1e3 (exact gradient while det L >= 1e-7, else the sub-gradient; sigma 0.2, Delta "
-            "1e-7), WGAN lambda_2 = 1e6 (critic 2-64-64-1, clip 0.01, 5 critic steps), RMSprop 1e-4, "
+            "paper's settings: summed contrastive loss (margin 0.8, α = 5), −λ₁ det L with λ₁ = 1e3 (the "
+            "exact gradient while det L ≥ 1e-7, else the sub-gradient; σ = 0.2, Δ = 1e-7), WGAN λ₂ = 1e6 "
+            "(critic 2-64-64-1, clip 0.01, 5 critic steps), RMSprop 1e-4, "
             f"batch 200, {epochs_used} epoch(s), PyTorch device {device}"
             + (f", trained on a stratified subset of {_CNN_QUICK_TRAIN} images." if quick else "."),
+            "The paper gives no θ for DPPSG*; the column θ says which each row used (PaperCNNLearner's "
+            f"default {report.format_parameter(PAPER_NETWORK_THETA)}: θ = 0.1 at λ₁ = 1e3 costs mAP, see the "
+            "sweep of θ).",
         ]
     else:
         notes += [
             "Network: a perceptron with one hidden layer of 200 units (the paper uses a convolutional "
-            "network), RMSprop, batch 200, sigma 0.2, Delta 1e-7, margin 0.8, alpha 5; lambda_1 and "
-            "lambda_2 chosen on a validation split of MNIST's training set (see run_dpp_retrieval's Notes).",
+            "network), RMSprop, batch 200, σ = 0.2, Δ = 1e-7, margin 0.8, α = 5, the contrastive loss "
+            "averaged over the pairs; λ₁ and λ₂ chosen on a validation split of MNIST's training set "
+            "(see run_dpp_retrieval's Notes), DPPSG*'s θ = "
+            f"{report.format_parameter(dpp_variant_params('DPPSG*')['dpp_theta'])} (the columns λ₁ and θ give "
+            "each row's).",
             "The paper's mAP@10 column is its MNIST Table 1; our levels are higher because of the "
             "network and training, so compare the differences between the rows.",
         ]
@@ -539,8 +654,21 @@ def retrieval_protocol(
         "quick": quick,
         "learner": settings,
         "network": network,
+        "sweep_variant": SWEEP_VARIANT,
+        "thetas": None if sweep is None else sweep[0],
+        "dpp_weights": None if sweep is None else sweep[1],
     }
-    units = [(seed, variant) for seed in seeds for variant in variants]
+    units: list[tuple] = [(seed, variant) for seed in seeds for variant in variants]
+    if sweep is not None:
+        own = (settings[SWEEP_VARIANT]["dpp_theta"], settings[SWEEP_VARIANT]["dpp_weight"])
+        for seed in seeds:
+            if "baseline" not in variants:
+                units.append((seed, "baseline"))
+            for weight in sweep[1]:
+                for theta in sweep[0]:
+                    point = (seed, SWEEP_VARIANT, theta, weight)
+                    if (theta, weight) != own or SWEEP_VARIANT not in variants:
+                        units.append(point)
     compute = functools.partial(
         _retrieval_unit,
         dataset=dataset,

@@ -2,8 +2,9 @@
 
 The experiments (:mod:`~spectral_ml.experiments.aml`, :mod:`~spectral_ml.experiments.dpp`)
 measure and return :class:`~spectral_ml.experiments.Records`: plain data, nothing rounded,
-nothing written. This module is the only place that formats them: it rounds the numbers
-where they are written (CSV and Markdown alike), draws the figures through
+nothing written. This module is the only place that formats them: it writes the tables,
+rounded by one rule where they are written (CSV and Markdown alike; :class:`Table`, whose
+rule is described in ``_tables``), draws the figures through
 :mod:`spectral_ml.plotting`, and writes the ``report.md`` of a run with the machine, the
 threads and the package versions it ran with. A new experiment adds one ``write_*`` function
 here and keeps its protocol free of file formats.
@@ -11,7 +12,6 @@ here and keeps its protocol free of file formats.
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 import platform
@@ -25,10 +25,23 @@ import numpy as np
 
 from ._paper import AML_PAPER_TABLE1, DPP_PAPER_TABLE1, DPP_PAPER_TABLE6, RETRIEVAL_KS
 from ._records import Records
+from ._tables import (
+    Estimate,
+    Table,
+    decimals_for,
+    estimate,
+    finite,
+    format_mean_std,
+    format_parameter,
+)
 
 __all__ = [
     "Table",
+    "Estimate",
+    "estimate",
+    "decimals_for",
     "format_mean_std",
+    "format_parameter",
     "save_figure",
     "write_report",
     "environment_notes",
@@ -42,93 +55,6 @@ __all__ = [
 
 #: First line of every ``report.md`` this module writes.
 REPORT_TITLE = "# spectral_ml reproduction report"
-
-#: Significant digits of the numbers written in tables (errors, AUC, mAP in %, times).
-DIGITS = 4
-
-
-def _finite(values) -> list[float]:
-    return [float(v) for v in values if v is not None and not math.isnan(float(v))]
-
-
-def format_mean_std(values: Sequence[float], digits: int = 3) -> str:
-    """Format a sample as ``mean ± std`` (population std of the repeats).
-
-    NaN entries (failed runs) are left out; a single value is shown alone and an empty
-    sample as ``n/a``.
-    """
-    vals = _finite(values)
-    if not vals:
-        return "n/a"
-    mean = sum(vals) / len(vals)
-    if len(vals) == 1:
-        return f"{mean:.{digits}f}"
-    std = math.sqrt(sum((v - mean) ** 2 for v in vals) / len(vals))
-    return f"{mean:.{digits}f} ± {std:.{digits}f}"
-
-
-class Table:
-    """A small table written both as CSV (for machines) and as Markdown (for the report).
-
-    Floats are rounded to ``digits`` significant digits in both renderings, so the CSV holds
-    what the report shows (``0.09375``, never ``0.09375000000000001``).
-
-    Parameters
-    ----------
-    columns : sequence of str
-        Column names.
-    title : str, optional
-        Heading used in the Markdown rendering.
-    digits : int, default=4
-        Significant digits of float cells.
-    """
-
-    def __init__(self, columns: Sequence[str], title: str | None = None, digits: int = DIGITS):
-        if not columns:
-            raise ValueError("columns must not be empty.")
-        self.columns = list(columns)
-        self.title = title
-        self.digits = int(digits)
-        self.rows: list[list] = []
-
-    def add_row(self, *values: Any) -> None:
-        """Append a row; its length must match the columns."""
-        if len(values) != len(self.columns):
-            raise ValueError(f"row has {len(values)} values, expected {len(self.columns)}.")
-        self.rows.append(list(values))
-
-    def _cell(self, v) -> str:
-        if isinstance(v, (float, np.floating)):
-            v = float(v)
-            if math.isnan(v):
-                return "n/a"
-            return f"{v:.{self.digits}g}"
-        if isinstance(v, np.integer):
-            return str(int(v))
-        return str(v)
-
-    def to_markdown(self) -> str:
-        """Render as a GitHub-flavoured Markdown table."""
-        lines = []
-        if self.title:
-            lines += [f"### {self.title}", ""]
-        lines.append("| " + " | ".join(self.columns) + " |")
-        lines.append("| " + " | ".join("---" for _ in self.columns) + " |")
-        for row in self.rows:
-            lines.append("| " + " | ".join(self._cell(v) for v in row) + " |")
-        return "\n".join(lines) + "\n"
-
-    def save(self, out_dir: str | os.PathLike, stem: str) -> tuple[Path, Path]:
-        """Write ``stem.csv`` and ``stem.md`` into ``out_dir``; return both paths."""
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        csv_path, md_path = out / f"{stem}.csv", out / f"{stem}.md"
-        with open(csv_path, "w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(self.columns)
-            writer.writerows([self._cell(v) for v in row] for row in self.rows)
-        md_path.write_text(self.to_markdown(), encoding="utf-8")
-        return csv_path, md_path
 
 
 def save_figure(fig: Any, out_dir: str | os.PathLike, stem: str, dpi: int = 120) -> Path:
@@ -160,7 +86,7 @@ def write_table1(records: Records, out_dir: str | os.PathLike[str]) -> dict:
         ["dataset", *methods, "preprocessing", *(f"paper {k}" for k in paper_keys)],
         title=f"5-NN error, {_repeats(n_splits, 'random 80/20 split')}",
     )
-    timing = Table(["dataset", *methods], title="Total fit + tuning time per dataset (s)", digits=3)
+    timing = Table(["dataset", *methods], title="Total fit + tuning time per dataset (s)")
     errors = {}
     for name in datasets:
         errors[name] = {m: [r["error"] for r in _rows_where(records, dataset=name, method=m)] for m in methods}
@@ -168,14 +94,12 @@ def write_table1(records: Records, out_dir: str | os.PathLike[str]) -> dict:
         paper = AML_PAPER_TABLE1.get(name, {})
         table.add_row(
             name,
-            *(_partial(format_mean_std(errors[name][m]), errors[name][m]) for m in methods),
+            *(_partial(errors[name][m]) for m in methods),
             _summarize_choices(choices),
             *(f"{paper[k]:.3f}" if k in paper else "—" for k in paper_keys),
         )
         times = {m: [r["time"] for r in _rows_where(records, dataset=name, method=m)] for m in methods}
-        timing.add_row(
-            name, *(_partial(sum(_finite(times[m])) if _finite(times[m]) else float("nan"), times[m]) for m in methods)
-        )
+        timing.add_row(name, *(_partial(times[m], total=True) for m in methods))
     files = [*table.save(out_dir, "aml_table1"), *timing.save(out_dir, "aml_table1_time")]
     return {
         "table": table,
@@ -192,16 +116,16 @@ def _repeats(n: int, what: str) -> str:
     return f"{n} {what}s (mean ± std)" if n > 1 else f"1 {what}"
 
 
-def _partial(cell, values):
-    """A cell over the repeats that did not fail, marked ``(k/n splits)`` when some did.
+def _partial(values: Sequence[float], *, total: bool = False) -> Estimate:
+    """The mean ± std (or the sum) over the repeats that did not fail, marked ``(k/n splits)`` when some did.
 
     A learner that failed on every split is ``n/a`` (NaN); the notes say why.
     """
-    done, total = len(_finite(values)), len(values)
-    if done == total or done == 0:
-        return cell
-    text = cell if isinstance(cell, str) else Table(["x"], digits=3)._cell(cell)
-    return f"{text} ({done}/{total} splits)"
+    done, n = len(finite(values)), len(values)
+    note = f"({done}/{n} splits)" if 0 < done < n else ""
+    if total:
+        return Estimate(sum(finite(values)) if done else math.nan, None, note)
+    return estimate(values, note)
 
 
 def _summarize_choices(choices: Sequence[str]) -> str:
@@ -252,7 +176,7 @@ def write_sensitivity(records: Records, out_dir: str | os.PathLike[str]) -> dict
     dataset = records.settings["dataset"]
     table = Table(["parameter", "value", "train error", "test error"], title=f"Sensitivity on {dataset}")
     for r in records.rows:
-        table.add_row(r["parameter"], r["value"], r["train error"], r["test error"])
+        table.add_row(r["parameter"], format_parameter(r["value"]), r["train error"], r["test error"])
     figures = []
     for param, symbol in (("alpha", "α (β = 1)"), ("beta", "β (α = 1)")):
         rows = _rows_where(records, parameter=param)
@@ -271,8 +195,15 @@ def write_sensitivity(records: Records, out_dir: str | os.PathLike[str]) -> dict
 # --------------------------------------------------------------------------- DPP paper
 
 
+def _dpp_setting(value: float | None) -> str:
+    return "–" if value is None else format_parameter(value)
+
+
 def write_dpp_retrieval(records: Records, out_dir: str | os.PathLike[str]) -> dict:
-    """DPP Table 1 and Fig. 1: the summary table, the per-run table and the two figures."""
+    """DPP Table 1 and Fig. 1: the summary table, the per-run table and the two figures.
+
+    With a sweep of θ and λ₁ in the records, also its table and figure (``*_theta``).
+    """
     from ..plotting import plot_feature_grid, plot_loss_curves
 
     s = records.settings
@@ -280,38 +211,55 @@ def write_dpp_retrieval(records: Records, out_dir: str | os.PathLike[str]) -> di
     cnn = s.get("network", "perceptron") == "paper-cnn"
     stem = f"dpp_retrieval_{dataset}" + ("_paper_cnn" if cnn else "")
     label = f"{dataset}, paper CNN" if cnn else dataset
+    settings_columns = ["λ₁", "θ"]
     runs = Table(
-        ["method", "seed"] + [f"mAP@{k}" for k in RETRIEVAL_KS] + ["gap to P", "sub-gradient batches"],
+        ["method", *settings_columns, "seed"]
+        + [f"mAP@{k}" for k in RETRIEVAL_KS]
+        + ["gap to P", "sub-gradient batches"],
         title=f"DPP retrieval on {label}: every run",
     )
     for r in records.rows:
         sub = r["subgradient"]
         runs.add_row(
             r["variant"],
+            _dpp_setting(r["weight"]),
+            _dpp_setting(r["theta"]),
             r["seed"],
-            *(round(r["map"][k], 2) for k in RETRIEVAL_KS),
+            *(r["map"][k] for k in RETRIEVAL_KS),
             r["gap"],
             "n/a" if math.isnan(sub) else f"{sub:.0%}",
         )
     table = Table(
-        ["method"] + [f"mAP@{k}" for k in RETRIEVAL_KS] + ["gap to P", "sub-gradient batches", "paper mAP@10"],
+        ["method", *settings_columns]
+        + [f"mAP@{k}" for k in RETRIEVAL_KS]
+        + ["gap to P", "sub-gradient batches", "paper mAP@10"],
         title=f"DPP retrieval on {label} (test queries, training database; {_repeats(len(seeds), 'seed')}; mAP in %)",
     )
     per_seed = seeds if len(seeds) > 1 else []
     timing = Table(
         ["method", "train time (s)", *(f"seed {seed} (s)" for seed in per_seed)], title=f"Training time on {label} (s)"
     )
+    own = {v: _own_rows(records, v) for v in variants}
     for variant in variants:
-        rows = _rows_where(records, variant=variant)
-        cells = [format_mean_std([r["map"][k] for r in rows], 2) for k in RETRIEVAL_KS]
-        sub = _finite(r["subgradient"] for r in rows)
+        rows = own[variant]
+        sub = finite(r["subgradient"] for r in rows)
         sub_cell = f"{float(np.mean(sub)):.0%}" if sub else "n/a"
         paper = f"{DPP_PAPER_TABLE1[variant][0]:.2f}" if dataset == "mnist" and variant in DPP_PAPER_TABLE1 else "–"
-        table.add_row(variant, *cells, format_mean_std([r["gap"] for r in rows], 3), sub_cell, paper)
-        timing.add_row(
-            variant, format_mean_std([r["time"] for r in rows], 1), *(round(r["time"], 2) for r in rows if per_seed)
+        table.add_row(
+            variant,
+            _dpp_setting(rows[0]["weight"]),
+            _dpp_setting(rows[0]["theta"]),
+            *(estimate([r["map"][k] for r in rows]) for k in RETRIEVAL_KS),
+            estimate([r["gap"] for r in rows]),
+            sub_cell,
+            paper,
         )
+        timing.add_row(variant, estimate([r["time"] for r in rows]), *(r["time"] for r in rows if per_seed))
     files = [*table.save(out_dir, stem), *runs.save(out_dir, f"{stem}_runs"), *timing.save(out_dir, f"{stem}_time")]
+    sweep = None
+    if s.get("thetas") is not None:
+        sweep, sweep_files, sweep_notes = _write_sweep(records, out_dir, stem, label)
+        files += sweep_files
     fig = plot_feature_grid(
         records.figures["panels"],
         reference_box=True,
@@ -331,10 +279,11 @@ def write_dpp_retrieval(records: Records, out_dir: str | os.PathLike[str]) -> di
     results: dict[str, dict[str, list]] = {
         v: {"map": [], "gap": [], "time": [], "subgradient": [], "history": []} for v in variants
     }
-    for r in records.rows:
-        for key in results[r["variant"]]:
-            results[r["variant"]][key].append(r[key])
-    return {
+    for variant in variants:
+        for r in own[variant]:
+            for key in results[variant]:
+                results[variant][key].append(r[key])
+    out = {
         "table": table,
         "timing": timing,
         "files": files,
@@ -343,7 +292,85 @@ def write_dpp_retrieval(records: Records, out_dir: str | os.PathLike[str]) -> di
         "settings": s["learner"],
         "notes": list(records.notes),
         "records": records,
+        "description": "DPP paper Table 1 and Fig. 1"
+        + (" with the paper's network" if cnn else "")
+        + (": retrieval mAP with 2-D features" if s.get("thetas") is None else ", and a sweep of θ and λ₁"),
     }
+    if sweep is not None:
+        out["sweep"] = sweep
+        out["notes"] += sweep_notes
+    return out
+
+
+def _own_rows(records: Records, variant: str) -> list[dict]:
+    """The rows of a variant trained with its own settings (not at another point of a sweep)."""
+    params = records.settings["learner"][variant]
+    theta = params.get("dpp_theta") if params["dpp"] == "dppsg*" else None
+    weight = params.get("dpp_weight") if params["dpp"] is not None else None
+    return _rows_where(records, variant=variant, theta=theta, weight=weight)
+
+
+def _write_sweep(records: Records, out_dir: str | os.PathLike[str], stem: str, label: str):
+    """The sweep of θ and λ₁: its table, its figure and the notes that read them."""
+    from ..plotting import plot_sweep
+
+    s = records.settings
+    thetas, weights, variant = s["thetas"], s["dpp_weights"], s.get("sweep_variant", "DPPSG*")
+    base = {r["seed"]: r for r in _own_rows(records, "baseline")}
+    table = Table(
+        ["method", "λ₁", "θ", "λ₁θ", "mAP@10", "mAP@10 − baseline", "gap to P", "DPP / contrastive gradient"],
+        title=f"{variant} on {label}: mAP@10 (%) and gap to P against θ and λ₁ ({_repeats(len(s['seeds']), 'seed')})",
+        decimals_from={"mAP@10 − baseline": "mAP@10"},
+        scientific=["DPP / contrastive gradient"],
+    )
+    base_map, base_gap = estimate([r["map"][10] for r in base.values()]), estimate([r["gap"] for r in base.values()])
+    table.add_row("baseline", "–", "–", "–", base_map, "–", base_gap, "–")
+    curves: dict[str, dict[str, tuple[list, list]]] = {"mAP@10 (%)": {}, "gap to P": {}}
+    for weight in weights:
+        maps, gaps = [], []
+        for theta in thetas:
+            rows = _rows_where(records, variant=variant, theta=theta, weight=weight)
+            m, g = estimate([r["map"][10] for r in rows]), estimate([r["gap"] for r in rows])
+            ratio = [
+                weight * theta * base[r["seed"]]["gradients"]["dppsg*"] / base[r["seed"]]["gradients"]["contrastive"]
+                for r in rows
+            ]
+            table.add_row(
+                variant,
+                format_parameter(weight),
+                format_parameter(theta),
+                format_parameter(float(f"{weight * theta:.3g}")),
+                m,
+                estimate([r["map"][10] - base[r["seed"]]["map"][10] for r in rows]),
+                g,
+                estimate(ratio),
+            )
+            maps.append(m)
+            gaps.append(g)
+        name = f"λ₁ = {format_parameter(weight)}"
+        curves["mAP@10 (%)"][name] = ([e.value for e in maps], [e.std or 0.0 for e in maps])
+        curves["gap to P"][name] = ([e.value for e in gaps], [e.std or 0.0 for e in gaps])
+    references = {
+        "mAP@10 (%)": (base_map.value, base_map.std or 0.0),
+        "gap to P": (base_gap.value, base_gap.std or 0.0),
+    }
+    fig = plot_sweep(
+        thetas,
+        curves,
+        references=references,
+        reference_label="baseline (no DPP term)",
+        xlabel="θ, the step of DPPSG*",
+        title=f"{variant} on {label}: against θ",
+    )
+    files = [*table.save(out_dir, f"{stem}_theta"), save_figure(fig, out_dir, f"{stem}_theta")]
+    notes = [
+        f"Sweep: {variant} trained with every θ and λ₁ of the grid. A batch whose det L is below β takes the "
+        "sub-gradient, whose push λ₁θ(I − L) depends on the product λ₁θ alone. 'mAP@10 − baseline' is the mean "
+        "over the seeds of the difference to the baseline of the same seed. 'DPP / contrastive gradient': the "
+        "norm of λ₁ times the DPPSG* direction over the norm of the contrastive gradient, both with respect to "
+        "the baseline's trained features of a class-balanced training batch.",
+    ]
+    return table, files, notes
 
 
 def _median_ms(values) -> float:
@@ -506,11 +533,13 @@ def write_report(
     ]
     for name, res in results.items():
         desc = descriptions.get(name)
+        if isinstance(res, Mapping) and res.get("description"):
+            desc = res["description"]
         lines += [f"## {name}: {desc}" if desc else f"## {name}", "", f"_{elapsed.get(name, 0.0):.1f} s_", ""]
         if isinstance(res, BaseException):
             lines += [f"**Failed:** `{type(res).__name__}: {res}`", ""]
             continue
-        for key in ("table", "timing"):
+        for key in ("table", "sweep", "timing"):
             if key in res:
                 lines += [res[key].to_markdown(), ""]
         for note in res.get("notes", []):

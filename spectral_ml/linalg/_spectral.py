@@ -112,7 +112,12 @@ def from_eigh(w: Any, U: Any) -> Any:
 
 
 def spectral_function(M: Any, f: Callable, *, decomposition: tuple[Any, Any] | None = None) -> Any:
-    """Spectral function f(M) = U diag(f(λ)) Uᵀ of a symmetric matrix.
+    r"""Spectral function f(M) = U diag(f(λ)) Uᵀ of a symmetric matrix.
+
+    .. math::
+
+        f(M) = U \operatorname{diag}\bigl(f(\lambda_1), \dots, f(\lambda_d)\bigr) U^\top
+        \quad \text{for} \quad M = U \operatorname{diag}(\lambda) U^\top.
 
     Parameters
     ----------
@@ -142,10 +147,14 @@ def spectral_function(M: Any, f: Callable, *, decomposition: tuple[Any, Any] | N
 
 
 def loewner_matrix(w: Any, f: Callable, fprime: Callable, *, rtol: float | None = None) -> Any:
-    """Loewner matrix of first divided differences of ``f`` at eigenvalues ``w``.
+    r"""Loewner matrix of first divided differences of ``f`` at eigenvalues ``w``.
 
-    F_jk = (f(w_j) − f(w_k)) / (w_j − w_k) where the eigenvalues differ, and the derivative
-    where they coincide. For near-ties the divided difference loses all its digits to
+    .. math::
+
+        F_{jk} = \frac{f(w_j) - f(w_k)}{w_j - w_k} \quad (w_j \ne w_k), \qquad
+        F_{jk} = f'(w_j) \quad (w_j = w_k).
+
+    For near-ties the divided difference loses all its digits to
     cancellation, so pairs closer than ``rtol·max|w|`` use the mean of the two derivatives
     instead, whose error is O((w_j − w_k)²) — below the cancellation error it replaces.
 
@@ -182,7 +191,7 @@ def loewner_matrix(w: Any, f: Callable, fprime: Callable, *, rtol: float | None 
 def spectral_function_grad(
     M: Any, A: Any, f: Callable, fprime: Callable, *, decomposition: tuple[Any, Any] | None = None
 ) -> Any:
-    """Gradient of φ(M) = tr(f(M) A) with respect to symmetric ``M`` (Daleckii–Krein).
+    r"""Gradient of φ(M) = tr(f(M) A) with respect to symmetric ``M`` (Daleckii–Krein).
 
     Parameters
     ----------
@@ -198,8 +207,10 @@ def spectral_function_grad(
     Returns
     -------
     G : array of shape (d, d)
-        Symmetric gradient U (F ∘ (Uᵀ sym(A) U)) Uᵀ, so that
-        φ(M + E) = φ(M) + tr(G E) + O(‖E‖²) for symmetric E.
+        Symmetric gradient :math:`G = U \bigl(F \circ (U^\top \operatorname{sym}(A)\, U)\bigr) U^\top`
+        (:math:`F` the :func:`loewner_matrix`), so that
+        :math:`\varphi(M + E) = \varphi(M) + \operatorname{tr}(G E) + O(\|E\|^2)` for symmetric
+        :math:`E`.
 
     Examples
     --------

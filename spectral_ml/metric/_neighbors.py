@@ -128,26 +128,33 @@ def _tile_candidates(Q, D, q_codes, d_codes, q0, d0, *, k_target, k_impostor, co
     """Nearest same-class and other-class rows of one database block for one query block.
 
     Returns ``(targets, impostors)``, each ``(values, indices)`` of shape (n_q, k), padded
-    with +inf and -1 where the block holds fewer candidates; indices are global rows.
+    with +inf and -1 where the block holds fewer candidates; indices are global rows. The
+    query block is taken a few rows at a time, so that a distance tile holds at most
+    ``_BLOCK_ENTRIES`` entries whatever the size of the blocks.
     """
-    Q = _checked_block(Q, q0)
-    D = _checked_block(D, d0)
-    Zq, Zd = _features(Q, components), _features(D, components)
-    dist = np.sum(Zd**2, axis=1)[None, :] - 2.0 * (Zq @ Zd.T)
-    same = np.asarray(q_codes)[:, None] == np.asarray(d_codes)[None, :]
-    own = (np.arange(q0, q0 + Q.shape[0])[:, None]) == (np.arange(d0, d0 + D.shape[0])[None, :])
-    out = []
-    for k, keep in ((k_target, same & ~own), (k_impostor, ~same)):
-        masked = np.where(keep, dist, np.inf)
-        kk = min(k, D.shape[0])
-        order = leading_indices(masked, kk)
-        values = np.take_along_axis(masked, order, axis=1)
-        index = np.where(np.isfinite(values), order + d0, -1)
-        if kk < k:
-            pad = k - kk
-            values = np.concatenate([values, np.full((values.shape[0], pad), np.inf)], axis=1)
-            index = np.concatenate([index, np.full((index.shape[0], pad), -1)], axis=1)
-        out.append((values, index.astype(np.int64)))
+    Zq = _features(_checked_block(Q, q0), components)
+    Zd = _features(_checked_block(D, d0), components)
+    q_codes, d_codes = np.asarray(q_codes), np.asarray(d_codes)
+    sq_d = np.sum(Zd**2, axis=1)
+    n_q, n_d = Zq.shape[0], Zd.shape[0]
+    out = [(np.full((n_q, k), np.inf), np.full((n_q, k), -1, dtype=np.int64)) for k in (k_target, k_impostor)]
+    rows = max(1, _BLOCK_ENTRIES // max(n_d, 1))
+    for start in range(0, n_q, rows):
+        stop = min(start + rows, n_q)
+        dist = sq_d[None, :] - 2.0 * (Zq[start:stop] @ Zd.T)
+        same = q_codes[start:stop, None] == d_codes[None, :]
+        for kind, (k, keep) in enumerate(((k_target, same), (k_impostor, ~same))):
+            masked = np.where(keep, dist, np.inf)
+            if kind == 0:
+                # The query itself, where it lies in this database block, is not its own target.
+                own = np.arange(q0 + start, q0 + stop) - d0
+                inside = np.flatnonzero((own >= 0) & (own < n_d))
+                masked[inside, own[inside]] = np.inf
+            kk = min(k, n_d)
+            order = leading_indices(masked, kk)
+            values = np.take_along_axis(masked, order, axis=1)
+            out[kind][0][start:stop, :kk] = values
+            out[kind][1][start:stop, :kk] = np.where(np.isfinite(values), order + d0, -1)
     return out[0], out[1]
 
 

@@ -1,5 +1,7 @@
-"""Autodiff-free neural networks: layers with explicit backward passes, losses with feature
-gradients, optimizers, class-balanced mini-batches, the training step and the estimator.
+"""Neural networks without autodiff: layers, losses, optimizers and the training loop.
+
+Layers with explicit backward passes, losses with feature gradients, optimizers,
+class-balanced mini-batches, the training step and the estimator.
 
 Forward passes keep what the backward passes need; ``backward(grad_out)`` returns the
 gradient wrt the input and accumulates parameter gradients, which the optimizers in

@@ -23,17 +23,20 @@ __all__ = ["WassersteinCritic", "generator_loss"]
 
 
 class WassersteinCritic(Module):
-    """WGAN critic ``h: R^d → R`` estimating the Wasserstein-1 distance to a reference distribution.
+    r"""WGAN critic estimating the Wasserstein-1 distance to a reference distribution.
 
-    An MLP ``d → hidden… → 1`` whose parameters are clipped to ``[−c, c]`` after every
-    update (Arjovsky et al., 2017), which keeps ``h`` K-Lipschitz for a fixed K. Each
-    :meth:`critic_step` takes one step of its own optimizer to maximize
+    The critic :math:`h:\mathbb R^d\to\mathbb R` is an MLP ``d → hidden… → 1`` whose
+    parameters are clipped to :math:`[-c, c]` after every update (Arjovsky et al., 2017),
+    which keeps :math:`h` K-Lipschitz for a fixed K. Each :meth:`critic_step` takes one step
+    of its own optimizer to maximize
 
-        L_W = E_{z∼𝒫}[h(z)] − E[h(f)]
+    .. math::
 
-    over a batch of features ``f`` and reference samples ``z``; the feature network then
-    minimizes ``L_G = −E[h(f)]`` (:func:`generator_loss`). Alternate ``n_critic`` critic
-    steps (:meth:`fit_steps`) with one step of the feature network.
+        L_W = \mathbb E_{z\sim\mathcal P}[h(z)] - \mathbb E[h(f)]
+
+    over a batch of features :math:`f` and reference samples :math:`z`; the feature network
+    then minimizes :math:`L_G = -\mathbb E[h(f)]` (:func:`generator_loss`). Alternate
+    ``n_critic`` critic steps (:meth:`fit_steps`) with one step of the feature network.
 
     Parameters
     ----------
@@ -252,9 +255,10 @@ class WassersteinCritic(Module):
 
 
 def generator_loss(critic: WassersteinCritic, F: Any) -> tuple[Any, Any]:
-    """WGAN generator loss ``L_G = −mean_i h(f_i)`` and its gradient wrt the features.
+    r"""WGAN generator loss and its gradient wrt the features.
 
-    Back-propagates through the critic without accumulating the critic's parameter
+    The loss is :math:`L_G = -\frac1n\sum_i h(f_i)` for the critic :math:`h`. It
+    back-propagates through the critic without accumulating the critic's parameter
     gradients and without updating it.
 
     Parameters
@@ -267,7 +271,7 @@ def generator_loss(critic: WassersteinCritic, F: Any) -> tuple[Any, Any]:
     Returns
     -------
     value : float
-        ``−mean h(F)``.
+        :math:`L_G`.
     dF : array of shape (n_samples, n_features)
         Gradient wrt ``F`` (namespace, device and dtype of ``F``).
 

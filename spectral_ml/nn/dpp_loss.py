@@ -33,14 +33,16 @@ def dpp_loss(
     underflow: str = "raise",
     settings: DPPSettings | None = None,
 ) -> tuple[Any, Any, Any]:
-    """DPP loss term ``−λ₁ L_D`` of a feature batch and its descent direction wrt the features.
+    r"""DPP loss term of a feature batch and its descent direction wrt the features.
 
-    ``L_D`` is the diversity ``log det L`` (default) or ``det L`` of the Gaussian kernel
-    matrix ``L_ij = exp(−‖f_i − f_j‖²/σ²)`` of the batch (Yu, Li & Li, Eq. 4), and the
-    direction is ``−λ₁`` times the ascent direction of :func:`spectral_ml.dpp.dpp_diversity`:
-    the exact gradient where ``L`` is safely invertible, a proper spectral sub-gradient
-    (DPPSG or DPPSG*) where it is singular or nearly so. Minimizing the returned value
-    maximizes the diversity; ``weight`` is the paper's λ₁.
+    The term is :math:`-\lambda_1 L_D`, where :math:`L_D` is the diversity
+    :math:`\log\det L` (default) or :math:`\det L` of the Gaussian kernel matrix
+    :math:`L_{ij} = \exp(-\|f_i - f_j\|^2/\sigma^2)` of the batch (Yu, Li & Li, Eq. 4), and
+    the direction is :math:`-\lambda_1` times the ascent direction of
+    :func:`spectral_ml.dpp.dpp_diversity`: the exact gradient where ``L`` is safely
+    invertible, a proper spectral sub-gradient (DPPSG or DPPSG*) where it is singular or
+    nearly so. Minimizing the returned value maximizes the diversity; ``weight`` is the
+    paper's :math:`\lambda_1`.
 
     Parameters
     ----------
@@ -84,8 +86,9 @@ def dpp_loss(
     Returns
     -------
     value : float
-        ``−weight · L_D`` (NaN when not computed). Where ``L`` is singular, ``L_D`` is the
-        log-determinant of DPPSG's lifted matrix, ``Σ log max(λ_i, Δ)`` (finite; see
+        :math:`-\mathrm{weight}\cdot L_D` (NaN when not computed). Where ``L`` is singular,
+        :math:`L_D` is the log-determinant of DPPSG's lifted matrix,
+        :math:`\sum_i\log\max(\lambda_i, \Delta)` (finite; see
         :class:`~spectral_ml.dpp.DPPResult`).
     dF : array of shape (n_samples, n_features)
         ``−weight`` times the ascent direction, in the namespace, device and dtype of

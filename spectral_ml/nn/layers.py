@@ -297,14 +297,15 @@ class Sigmoid(_Activation):
 
 
 class BatchNorm1d(Module):
-    """Batch normalization over the sample axis (Ioffe & Szegedy, 2015).
+    r"""Batch normalization over the sample axis (Ioffe & Szegedy, 2015).
 
     In training mode each feature is standardized with the batch mean and the biased batch
-    variance, ``x̂ = (x - µ_B) / sqrt(σ²_B + eps)``, then scaled and shifted,
-    ``y = γ x̂ + β``; the running statistics move toward the batch statistics,
-    ``r ← (1 - momentum) r + momentum · s``, with the unbiased variance (factor
-    n / (n - 1)) for the running variance. In evaluation mode the running statistics replace
-    the batch statistics, so the layer is a fixed affine map.
+    variance, :math:`\hat x = (x - \mu_B)/\sqrt{\sigma_B^2 + \epsilon}`, then scaled and
+    shifted, :math:`y = \gamma\hat x + \beta`; the running statistics move toward the batch
+    statistics, :math:`r \leftarrow (1 - \mathrm{momentum})\,r + \mathrm{momentum}\cdot s`,
+    with the unbiased variance (factor :math:`n/(n - 1)`) for the running variance. In
+    evaluation mode the running statistics replace the batch statistics, so the layer is a
+    fixed affine map.
 
     Parameters
     ----------
@@ -402,11 +403,17 @@ class BatchNorm1d(Module):
         return Y
 
     def backward(self, grad_out: Any, *, input_grad: bool = True, param_grad: bool = True) -> Any:
-        """Gradient wrt the input, through the batch statistics in training mode.
+        r"""Gradient wrt the input, through the batch statistics in training mode.
 
-        With ``g = grad_out``, ``gβ = Σ_n g`` and ``gγ = Σ_n g ∘ x̂``, training mode gives
-        ``dX = γ / (n sqrt(σ²_B + eps)) ∘ (n g - gβ - x̂ ∘ gγ)``; evaluation mode gives
-        ``dX = γ g / sqrt(r_var + eps)``.
+        With :math:`g` = ``grad_out``, :math:`g_\beta = \sum_n g` and
+        :math:`g_\gamma = \sum_n g\circ\hat x`, training mode gives
+
+        .. math::
+
+            dX = \frac{\gamma}{n\sqrt{\sigma_B^2 + \epsilon}}\circ
+                 \bigl(ng - g_\beta - \hat x\circ g_\gamma\bigr);
+
+        evaluation mode gives :math:`dX = \gamma g/\sqrt{r_{\mathrm{var}} + \epsilon}`.
         """
         xhat = _cached(self, "_xhat")
         xp = get_namespace(grad_out, xhat)

@@ -79,27 +79,31 @@ _WIDTHS = [Interval(Integral, 1, None, closed="left"), "array-like"]
 
 
 class DPPFeatureLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
-    """Feature network trained with the contrastive loss, the DPP term and a WGAN term.
+    r"""Feature network trained with the contrastive loss, the DPP term and a WGAN term.
 
-    A multi-layer perceptron ``f: R^p → R^k`` (``k = n_components``, 2 in the paper's MNIST
-    test) is trained on class-balanced mini-batches (:class:`BalancedBatchSampler`) to
-    minimize, for a batch with features ``F = f(I)`` and labels ``y``,
+    A multi-layer perceptron :math:`f:\mathbb R^p\to\mathbb R^k` (:math:`k` =
+    ``n_components``, 2 in the paper's MNIST test) is trained on class-balanced mini-batches
+    (:class:`BalancedBatchSampler`) to minimize, for a batch with features :math:`F = f(I)`
+    and labels :math:`y`,
 
-        L = L_C(F, y) − λ₁ L_D(F) + λ₂ L_G(F)
+    .. math::
+
+        \mathcal L = L_C(F, y) - \lambda_1 L_D(F) + \lambda_2 L_G(F)
 
     (Yu, Li & Li, ICLR 2020, Sec. 3.3 and 4.1):
 
-    * ``L_C`` — contrastive loss over the pairs of the batch, margin µ on the squared
+    * :math:`L_C` — contrastive loss over the pairs of the batch, margin µ on the squared
       distance of different-label pairs and weight α on them
       (:func:`~spectral_ml.nn.contrastive_loss`);
-    * ``L_D`` — DPP diversity ``log det L`` (or ``det L``) of the Gaussian kernel
-      ``L_ij = exp(−‖f_i − f_j‖²/σ²)`` of the batch, maximized through the exact gradient
-      while ``det L >= β`` and a proper spectral sub-gradient (DPPSG or DPPSG*) otherwise
-      (:func:`~spectral_ml.nn.dpp_loss`);
-    * ``L_G = −mean h(F)`` — WGAN generator loss through a weight-clipped critic ``h``
-      (:class:`~spectral_ml.nn.WassersteinCritic`) that is trained before each network step
-      (``wgan_n_critic`` steps) to estimate the Wasserstein-1 distance between the features
-      and a reference distribution 𝒫 (uniform on ``[−1, 1]^k`` by default).
+    * :math:`L_D` — DPP diversity :math:`\log\det L` (or :math:`\det L`) of the Gaussian
+      kernel :math:`L_{ij} = \exp(-\|f_i - f_j\|^2/\sigma^2)` of the batch, maximized
+      through the exact gradient while :math:`\det L\ge\beta` and a proper spectral
+      sub-gradient (DPPSG or DPPSG*) otherwise (:func:`~spectral_ml.nn.dpp_loss`);
+    * :math:`L_G = -\frac1n\sum_i h(f_i)` — WGAN generator loss through a weight-clipped
+      critic :math:`h` (:class:`~spectral_ml.nn.WassersteinCritic`) that is trained before
+      each network step (``wgan_n_critic`` steps) to estimate the Wasserstein-1 distance
+      between the features and a reference distribution :math:`\mathcal P` (uniform on
+      :math:`[-1, 1]^k` by default).
 
     The paper writes the objective with ``L_G`` for the task loss and the weights in
     another order; here, as in its Appendix A.1, λ₁ weights the DPP term (``dpp_weight``)
@@ -231,7 +235,8 @@ class DPPFeatureLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
 
     Notes
     -----
-    *Scales of the weights.* The paper's λ₁ = 10³ and λ₂ = 10⁶ (Appendix A.1) were set for
+    *Scales of the weights.* The paper's :math:`\lambda_1 = 10^3` and
+    :math:`\lambda_2 = 10^6` (Appendix A.1) were set for
     its summed contrastive loss, its ``det`` objective and its convolutional network; with
     the default ``contrastive_reduction="mean"`` the contrastive gradient is about 2·10⁴
     times smaller, so the defaults here are smaller too. RMSprop and Adam divide the total
@@ -244,8 +249,8 @@ class DPPFeatureLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
     below β for most batches until the features spread far apart: the sub-gradient is the
     rule, not the exception (``history_["path_dppsg*"]`` shows how often).
 
-    *Cost per step.* Network forward and backward, O(n²k) for the contrastive loss,
-    O(n³/3) for the Cholesky factorization of the DPP switch (plus an eigendecomposition
+    *Cost per step.* Network forward and backward, :math:`O(n^2k)` for the contrastive
+    loss, :math:`O(n^3/3)` for the Cholesky factorization of the DPP switch (plus an eigendecomposition
     for the value, or for DPPSG, on singular batches), and with WGAN ``wgan_n_critic``
     critic steps on ``wgan_n_reference + n`` points.
 
@@ -514,7 +519,7 @@ class DPPFeatureLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         return self
 
     def batch_loss(self, X: Any, y: Any, *, return_gradient: bool = False) -> tuple[Any, ...]:
-        """Training objective ``L = L_C − λ₁ L_D + λ₂ L_G`` of one batch, the critic held fixed.
+        r"""Training objective :math:`L_C - \lambda_1 L_D + \lambda_2 L_G` of one batch, the critic held fixed.
 
         Evaluates the fitted network on the batch ``(X, y)`` as one training step would
         (batch statistics for batch normalization, the configured DPP path), without

@@ -55,26 +55,32 @@ def _same_label_mask(y: Any, n: int, xp, device):
 def contrastive_loss(
     F: Any, y: Any, *, margin: float = 0.8, alpha: float = 5.0, reduction: str = "mean"
 ) -> tuple[Any, Any]:
-    """Pairwise contrastive loss over all pairs of a batch, and its gradient wrt the features.
+    r"""Pairwise contrastive loss over all pairs of a batch, and its gradient wrt the features.
 
-    For features ``f_i`` (rows of ``F``) with labels ``y_i`` and squared distances
-    ``D_ij = ‖f_i − f_j‖²``,
+    For features :math:`f_i` (rows of ``F``) with labels :math:`y_i` and squared distances
+    :math:`D_{ij} = \|f_i - f_j\|^2`,
 
-        L_C = (1/P) [ Σ_{i<j, y_i = y_j} D_ij + α Σ_{i<j, y_i ≠ y_j} max(µ − D_ij, 0) ],
+    .. math::
 
-    the loss of Yu, Li & Li (Sec. 4.1) with ``P = n(n−1)/2``, the number of pairs
-    (``reduction="mean"``), or ``P = 1`` (``reduction="sum"``, the paper's literal sum).
-    Dividing by the number of pairs keeps the scale (and a good learning rate) independent
-    of the batch size.
+        L_C = \frac1P\Bigl[\sum_{i<j,\ y_i = y_j} D_{ij}
+              + \alpha\sum_{i<j,\ y_i\ne y_j}\max(\mu - D_{ij}, 0)\Bigr],
 
-    With ``W_ij = 1`` for same-label pairs, ``−α`` for different-label pairs inside the
-    margin and 0 otherwise (``W_ii = 0``), the gradient is
+    the loss of Yu, Li & Li (Sec. 4.1) with :math:`P = n(n-1)/2`, the number of pairs
+    (``reduction="mean"``), or :math:`P = 1` (``reduction="sum"``, the paper's literal
+    sum). Dividing by the number of pairs keeps the scale (and a good learning rate)
+    independent of the batch size.
 
-        ∂L_C/∂F = (2/P) (diag(W 1) F − W F),
+    With :math:`W_{ij} = 1` for same-label pairs, :math:`-\alpha` for different-label pairs
+    inside the margin and 0 otherwise (:math:`W_{ii} = 0`), the gradient is
 
-    computed with one n×n Gram matrix and one matrix product: O(n² d) time, O(n²) memory,
-    no n×n×d tensor. The hinge has a kink at ``D_ij = µ``; there the derivative of
-    ``max(µ − D, 0)`` is taken as 0.
+    .. math::
+
+        \frac{\partial L_C}{\partial F} = \frac2P\bigl(\operatorname{diag}(W\mathbf 1)F - WF\bigr),
+
+    computed with one :math:`n\times n` Gram matrix and one matrix product:
+    :math:`O(n^2d)` time, :math:`O(n^2)` memory, no :math:`n\times n\times d` tensor. The
+    hinge has a kink at :math:`D_{ij} = \mu`; there the derivative of
+    :math:`\max(\mu - D, 0)` is taken as 0.
 
     Parameters
     ----------
@@ -87,7 +93,7 @@ def contrastive_loss(
     alpha : float, default=5.0
         Weight α of the different-label term (paper: 5 on MNIST, 1 on CIFAR-100), >= 0.
     reduction : {"mean", "sum"}, default="mean"
-        Divide by the number of pairs n(n−1)/2, or not.
+        Divide by the number of pairs :math:`n(n-1)/2`, or not.
 
     Returns
     -------

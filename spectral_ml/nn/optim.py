@@ -92,11 +92,14 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """Stochastic gradient descent with optional (Nesterov) momentum and L2 weight decay.
+    r"""Stochastic gradient descent with optional (Nesterov) momentum and L2 weight decay.
 
-    With ``g = grad + weight_decay · p``: without momentum ``p ← p - lr · g``; with
-    momentum the buffer ``b ← momentum · b + g`` (``b = g`` at the first step) and
-    ``p ← p - lr · b``, or ``p ← p - lr · (g + momentum · b)`` with ``nesterov=True``.
+    With :math:`g = \mathrm{grad} + \mathrm{weight\_decay}\cdot p`: without momentum
+    :math:`p \leftarrow p - \mathrm{lr}\cdot g`; with momentum the buffer
+    :math:`b \leftarrow \mathrm{momentum}\cdot b + g` (:math:`b = g` at the first step) and
+    :math:`p \leftarrow p - \mathrm{lr}\cdot b`, or
+    :math:`p \leftarrow p - \mathrm{lr}\cdot(g + \mathrm{momentum}\cdot b)` with
+    ``nesterov=True``.
 
     Parameters
     ----------
@@ -151,10 +154,11 @@ class SGD(Optimizer):
 
 
 class RMSprop(Optimizer):
-    """RMSprop: divide the gradient by a running root mean square.
+    r"""RMSprop: divide the gradient by a running root mean square.
 
-    ``v ← alpha · v + (1 - alpha) g²`` (``v`` starts at 0) and
-    ``p ← p - lr · g / (sqrt(v) + eps)``, with ``g = grad + weight_decay · p``.
+    :math:`v \leftarrow \alpha v + (1 - \alpha)g^2` (:math:`v` starts at 0) and
+    :math:`p \leftarrow p - \mathrm{lr}\cdot g/(\sqrt v + \epsilon)`, with
+    :math:`g = \mathrm{grad} + \mathrm{weight\_decay}\cdot p`.
     The paper trains its MNIST networks with RMSprop at ``lr = 1e-4``; WGAN critics with
     weight clipping are usually trained with it too.
 
@@ -229,11 +233,18 @@ class RMSprop(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam with bias-corrected moment estimates (Kingma & Ba, 2015).
+    r"""Adam with bias-corrected moment estimates (Kingma & Ba, 2015).
 
-    ``m ← β₁ m + (1 - β₁) g``, ``v ← β₂ v + (1 - β₂) g²`` and, at step t,
-    ``p ← p - lr / (1 - β₁ᵗ) · m / (sqrt(v) / sqrt(1 - β₂ᵗ) + eps)``; with
-    ``g = grad + weight_decay · p`` (L2 penalty, not decoupled decay).
+    :math:`m \leftarrow \beta_1 m + (1 - \beta_1)g`,
+    :math:`v \leftarrow \beta_2 v + (1 - \beta_2)g^2` and, at step :math:`t`,
+
+    .. math::
+
+        p \leftarrow p - \frac{\mathrm{lr}}{1 - \beta_1^t}\cdot
+            \frac{m}{\sqrt v/\sqrt{1 - \beta_2^t} + \epsilon},
+
+    with :math:`g = \mathrm{grad} + \mathrm{weight\_decay}\cdot p` (L2 penalty, not decoupled
+    decay).
 
     Parameters
     ----------

@@ -1,11 +1,13 @@
-"""The training objective, one training step and the training loop of a feature network.
+r"""The training objective, one training step and the training loop of a feature network.
 
-A feature network ``f`` is trained on class-balanced mini-batches to minimize (Yu, Li & Li,
-ICLR 2020, Sec. 3.3 and 4.1)
+A feature network :math:`f` is trained on class-balanced mini-batches to minimize (Yu, Li &
+Li, ICLR 2020, Sec. 3.3 and 4.1)
 
-    L = L_C − λ₁ L_D + λ₂ L_G:
+.. math::
 
-:class:`FeatureObjective` evaluates ``L`` and its gradient wrt a feature batch,
+    \mathcal L = L_C - \lambda_1 L_D + \lambda_2 L_G:
+
+:class:`FeatureObjective` evaluates :math:`\mathcal L` and its gradient wrt a feature batch,
 :class:`TrainingStep` makes one update of the network (and, with a critic, the critic's
 ``n_critic`` updates first), :func:`train_epochs` runs the epochs and records the history, and
 :func:`evaluate_batch` evaluates the objective (and its gradient) without updating.
@@ -50,7 +52,15 @@ _PATHS = ("exact", "dppsg", "dppsg*")
 
 
 class FeatureObjective:
-    """The objective ``L = L_C − λ₁ L_D + λ₂ L_G`` of a feature batch and its gradient.
+    r"""The feature-learning objective of a feature batch and its gradient.
+
+    .. math::
+
+        \mathcal L = L_C - \lambda_1 L_D + \lambda_2 L_G,
+
+    with the contrastive loss :math:`L_C` (:func:`~spectral_ml.nn.contrastive_loss`), the
+    DPP diversity :math:`L_D` (:func:`~spectral_ml.nn.dpp_loss`) and the WGAN generator loss
+    :math:`L_G` (:func:`~spectral_ml.nn.generator_loss`).
 
     Parameters
     ----------

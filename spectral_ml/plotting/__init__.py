@@ -8,11 +8,18 @@ with ``fig.savefig(path)``) and in notebooks (a returned ``Figure`` displays its
 Array arguments may come from any array library (they are copied to NumPy for drawing).
 
 The scatter plots of features and embeddings live in ``_features``, the line plots (ROC,
-sensitivity, overhead, losses, eigenvalue spectra) in ``_curves``, and what both start
+sensitivity, sweeps, overhead, losses, eigenvalue spectra) in ``_curves``, and what both start
 from in ``_common``; all are imported from here.
 """
 
-from ._curves import plot_eigenvalue_spectrum, plot_loss_curves, plot_overhead, plot_roc, plot_sensitivity
+from ._curves import (
+    plot_eigenvalue_spectrum,
+    plot_loss_curves,
+    plot_overhead,
+    plot_roc,
+    plot_sensitivity,
+    plot_sweep,
+)
 from ._features import REFERENCE_BOX_LABEL as REFERENCE_BOX_LABEL
 from ._features import plot_embedding_2d, plot_feature_grid, plot_feature_scatter
 
@@ -21,6 +28,7 @@ __all__ = [
     "plot_feature_grid",
     "plot_roc",
     "plot_sensitivity",
+    "plot_sweep",
     "plot_overhead",
     "plot_loss_curves",
     "plot_embedding_2d",

@@ -93,7 +93,7 @@ def dpp_diversity_loss(
     info: dict | None = None,
     settings: DPPSettings | None = None,
 ) -> Any:
-    """DPP diversity ``L_D`` of a feature batch, differentiable by autograd through proper sub-gradients.
+    r"""DPP diversity ``L_D`` of a feature batch, differentiable by autograd through proper sub-gradients.
 
     The forward pass is :func:`spectral_ml.dpp.dpp_diversity` on the batch; the backward pass
     multiplies the incoming gradient by the direction it selected. The keywords are those of
@@ -105,10 +105,10 @@ def dpp_diversity_loss(
     X : torch.Tensor of shape (n, d)
         Feature batch, n ≥ 2, float32 or float64, on any device (CPU or CUDA).
     sigma : float, default=0.2
-        Kernel width σ > 0 of ``L_ij = exp(−‖x_i − x_j‖²/σ²)``.
+        Kernel width σ > 0 of :math:`L_{ij} = \exp(-\|x_i - x_j\|^2/\sigma^2)`.
     objective : {"logdet", "det"}, default="logdet"
-        ``L_D = log det L`` or the paper's ``det L`` (which underflows to 0 for batches of a
-        few hundred points, and its exact gradient with it).
+        :math:`L_D = \log\det L` or the paper's :math:`\det L` (which underflows to 0 for
+        batches of a few hundred points, and its exact gradient with it).
     method : {"auto", "exact", "dppsg", "dppsg*"}, default="auto"
         ``"auto"``: the exact gradient while L factors and ``det L ≥ beta``, the
         sub-gradient ``subgradient`` otherwise. ``"exact"`` always differentiates (and
@@ -148,7 +148,8 @@ def dpp_diversity_loss(
         ``det L``; where L is singular, the log-determinant of DPPSG's lifted matrix (see
         :class:`spectral_ml.dpp.DPPResult`). It is a value to **maximize**. Its gradient,
         as autograd sees it, is the ascent direction of
-        :attr:`spectral_ml.dpp.DPPResult.grad`: the exact gradient ∂L_D/∂X on the exact
+        :attr:`spectral_ml.dpp.DPPResult.grad`: the exact gradient
+        :math:`\partial L_D/\partial X` on the exact
         path, the kernel back-propagation of the proper sub-gradient otherwise (it raises
         det L but is the gradient of nothing, and it keeps the algorithm's own scale
         whatever ``objective``). To use the term in a loss that is minimized, subtract it:
@@ -209,7 +210,7 @@ def dpp_diversity_loss(
 
 
 class DPPDiversity(torch.nn.Module):
-    """The DPP diversity term :func:`dpp_diversity_loss` as a module with fixed settings.
+    r"""The DPP diversity term :func:`dpp_diversity_loss` as a module with fixed settings.
 
     ``module(F)`` returns the diversity ``L_D`` of the batch ``F`` (a value to maximize;
     subtract it, weighted, from the loss that is minimized). The parameters are those of
@@ -219,9 +220,26 @@ class DPPDiversity(torch.nn.Module):
     Parameters
     ----------
     sigma : float, default=0.2
-    objective, method, subgradient, underflow : str
-    beta, delta, theta : float
+        Kernel width σ > 0 of :math:`L_{ij} = \exp(-\|x_i - x_j\|^2/\sigma^2)`.
+    objective : {"logdet", "det"}, default="logdet"
+        The term :math:`L_D`: :math:`\log\det L` or the paper's :math:`\det L`.
+    method : {"auto", "exact", "dppsg", "dppsg*"}, default="auto"
+        ``"auto"``: the exact gradient while L factors and ``det L ≥ beta``, the
+        sub-gradient ``subgradient`` otherwise; the other values always take that path.
+    subgradient : {"dppsg", "dppsg*"}, default="dppsg*"
+        Sub-gradient of ``method="auto"``.
+    beta : float, default=1e-7
+        Threshold on ``det L`` of the automatic switch (compared in log space).
+    delta : float, default=1e-7
+        DPPSG's eigenvalue floor Δ.
+    theta : float, default=0.1
+        DPPSG*'s step θ ∈ (0, 1] toward the identity.
+    underflow : {"raise", "allow"}, default="raise"
+        When every off-diagonal entry of L underflows at width σ: ``"raise"`` a
+        ValueError naming ``sigma``, or ``"allow"`` it (value 0, zero gradient).
     compute_value : bool, default=True
+        Compute ``L_D`` on the DPPSG* path too, where it costs a factorization of its own;
+        with ``False`` the value is NaN there and the gradient unchanged.
     settings : DPPSettings, optional
         All but ``compute_value`` as one object (the separate keywords then keep their
         defaults).
@@ -291,4 +309,7 @@ class DPPDiversity(torch.nn.Module):
 
     def extra_repr(self) -> str:
         s = self.settings
-        return f"sigma={s.sigma}, objective={s.objective!r}, method={s.method!r}, subgradient={s.subgradient!r}"
+        return (
+            f"sigma={s.sigma}, objective={s.objective!r}, method={s.method!r}, subgradient={s.subgradient!r}, "
+            f"theta={s.theta}, beta={s.beta}, delta={s.delta}, underflow={s.underflow!r}"
+        )

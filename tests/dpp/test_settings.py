@@ -226,3 +226,22 @@ def test_importable_from_the_package():
     import spectral_ml
 
     assert spectral_ml.DPPSettings is DPPSettings
+
+
+def test_the_papers_settings_are_kept_by_variant_name():
+    from spectral_ml.dpp.settings import PAPER_NETWORK_THETA, PAPER_SETTINGS
+
+    assert set(PAPER_SETTINGS) == {v for v, (dpp, _) in PAPER_VARIANTS.items() if dpp is not None and "+" not in v}
+    for name, s in PAPER_SETTINGS.items():
+        assert s.subgradient == PAPER_VARIANTS[name].dpp and s.method == "auto" and s.underflow == "allow"
+        assert (s.objective, s.weight, s.sigma, s.delta, s.beta) == ("det", 1e3, 0.2, 1e-7, 1e-7)
+        # The learners read it as they read their flat parameters (λ₁ and all).
+        assert DPPSettings.from_params({"dpp": s}) is s
+    # The paper gives no θ: its settings keep 0.1, a hundred times the trained default of its network.
+    assert PAPER_SETTINGS["DPPSG*"].theta == 0.1 == 100 * PAPER_NETWORK_THETA
+    # A point of the sweep where the sub-gradient pushes with λ₁θ(I − L): the product is what counts.
+    X = _with_duplicate(3)
+    paper = dpp_diversity(X, settings=PAPER_SETTINGS["DPPSG*"])
+    default = dpp_diversity(X, settings=PAPER_SETTINGS["DPPSG*"].replace(theta=PAPER_NETWORK_THETA))
+    assert paper.method == default.method == "dppsg*"
+    np.testing.assert_allclose(paper.grad, 100 * default.grad, rtol=1e-12)

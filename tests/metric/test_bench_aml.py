@@ -87,3 +87,18 @@ def test_large_d_part_runs_and_checks_targets(bench):
     slow = dict(rows[0], d=max(bench.LARGE_DS), ratio=9.0, pgd_s=None)
     assert bench.check_targets(None, None, out=lines.append, large=[slow]) is False
     assert any(line.startswith("FAIL") and "GMML" in line for line in lines)
+
+
+def test_frontier_part_runs_and_checks_targets(bench):
+    X, y = bench.multimodal_set(300)
+    result = bench.frontier([("multimodal", X, y)], n_splits=2, cap=100, progress=False)
+    rows = {r["method"]: r for r in result["rows"]}
+    assert {"Euclidean", "CV random", "CV local", "AMLMetricCV", "NCA", "AMLMetricCV [cap]"} <= set(rows)
+    assert rows["NCA"]["n_fit"] == 100 and rows["NCA"]["n_train"] == 240 and rows["CV local"]["n_fit"] == 240
+    assert all(0 <= r["error_mean"] <= 1 and r["splits"] == 2 for r in rows.values())
+    assert rows["CV local"]["choice"].startswith("neighbors 3/10") and rows["Euclidean"]["fit_s"] is None
+    lines = []
+    bench.print_frontier(result, out=lines.append)
+    assert any("stratified 100 of 240" in line for line in lines)
+    bench.check_frontier(result, out=lines.append)
+    assert any(line.startswith(("PASS", "FAIL")) and "local pairs beat random pairs" in line for line in lines)

@@ -418,7 +418,11 @@ def test_module_holds_its_settings_as_one_object():
 
     term = DPPDiversity(0.3, theta=0.2)
     assert term.settings == DPPSettings(sigma=0.3, theta=0.2) and term.sigma == 0.3
-    assert repr(term) == "DPPDiversity(sigma=0.3, objective='logdet', method='auto', subgradient='dppsg*')"
+    # The repr shows every setting, θ included: it is the one that decides what DPPSG* does.
+    assert repr(term) == (
+        "DPPDiversity(sigma=0.3, objective='logdet', method='auto', subgradient='dppsg*', theta=0.2, "
+        f"beta={term.settings.beta}, delta={term.settings.delta}, underflow={term.settings.underflow!r})"
+    )
     with pytest.raises(ValueError, match="theta=0.2 was given with settings"):
         DPPDiversity(theta=0.2, settings=DPPSettings())
     with pytest.raises(ValueError, match="sigma=0.5 was given with settings"):
