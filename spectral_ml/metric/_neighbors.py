@@ -78,10 +78,10 @@ def _features(X, components):
 
 
 def _nearest(Q, D, k, *, own=None):
-    """Columns of the ``k`` nearest rows of ``D`` for every row of ``Q``, ties by column.
+    """Columns (NumPy int64) of the ``k`` nearest rows of ``D`` for every row of ``Q``, ties by column.
 
-    ``own[r]`` is the column of ``Q``'s row r in ``D`` (left out), or None. Returns the
-    columns (NumPy int64) and the squared distances up to the per-row constant ‖q‖².
+    ``own[r]`` is the column of ``Q``'s row r in ``D`` (left out), or None. The squared
+    distances are taken up to the per-row constant ‖q‖², which does not change the order.
     """
     xp = get_namespace(Q)
     dist = xp.sum(D**2, axis=1)[None, :] - 2.0 * (Q @ xp.linalg.matrix_transpose(D))
@@ -89,9 +89,7 @@ def _nearest(Q, D, k, *, own=None):
         cols = xp.arange(D.shape[0], device=device_of(D))
         mine = from_numpy(np.asarray(own, dtype=np.int64), xp, device_of(D))
         dist = xp.where(mine[:, None] == cols[None, :], xp.full_like(dist, xp.inf), dist)
-    order = leading_indices(dist, k)
-    values = xp.take_along_axis(dist, order, axis=1)
-    return np.asarray(to_numpy(order), dtype=np.int64), np.asarray(to_numpy(values))
+    return np.asarray(to_numpy(leading_indices(dist, k)), dtype=np.int64)
 
 
 def _class_neighbours(Z, codes, counts, k_target, k_impostor):
@@ -114,8 +112,8 @@ def _class_neighbours(Z, codes, counts, k_target, k_impostor):
         for start in range(0, mine.shape[0], rows):
             stop = min(start + rows, mine.shape[0])
             Q = Zc[start:stop, :]
-            t_cols, _ = _nearest(Q, Zc, kt, own=np.arange(start, stop))
-            i_cols, _ = _nearest(Q, Zo, ki)
+            t_cols = _nearest(Q, Zc, kt, own=np.arange(start, stop))
+            i_cols = _nearest(Q, Zo, ki)
             targets[mine[start:stop], :kt] = mine[t_cols]
             impostors[mine[start:stop], :ki] = others[i_cols]
     return targets, impostors
